@@ -1,0 +1,335 @@
+//! One call from the browser's point of view: token → answer → INVITE → states → ended.
+//!
+//! This ties the three parts together for one WebSocket: the SBC verifies the token and
+//! places the trunk leg, the media task bridges audio, and every change is told to the browser.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use c2c_sbc::leg::{EndCause, LegEvent};
+use c2c_sbc::sdp::{build_offer, MediaOffer, RemoteMedia};
+use c2c_sbc::shell::{OutboundCall, Sbc, TrunkCall};
+use c2c_sbc::token::{TokenVerifier, VerifiedCall};
+use c2c_web::WebSessions;
+use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
+
+use crate::media::bridge::{Bridge, TrunkMedia};
+use crate::media::peer::BrowserPeer;
+use crate::media::task::{self, MediaCommand, MediaEvent, MediaHandle};
+
+/// How long a browser has to send its `call` message after connecting.
+const FIRST_MESSAGE_WAIT: Duration = Duration::from_secs(10);
+/// After we asked the trunk to hang up, how long we wait for it to confirm.
+const HANGUP_WAIT: Duration = Duration::from_secs(40);
+/// Longest call we let run; a runaway call costs the customer money.
+const MAX_CALL: Duration = Duration::from_secs(4 * 3600);
+
+/// What every call needs; cheap to clone.
+#[derive(Clone)]
+pub struct Gateway {
+    /// Places trunk legs.
+    pub sbc: Arc<Sbc>,
+    /// Checks call tokens.
+    pub verifier: TokenVerifier,
+    /// Visitor context (page URL for X-C2C-Page).
+    pub sessions: Arc<WebSessions>,
+    /// Address media sockets bind to and advertise.
+    pub media_ip: IpAddr,
+}
+
+/// The sending half of the signalling socket.
+type Sink = SplitSink<WebSocket, Message>;
+
+/// What the reader task saw on the socket.
+enum Incoming {
+    Message(ClientMessage),
+    Malformed(String),
+}
+
+/// Runs one signalling WebSocket to its end.
+pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
+    let (mut ws, stream) = socket.split();
+    let mut incoming = spawn_reader(stream);
+    let first = tokio::time::timeout(
+        FIRST_MESSAGE_WAIT,
+        next_client_message(&mut ws, &mut incoming),
+    )
+    .await;
+    let (token, offer) = match first {
+        Ok(Some(ClientMessage::Call { token, sdp })) => (token, sdp),
+        Ok(Some(_)) => {
+            return refuse(&mut ws, "protocol", "the first message must be `call`").await
+        }
+        Ok(None) => return,
+        Err(_) => return refuse(&mut ws, "timeout", "no call request received").await,
+    };
+    // The token is verified before anything else happens: no socket, no SIP.
+    let verified = match gw.verifier.verify(&token, origin.as_deref(), unix_now()) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(reason = %e, origin = ?origin, "call token refused");
+            return refuse(&mut ws, e.code(), "call token refused").await;
+        }
+    };
+    match Call::start(&gw, &mut ws, &verified, &offer).await {
+        Ok(call) => call.run(&mut ws, incoming).await,
+        Err(e) => {
+            tracing::warn!(error = %e, session = %verified.claims.sub, "call could not start");
+            refuse(&mut ws, "failed", &e).await;
+        }
+    }
+}
+
+/// A call that got past verification.
+struct Call {
+    trunk: TrunkCall,
+    media: MediaHandle,
+    session: String,
+    started: Instant,
+}
+
+impl Call {
+    async fn start(
+        gw: &Gateway,
+        ws: &mut Sink,
+        v: &VerifiedCall,
+        offer: &str,
+    ) -> Result<Call, String> {
+        let browser_sock = UdpSocket::bind(SocketAddr::new(gw.media_ip, 0))
+            .await
+            .map_err(|e| format!("media socket: {e}"))?;
+        let trunk_sock = UdpSocket::bind(SocketAddr::new(gw.media_ip, 0))
+            .await
+            .map_err(|e| format!("rtp socket: {e}"))?;
+        let browser_addr = browser_sock.local_addr().map_err(|e| e.to_string())?;
+        let rtp_addr = trunk_sock.local_addr().map_err(|e| e.to_string())?;
+
+        let (peer, answer) =
+            BrowserPeer::answer(offer, browser_addr, Instant::now()).map_err(|e| e.to_string())?;
+        send(ws, &ServerMessage::Answer { sdp: answer }).await;
+
+        let page_url = gw
+            .sessions
+            .get(&v.claims.sub)
+            .map(|s| s.page_url)
+            .unwrap_or_default();
+        let sdp_offer = build_offer(&MediaOffer {
+            addr: rtp_addr,
+            session_id: rand::random::<u32>().into(),
+            session_version: 1,
+        });
+        let trunk = gw
+            .sbc
+            .place_call(OutboundCall {
+                trunk: v.route.trunk.clone(),
+                destination: v.route.destination.clone(),
+                caller_number: v.claims.num.clone(),
+                session_id: v.claims.sub.clone(),
+                campaign: v.claims.cmp.clone(),
+                page_url,
+                sdp_offer,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            session = %v.claims.sub,
+            number = %v.claims.num,
+            call_id = %trunk.call_id(),
+            "call placed"
+        );
+        send(
+            ws,
+            &ServerMessage::State {
+                state: CallState::Trying,
+            },
+        )
+        .await;
+        let media = task::spawn(Bridge::new(peer), browser_sock, trunk_sock);
+        Ok(Call {
+            trunk,
+            media,
+            session: v.claims.sub.clone(),
+            started: Instant::now(),
+        })
+    }
+
+    async fn run(mut self, ws: &mut Sink, mut incoming: mpsc::Receiver<Incoming>) {
+        let mut hangup_asked: Option<Instant> = None;
+        let mut ws_open = true;
+        let reason = loop {
+            let deadline = match hangup_asked {
+                Some(at) => at + HANGUP_WAIT,
+                None => self.started + MAX_CALL,
+            };
+            tokio::select! {
+                ev = self.trunk.next_event() => match ev {
+                    Some(LegEvent::Trying) => {}
+                    Some(LegEvent::Ringing) => {
+                        send(ws, &ServerMessage::State { state: CallState::Ringing }).await;
+                    }
+                    Some(LegEvent::EarlyMedia(m)) => {
+                        self.set_trunk_media(&m).await;
+                        send(ws, &ServerMessage::State { state: CallState::EarlyMedia }).await;
+                    }
+                    Some(LegEvent::Answered(m)) => {
+                        self.set_trunk_media(&m).await;
+                        send(ws, &ServerMessage::State { state: CallState::Answered }).await;
+                    }
+                    Some(LegEvent::Ended { cause, status }) => {
+                        tracing::info!(session = %self.session, cause = cause.as_str(), ?status, "call ended");
+                        break if hangup_asked.is_some() { EndReason::HangupLocal } else { end_reason(cause) };
+                    }
+                    None => break EndReason::Failed,
+                },
+                item = incoming.recv(), if ws_open => match item {
+                    Some(Incoming::Message(ClientMessage::Hangup)) | None => {
+                        ws_open = item.is_some();
+                        if hangup_asked.is_none() {
+                            hangup_asked = Some(Instant::now());
+                            self.trunk.hangup();
+                        }
+                    }
+                    Some(Incoming::Message(ClientMessage::Dtmf { digits })) => {
+                        // In-band RFC 4733 from the browser's RTCDTMFSender passes through the
+                        // bridge; digits sent over signalling are not generated yet.
+                        tracing::debug!(session = %self.session, %digits, "dtmf over signalling ignored");
+                    }
+                    Some(Incoming::Message(ClientMessage::Call { .. })) => {
+                        let msg = ServerMessage::Error { code: "protocol".into(), message: "a call is already in progress".into() };
+                        send(ws, &msg).await;
+                    }
+                    Some(Incoming::Malformed(e)) => {
+                        send(ws, &ServerMessage::Error { code: "bad_message".into(), message: e }).await;
+                    }
+                },
+                ev = self.media.events.recv() => match ev {
+                    Some(MediaEvent::Connected) => tracing::debug!(session = %self.session, "browser media connected"),
+                    Some(MediaEvent::BrowserGone) | None => {
+                        if hangup_asked.is_none() {
+                            hangup_asked = Some(Instant::now());
+                            self.trunk.hangup();
+                        }
+                    }
+                    Some(MediaEvent::Stopped(_)) => {}
+                },
+                () = tokio::time::sleep_until(deadline.into()) => {
+                    if hangup_asked.is_some() {
+                        break EndReason::Failed;
+                    }
+                    hangup_asked = Some(Instant::now());
+                    self.trunk.hangup();
+                }
+            }
+        };
+        let _ = self.media.commands.send(MediaCommand::Stop).await;
+        if ws_open {
+            send(ws, &ServerMessage::Ended { reason }).await;
+            let _ = ws.send(Message::Close(None)).await;
+        }
+    }
+
+    async fn set_trunk_media(&self, m: &RemoteMedia) {
+        let media = TrunkMedia {
+            addr: m.addr,
+            telephone_event: m.telephone_event_pt,
+        };
+        let _ = self
+            .media
+            .commands
+            .send(MediaCommand::TrunkMedia(media))
+            .await;
+    }
+}
+
+/// The browser-facing reason for a trunk-side end.
+fn end_reason(cause: EndCause) -> EndReason {
+    match cause {
+        EndCause::HangupLocal => EndReason::HangupLocal,
+        EndCause::HangupRemote => EndReason::HangupRemote,
+        EndCause::Busy => EndReason::Busy,
+        EndCause::NoAnswer => EndReason::NoAnswer,
+        EndCause::Rejected => EndReason::Rejected,
+        EndCause::Unavailable => EndReason::Unavailable,
+        EndCause::Failed => EndReason::Failed,
+        EndCause::Timeout => EndReason::Timeout,
+    }
+}
+
+/// Reads the socket in its own task, so the call loop can wait on it alongside everything else.
+fn spawn_reader(mut stream: SplitStream<WebSocket>) -> mpsc::Receiver<Incoming> {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        while let Some(Ok(frame)) = stream.next().await {
+            let item = match frame {
+                Message::Text(t) => match serde_json::from_str::<ClientMessage>(t.as_str()) {
+                    Ok(m) => Incoming::Message(m),
+                    Err(e) => Incoming::Malformed(e.to_string()),
+                },
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            if tx.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The next well-formed client message; None when the socket closed. Malformed frames are
+/// answered with an error and skipped.
+async fn next_client_message(
+    ws: &mut Sink,
+    incoming: &mut mpsc::Receiver<Incoming>,
+) -> Option<ClientMessage> {
+    loop {
+        match incoming.recv().await? {
+            Incoming::Message(m) => return Some(m),
+            Incoming::Malformed(e) => {
+                send(
+                    ws,
+                    &ServerMessage::Error {
+                        code: "bad_message".into(),
+                        message: e,
+                    },
+                )
+                .await;
+            }
+        }
+    }
+}
+
+async fn refuse(ws: &mut Sink, code: &str, message: &str) {
+    send(
+        ws,
+        &ServerMessage::Error {
+            code: code.into(),
+            message: message.into(),
+        },
+    )
+    .await;
+    let _ = ws.send(Message::Close(None)).await;
+}
+
+async fn send(ws: &mut Sink, msg: &ServerMessage) {
+    match serde_json::to_string(msg) {
+        Ok(text) => {
+            let _ = ws.send(Message::Text(text.into())).await;
+        }
+        Err(e) => tracing::error!(error = %e, "signalling message did not serialise"),
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,274 @@
+//! The configuration file (`c2c.toml`) with `C2C_*` environment overrides.
+//!
+//! An override names a key path with double underscores: `C2C_HTTP__LISTEN=0.0.0.0:8080` sets
+//! `[http] listen`. Errors name the key and say how to fix it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use c2c_sbc::trunk::TrunkConfig;
+use c2c_web::CampaignConfig;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// HTTP listener and public URL.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// SIP listener.
+    #[serde(default)]
+    pub sip: SipConfig,
+    /// Media addresses.
+    #[serde(default)]
+    pub media: MediaConfig,
+    /// Where keys and the database live.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Folder with `widget.js` and the built widget (`pkg/`).
+    #[serde(default = "default_static_dir")]
+    pub static_dir: PathBuf,
+    /// Name in the `iss` claim of the tokens this node mints.
+    #[serde(default = "default_issuer")]
+    pub token_issuer: String,
+    /// SIP trunks.
+    #[serde(default)]
+    pub trunks: Vec<TrunkConfig>,
+    /// Campaigns (seed data).
+    #[serde(default)]
+    pub campaigns: Vec<CampaignConfig>,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    #[serde(default = "default_http_listen")]
+    pub listen: SocketAddr,
+    /// How browsers reach us (`http://host:port`, no path); defaults to `http://{listen}`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+/// `[sip]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipConfig {
+    /// Address to listen on (UDP).
+    #[serde(default = "default_sip_listen")]
+    pub listen: SocketAddr,
+}
+
+/// `[media]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Address media sockets bind to and advertise (the public IP with 1:1 NAT).
+    #[serde(default = "default_media_ip")]
+    pub ip: IpAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: default_http_listen(),
+            public_url: None,
+        }
+    }
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig {
+            listen: default_sip_listen(),
+        }
+    }
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            ip: default_media_ip(),
+        }
+    }
+}
+
+fn default_http_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_sip_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 5060))
+}
+fn default_media_ip() -> IpAddr {
+    IpAddr::from([127, 0, 0, 1])
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./data")
+}
+fn default_static_dir() -> PathBuf {
+    PathBuf::from("./static")
+}
+fn default_issuer() -> String {
+    "c2c".into()
+}
+
+/// A configuration that cannot be used, naming the key and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML does not parse or a key has the wrong type.
+    #[error("{origin}: {message}")]
+    Invalid {
+        /// File or environment variable.
+        origin: String,
+        /// What is wrong, with the key.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads the file at `path` (if given) and applies `C2C_*` overrides from `env`.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let (mut table, origin) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                let table: toml::Table =
+                    text.parse()
+                        .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                            origin: p.display().to_string(),
+                            message: e.to_string(),
+                        })?;
+                (table, p.display().to_string())
+            }
+            None => (toml::Table::new(), "defaults".to_string()),
+        };
+        for (name, value) in env {
+            let Some(path) = name.strip_prefix("C2C_") else {
+                continue;
+            };
+            apply_override(&mut table, path, &value).map_err(|message| ConfigError::Invalid {
+                origin: format!("environment variable {name}"),
+                message,
+            })?;
+        }
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                    origin: origin.clone(),
+                    message: e.to_string(),
+                })?;
+        config
+            .check()
+            .map_err(|message| ConfigError::Invalid { origin, message })?;
+        Ok(config)
+    }
+
+    /// The public URL browsers use, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.http.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.http.listen),
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if let Some(u) = &self.http.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(format!(
+                    "http.public_url = {u:?}: must start with http:// or https://, e.g. https://calls.example.com"
+                ));
+            }
+        }
+        if self.media.ip.is_unspecified() {
+            return Err("media.ip: must be a concrete address browsers and trunks can reach (it goes into ICE candidates and SDP), not 0.0.0.0".into());
+        }
+        for c in &self.campaigns {
+            if !self.trunks.iter().any(|t| t.name == c.trunk) {
+                return Err(format!(
+                    "campaigns[{}].trunk = {:?}: no [[trunks]] entry has this name",
+                    c.public_id, c.trunk
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sets `a__b__c` (lower-cased) in `table` to `value`, typed as TOML when it parses as a
+/// number or boolean, else as a string.
+fn apply_override(table: &mut toml::Table, path: &str, value: &str) -> Result<(), String> {
+    let keys: Vec<String> = path.split("__").map(|k| k.to_ascii_lowercase()).collect();
+    let Some((last, parents)) = keys.split_last() else {
+        return Err("empty key".into());
+    };
+    let mut cur = table;
+    for k in parents {
+        let entry = cur
+            .entry(k.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("{k} is not a table"))?;
+    }
+    let typed = value
+        .parse::<i64>()
+        .map(toml::Value::Integer)
+        .or_else(|_| value.parse::<bool>().map(toml::Value::Boolean))
+        .unwrap_or_else(|_| toml::Value::String(value.to_string()));
+    cur.insert(last.clone(), typed);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_design() {
+        let c = Config::load(None, Vec::new()).expect("defaults");
+        assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.sip.listen.to_string(), "127.0.0.1:5060");
+        assert_eq!(c.public_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        let env = vec![
+            ("C2C_HTTP__LISTEN".to_string(), "127.0.0.1:9000".to_string()),
+            ("C2C_MEDIA__IP".to_string(), "127.0.0.2".to_string()),
+            ("PATH".to_string(), "/bin".to_string()),
+        ];
+        let c = Config::load(None, env).expect("config");
+        assert_eq!(c.http.listen.port(), 9000);
+        assert_eq!(c.media.ip.to_string(), "127.0.0.2");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let env = vec![("C2C_HTTP__LISTEN".to_string(), "nonsense".to_string())];
+        let e = Config::load(None, env).expect_err("bad listen").to_string();
+        assert!(e.contains("listen"), "{e}");
+        let env = vec![("C2C_MEDIA__IP".to_string(), "0.0.0.0".to_string())];
+        let e = Config::load(None, env)
+            .expect_err("unspecified")
+            .to_string();
+        assert!(e.contains("media.ip"), "{e}");
+    }
+}

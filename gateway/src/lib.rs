@@ -1,0 +1,10 @@
+//! c2c-gateway: WebRTC termination, the signalling WebSocket and the media bridge, plus the
+//! wiring of every role into the `c2c` binary.
+//!
+//! Depends on `c2c-sbc` (SIP, tokens) and `c2c-web` (HTTP API); nothing depends on it.
+
+pub mod call;
+pub mod config;
+pub mod media;
+pub mod server;
+pub mod signalling;

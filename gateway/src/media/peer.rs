@@ -1,0 +1,266 @@
+//! The browser's WebRTC peer (ICE-lite, DTLS-SRTP), the only module that touches str0m.
+//!
+//! str0m runs in RTP mode: we see and write whole RTP packets, so G.711 and RFC 4733
+//! telephone-events pass through with their timestamps and marker bits intact, no
+//! depacketising or re-framing.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::change::SdpOffer;
+use str0m::format::{Codec, FormatParams};
+use str0m::media::{Frequency, MediaKind, Mid, Pt};
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::{Extension, RtpWrite, SeqNo};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
+
+/// Why the browser's offer could not be answered or the peer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// The offer is not valid SDP.
+    #[error("offer is not valid SDP: {0}")]
+    BadOffer(String),
+    /// The offer has no audio we can pass through (PCMU).
+    #[error("offer has no PCMU audio")]
+    NoPcmu,
+    /// str0m refused an input or failed.
+    #[error("webrtc: {0}")]
+    Rtc(String),
+}
+
+/// One RTP packet as received from or sent to the browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RtpFrame {
+    /// Payload type on the browser side.
+    pub pt: u8,
+    /// Sequence number (16 bits on the wire).
+    pub seq: u16,
+    /// RTP timestamp.
+    pub timestamp: u32,
+    /// Marker bit (start of talkspurt; first packet of a DTMF event).
+    pub marker: bool,
+    /// RTP payload.
+    pub payload: Vec<u8>,
+}
+
+/// What the peer wants done.
+#[derive(Debug)]
+pub enum PeerOutput {
+    /// Send `data` from our WebRTC socket to `to`.
+    Transmit { to: SocketAddr, data: Vec<u8> },
+    /// An RTP packet arrived from the browser.
+    Rtp(RtpFrame),
+    /// ICE and DTLS are up: media can flow.
+    Connected,
+    /// The browser went away (ICE disconnected or the peer closed).
+    Disconnected,
+    /// Call `handle_timeout` at this time.
+    Timeout(Instant),
+}
+
+/// Payload types negotiated with the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrowserPts {
+    /// G.711 µ-law.
+    pub pcmu: u8,
+    /// telephone-event/8000, if the browser offered it.
+    pub telephone_event: Option<u8>,
+}
+
+/// The browser side of a call.
+pub struct BrowserPeer {
+    rtc: Rtc,
+    local: SocketAddr,
+    mid: Mid,
+    pts: BrowserPts,
+    /// Extended sequence counter of what we send (str0m wants the rollover count too).
+    tx_seq: u64,
+    dead: bool,
+}
+
+impl BrowserPeer {
+    /// Answers the browser's SDP offer for a peer reached at `local`; returns the peer and
+    /// the SDP answer to send back.
+    pub fn answer(
+        offer: &str,
+        local: SocketAddr,
+        now: Instant,
+    ) -> Result<(Self, String), PeerError> {
+        let offer =
+            SdpOffer::from_sdp_string(offer).map_err(|e| PeerError::BadOffer(e.to_string()))?;
+        let mut config = RtcConfig::new()
+            .set_ice_lite(true)
+            .set_rtp_mode(true)
+            .clear_codecs()
+            .enable_pcmu(true, false)
+            // A G.711 call needs only these; TWCC and abs-send-time would cost CPU per packet.
+            .clear_extension_map()
+            .set_extension(1, Extension::AudioLevel)
+            .set_extension(4, Extension::RtpMid)
+            .set_stats_interval(None);
+        config.codec_config().add_config(
+            Pt::from(126),
+            None,
+            Codec::Tele,
+            Frequency::EIGHT_KHZ,
+            None,
+            FormatParams::default(),
+        );
+        let mut rtc = config.build(now);
+        let candidate = Candidate::host(local, "udp").map_err(|e| PeerError::Rtc(e.to_string()))?;
+        rtc.add_local_candidate(candidate);
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| PeerError::BadOffer(e.to_string()))?;
+
+        let (mid, pts) = negotiated_audio(&mut rtc).ok_or(PeerError::NoPcmu)?;
+        let mut tx_seq = 0u64;
+        while tx_seq == 0 {
+            tx_seq = u64::from(rand::random::<u16>() & 0x7fff);
+        }
+        let peer = BrowserPeer {
+            rtc,
+            local,
+            mid,
+            pts,
+            tx_seq,
+            dead: false,
+        };
+        Ok((peer, answer.to_sdp_string()))
+    }
+
+    /// The payload types the browser agreed to.
+    pub fn pts(&self) -> BrowserPts {
+        self.pts
+    }
+
+    /// Whether this datagram belongs to this peer (STUN for our ufrag, or from its address).
+    pub fn accepts(&self, from: SocketAddr, data: &[u8], now: Instant) -> bool {
+        match receive(from, self.local, data) {
+            Some(r) => self.rtc.accepts(&Input::Receive(now, r)),
+            None => false,
+        }
+    }
+
+    /// Feeds a datagram that arrived on the WebRTC socket.
+    pub fn handle_datagram(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
+        let Some(r) = receive(from, self.local, data) else {
+            return;
+        };
+        if let Err(e) = self.rtc.handle_input(Input::Receive(now, r)) {
+            tracing::debug!(error = %e, "browser datagram refused");
+        }
+    }
+
+    /// Advances timers.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
+            tracing::warn!(error = %e, "webrtc timeout handling failed");
+            self.dead = true;
+        }
+    }
+
+    /// Sends one RTP packet to the browser (payload type already mapped to the browser's).
+    pub fn send_rtp(&mut self, frame: RtpFrame, now: Instant) {
+        let seq: SeqNo = self.tx_seq.into();
+        self.tx_seq += 1;
+        let write = RtpWrite::new(Pt::from(frame.pt), seq, frame.timestamp, now, frame.payload)
+            .marker(frame.marker);
+        let mut api = self.rtc.direct_api();
+        if let Some(tx) = api.stream_tx_by_mid(self.mid, None) {
+            tx.write_rtp(write);
+        }
+    }
+
+    /// Closes the peer.
+    pub fn close(&mut self) {
+        self.rtc.disconnect();
+        self.dead = true;
+    }
+
+    /// Next thing to do; call until it returns `Timeout`.
+    pub fn poll_output(&mut self) -> PeerOutput {
+        if self.dead {
+            return PeerOutput::Disconnected;
+        }
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Transmit(t)) => {
+                    return PeerOutput::Transmit {
+                        to: t.destination,
+                        data: t.contents.into(),
+                    }
+                }
+                Ok(Output::Timeout(at)) => return PeerOutput::Timeout(at),
+                Ok(Output::Event(ev)) => match ev {
+                    Event::RtpPacket(p) => {
+                        return PeerOutput::Rtp(RtpFrame {
+                            pt: *p.header.payload_type,
+                            seq: p.header.sequence_number,
+                            timestamp: p.header.timestamp,
+                            marker: p.header.marker,
+                            payload: p.payload.to_vec(),
+                        })
+                    }
+                    Event::Connected => return PeerOutput::Connected,
+                    Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                        self.dead = true;
+                        return PeerOutput::Disconnected;
+                    }
+                    _ => continue,
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "webrtc peer failed");
+                    self.dead = true;
+                    return PeerOutput::Disconnected;
+                }
+            }
+        }
+    }
+}
+
+fn receive(from: SocketAddr, local: SocketAddr, data: &[u8]) -> Option<Receive<'_>> {
+    Some(Receive {
+        proto: Protocol::Udp,
+        source: from,
+        destination: local,
+        contents: data.try_into().ok()?,
+    })
+}
+
+/// Drains the events `accept_offer` queued and finds the audio m-line and its payload types.
+fn negotiated_audio(rtc: &mut Rtc) -> Option<(Mid, BrowserPts)> {
+    let mut audio_mid = None;
+    loop {
+        match rtc.poll_output() {
+            Ok(Output::Event(Event::MediaAdded(m))) if m.kind == MediaKind::Audio => {
+                audio_mid.get_or_insert(m.mid);
+            }
+            Ok(Output::Timeout(_)) | Err(_) => break,
+            Ok(_) => continue,
+        }
+    }
+    let mid = audio_mid?;
+    let media = rtc.media(mid)?;
+    let mut pcmu = None;
+    let mut tele = None;
+    for pt in media.remote_pts() {
+        let Some(p) = rtc.codec_config().params().iter().find(|p| p.pt() == *pt) else {
+            continue;
+        };
+        let spec = p.spec();
+        if spec.codec == Codec::PCMU {
+            pcmu.get_or_insert(**pt);
+        } else if spec.codec == Codec::Tele && spec.clock_rate == Frequency::EIGHT_KHZ {
+            tele.get_or_insert(**pt);
+        }
+    }
+    Some((
+        mid,
+        BrowserPts {
+            pcmu: pcmu?,
+            telephone_event: tele,
+        },
+    ))
+}

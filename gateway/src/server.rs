@@ -1,0 +1,160 @@
+//! `c2c serve`: builds every role from the configuration and runs them until shutdown.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use c2c_sbc::demo_trunk::DemoTrunk;
+use c2c_sbc::shell::{Sbc, SbcConfig};
+use c2c_sbc::token::{KeyRing, TokenIssuer, TokenVerifier, UsedTokenIds};
+use c2c_sbc::trunk::TrunkConfig;
+use c2c_web::{
+    AppState, Campaign, CampaignConfig, NumberLeases, NumberPool, WebConfig, WebSessions,
+};
+
+use crate::call::Gateway;
+use crate::config::Config;
+
+/// Token lifetime, seconds: long enough for a microphone prompt, short enough to be useless
+/// when stolen (DESIGN §3 caps it at 60).
+const TOKEN_LIFETIME_S: i64 = 60;
+/// How long a session number stays with its web session after the token was issued.
+const NUMBER_LEASE_S: i64 = 30 * 60;
+
+/// Runs the gateway until Ctrl-C or SIGTERM.
+pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    let _demo_trunk = if demo {
+        Some(add_demo(&mut config).await?)
+    } else {
+        None
+    };
+    let public_url = config.public_url();
+
+    let keys_path = config.data_dir.join("keys.json");
+    let keys = Arc::new(
+        KeyRing::load_or_create(&keys_path)
+            .with_context(|| format!("signing keys at {}", keys_path.display()))?,
+    );
+    let sbc = Sbc::start(SbcConfig {
+        listen: config.sip.listen,
+        advertised: None,
+        trunks: config.trunks.clone(),
+    })
+    .await
+    .context("starting the SBC (sip.listen)")?;
+    tracing::info!(sip = %sbc.local_addr(), "SBC listening (UDP)");
+
+    let mut campaigns = HashMap::new();
+    for c in config.campaigns.clone() {
+        let campaign = Campaign::new(c).context("campaigns")?;
+        campaigns.insert(campaign.config.public_id.clone(), campaign);
+    }
+    let sessions = Arc::new(WebSessions::new());
+    let state = AppState {
+        config: Arc::new(WebConfig {
+            public_url: public_url.clone(),
+            static_dir: config.static_dir.clone(),
+            number_lease_s: NUMBER_LEASE_S,
+            demo_campaign: demo.then(|| "demo".to_string()),
+        }),
+        campaigns: Arc::new(campaigns),
+        issuer: TokenIssuer::new(keys.clone(), config.token_issuer.clone(), TOKEN_LIFETIME_S),
+        keys: keys.clone(),
+        numbers: Arc::new(NumberLeases::new()),
+        sessions: sessions.clone(),
+    };
+    let gateway = Gateway {
+        sbc: Arc::new(sbc),
+        verifier: TokenVerifier::new(
+            keys,
+            config.token_issuer.clone(),
+            Arc::new(UsedTokenIds::new()),
+        ),
+        sessions,
+        media_ip: config.media.ip,
+    };
+    let app = c2c_web::router(state).merge(crate::signalling::routes(gateway));
+
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("binding http.listen = {}", config.http.listen))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(http = %bound, "HTTP listening");
+    // Tests and scripts read this line to learn the port when they asked for port 0.
+    println!("c2c listening on http://{bound} (public URL {public_url})");
+    if demo {
+        println!("Open {public_url}/ and click the call button: the demo trunk echoes your voice.");
+    }
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .context("HTTP server")?;
+    Ok(())
+}
+
+/// Starts the in-process demo trunk and adds it and a demo campaign to the configuration.
+async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
+    let trunk = DemoTrunk::start(config.media.ip)
+        .await
+        .context("starting the demo trunk")?;
+    config.trunks.retain(|t| t.name != "demo");
+    config.trunks.push(TrunkConfig {
+        name: "demo".into(),
+        host: trunk.sip_addr.ip().to_string(),
+        port: trunk.sip_addr.port(),
+        transport: Default::default(),
+        username: None,
+        password: None,
+        from_domain: Some("c2c.invalid".into()),
+        caller_id_header: Default::default(),
+        user_phone: false,
+    });
+    let public = config.public_url();
+    let mut origins = vec![public.clone()];
+    // The same server reached as localhost is a different origin to the browser.
+    if let Some(rest) = public.strip_prefix("http://127.0.0.1") {
+        origins.push(format!("http://localhost{rest}"));
+    }
+    config.campaigns.retain(|c| c.public_id != "demo");
+    config.campaigns.push(CampaignConfig {
+        public_id: "demo".into(),
+        org: "demo".into(),
+        name: "Demo (echo)".into(),
+        active: true,
+        allowed_origins: origins,
+        trunk: "demo".into(),
+        destination: "echo".into(),
+        number_pool: NumberPool {
+            first: "+15550100000".into(),
+            count: 100,
+        },
+        theme: Default::default(),
+        fallback_message: "The demo is closed.".into(),
+    });
+    Ok(trunk)
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,35 @@
+//! `GET /v1/calls/ws`: the signalling WebSocket (DESIGN §3).
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+
+use crate::call::{self, Gateway};
+
+/// Largest signalling frame we accept: an SDP offer with room to spare.
+const MAX_FRAME: usize = 64 * 1024;
+
+/// The signalling route, with its state applied.
+pub fn routes(gateway: Gateway) -> Router {
+    Router::new()
+        .route("/v1/calls/ws", get(upgrade))
+        .with_state(gateway)
+}
+
+async fn upgrade(
+    State(gateway): State<Gateway>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // The token's origin is checked against this before anything else happens.
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    ws.max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        .on_upgrade(move |socket| call::run(gateway, socket, origin))
+}

@@ -1,0 +1,644 @@
+//! `TrunkLeg`: one outbound call toward a trunk, sans-IO (RFC 3261 UAC: INVITE client
+//! transaction §17.1.1, CANCEL §9.1, the dialog §12 and BYE §15 with non-INVITE timers §17.1.2).
+//!
+//! Shaped like str0m: feed it datagrams ([`TrunkLeg::handle_datagram`]), timeouts
+//! ([`TrunkLeg::handle_timeout`]) and the local hang-up ([`TrunkLeg::hangup`]), then drain
+//! [`TrunkLeg::poll_output`] until it returns `None`. **Always drain after every input**: the
+//! last output before `None` is the `Timeout` at which to call `handle_timeout` next.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use rand::Rng;
+use thiserror::Error;
+use tracing::{debug, warn};
+
+mod event;
+mod transaction;
+
+pub use event::{EndCause, LegEvent, Output};
+pub use transaction::{CANCEL_WAIT, LINGER, T1, T2, TIMER_B, TIMER_F};
+
+use crate::sdp::{self, RemoteMedia};
+use crate::sip::{self, Message, Method, Request, Response};
+use crate::trunk::{CallerIdHeader, TrunkConfig, DEFAULT_SIP_PORT};
+use transaction::ClientTx;
+
+/// Longest value we put in an X-C2C-* header: the trunk needs context, not a document.
+pub const MAX_CONTEXT_LEN: usize = 256;
+/// Longest destination or caller number we accept.
+pub const MAX_NUMBER_LEN: usize = 64;
+/// Methods we accept inside the dialog (advertised in Allow).
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+
+/// Everything needed to place one call.
+#[derive(Debug, Clone)]
+pub struct LegParams {
+    /// The trunk the call goes through.
+    pub trunk: TrunkConfig,
+    /// The trunk's resolved address.
+    pub trunk_addr: SocketAddr,
+    /// Our address as the trunk should see it (Via sent-by and Contact).
+    pub local_addr: SocketAddr,
+    /// The number or user to call (Request-URI user part).
+    pub destination: String,
+    /// The caller ID to present (the web-session number).
+    pub caller_number: String,
+    /// Web session id, sent as X-C2C-Session.
+    pub session_id: String,
+    /// Campaign id, sent as X-C2C-Campaign.
+    pub campaign: String,
+    /// Page the visitor called from, sent as X-C2C-Page.
+    pub page_url: String,
+    /// Our SDP offer (see [`crate::sdp::build_offer`]).
+    pub sdp_offer: String,
+}
+
+/// Why a leg could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LegError {
+    /// The destination or caller number is empty, too long or has characters a number can't.
+    #[error("invalid {0}: expected 1-{MAX_NUMBER_LEN} of 0-9 A-Z a-z + * # . _ -")]
+    InvalidNumber(&'static str),
+}
+
+/// Where the INVITE client transaction is (RFC 3261 Figure 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InviteState {
+    Calling,
+    Proceeding,
+    Completed,
+    Terminated,
+}
+
+/// The confirmed dialog (RFC 3261 §12.1.2).
+#[derive(Debug, Clone)]
+struct Dialog {
+    /// The To header of the 2xx, tag included.
+    remote_to: String,
+    remote_tag: Option<String>,
+    target: String,
+    routes: Vec<String>,
+    next_hop: SocketAddr,
+    ack: Vec<u8>,
+}
+
+/// One outbound call toward a trunk.
+#[derive(Debug)]
+pub struct TrunkLeg {
+    call_id: String,
+    local_tag: String,
+    cseq: u32,
+    request_uri: String,
+    from: String,
+    to: String,
+    local_addr: SocketAddr,
+    trunk_addr: SocketAddr,
+    invite: ClientTx,
+    invite_state: InviteState,
+    invite_via: String,
+    non2xx_ack: Option<Vec<u8>>,
+    hangup_requested: bool,
+    cancel: Option<ClientTx>,
+    cancel_deadline: Option<Instant>,
+    dialog: Option<Dialog>,
+    bye: Option<ClientTx>,
+    said_trying: bool,
+    said_ringing: bool,
+    early_media: Option<RemoteMedia>,
+    ended: bool,
+    linger_until: Option<Instant>,
+    terminated: bool,
+    outputs: VecDeque<Output>,
+    timeout_reported: bool,
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
+}
+
+/// A fresh RFC 3261 branch (magic cookie `z9hG4bK`, §8.1.1.7).
+fn new_branch() -> String {
+    format!("z9hG4bK{}", random_hex(10))
+}
+
+fn check_number(text: &str, what: &'static str) -> Result<(), LegError> {
+    let ok = !text.is_empty()
+        && text.len() <= MAX_NUMBER_LEN
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+*#._-".contains(c));
+    ok.then_some(()).ok_or(LegError::InvalidNumber(what))
+}
+
+/// The address to send an in-dialog request to: the URI's host if it is an IP literal,
+/// else the trunk (we resolve names only for the trunk itself).
+fn next_hop(uri: &str, fallback: SocketAddr) -> SocketAddr {
+    match sip::host_port(uri) {
+        Some((host, port)) => match host.parse::<IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, port.unwrap_or(DEFAULT_SIP_PORT)),
+            Err(_) => fallback,
+        },
+        None => fallback,
+    }
+}
+
+impl TrunkLeg {
+    /// Builds the INVITE and queues its first transmission.
+    pub fn new(params: LegParams, now: Instant) -> Result<Self, LegError> {
+        check_number(&params.destination, "destination")?;
+        check_number(&params.caller_number, "caller_number")?;
+        let trunk = &params.trunk;
+        let host = trunk.uri_host();
+        let domain = trunk.from_domain();
+        let dest = sip::escape_user(&params.destination);
+        let caller = sip::escape_user(&params.caller_number);
+        let user_phone = if trunk.user_phone { ";user=phone" } else { "" };
+        let request_uri = format!("sip:{dest}@{host}:{}{user_phone}", trunk.port);
+        let local_tag = random_hex(8);
+        let from = match trunk.caller_id_header {
+            CallerIdHeader::From | CallerIdHeader::Both => {
+                format!("\"Web caller\" <sip:{caller}@{domain}>;tag={local_tag}")
+            }
+            CallerIdHeader::Pai => match trunk.username.as_deref() {
+                Some(user) => format!("<sip:{}@{domain}>;tag={local_tag}", sip::escape_user(user)),
+                None => format!("\"Anonymous\" <sip:anonymous@anonymous.invalid>;tag={local_tag}"),
+            },
+        };
+        let branch = new_branch();
+        let invite_via = format!("SIP/2.0/UDP {};branch={branch};rport", params.local_addr);
+        let mut leg = Self {
+            call_id: random_hex(16),
+            local_tag,
+            cseq: 1,
+            to: format!("<{request_uri}>"),
+            request_uri,
+            from,
+            local_addr: params.local_addr,
+            trunk_addr: params.trunk_addr,
+            invite: ClientTx::new(branch, Vec::new(), params.trunk_addr, TIMER_B, None, now),
+            invite_state: InviteState::Calling,
+            invite_via,
+            non2xx_ack: None,
+            hangup_requested: false,
+            cancel: None,
+            cancel_deadline: None,
+            dialog: None,
+            bye: None,
+            said_trying: false,
+            said_ringing: false,
+            early_media: None,
+            ended: false,
+            linger_until: None,
+            terminated: false,
+            outputs: VecDeque::new(),
+            timeout_reported: false,
+        };
+        let mut invite = leg.base_request(
+            Method::Invite,
+            &leg.request_uri,
+            &leg.invite_via,
+            &leg.to,
+            &[],
+        );
+        let h = &mut invite.headers;
+        if matches!(
+            trunk.caller_id_header,
+            CallerIdHeader::Pai | CallerIdHeader::Both
+        ) {
+            h.push("P-Asserted-Identity", format!("<sip:{caller}@{domain}>"));
+        }
+        h.push("Contact", format!("<sip:c2c@{}>", leg.local_addr));
+        h.push("Allow", ALLOW);
+        for (name, value) in [
+            ("X-C2C-Session", &params.session_id),
+            ("X-C2C-Campaign", &params.campaign),
+            ("X-C2C-Page", &params.page_url),
+        ] {
+            let value = sip::sanitize_header_value(value, MAX_CONTEXT_LEN);
+            if !value.is_empty() {
+                h.push(name, value);
+            }
+        }
+        h.push("Content-Type", "application/sdp");
+        invite.body = params.sdp_offer.into_bytes();
+        leg.invite.bytes = Message::Request(invite).to_bytes();
+        leg.transmit(leg.invite.bytes.clone(), leg.trunk_addr);
+        Ok(leg)
+    }
+
+    /// The Call-ID of this call (random; it carries no internal address).
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+
+    /// True once the call ended and retransmissions no longer need answering: drop the leg.
+    pub fn is_terminated(&self) -> bool {
+        self.terminated
+    }
+
+    /// Feeds a message received from `from` that belongs to this call (same Call-ID).
+    pub fn handle_datagram(&mut self, msg: Message, from: SocketAddr, now: Instant) {
+        self.timeout_reported = false;
+        if msg.call_id() != Some(self.call_id.as_str()) {
+            debug!(call_id = ?msg.call_id(), "message for another call ignored");
+            return;
+        }
+        match msg {
+            Message::Request(req) => self.on_request(req, from, now),
+            Message::Response(resp) => self.on_response(resp, now),
+        }
+    }
+
+    /// Hangs up: CANCEL before the answer (after a 1xx, RFC 3261 §9.1), BYE after it.
+    pub fn hangup(&mut self, now: Instant) {
+        self.timeout_reported = false;
+        if self.ended || self.hangup_requested {
+            return;
+        }
+        self.hangup_requested = true;
+        if self.dialog.is_some() {
+            self.send_bye(now);
+        } else if self.invite_state == InviteState::Proceeding {
+            self.send_cancel(now);
+        }
+        // In Calling we must wait for a provisional response before CANCEL (§9.1).
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.timeout_reported = false;
+        if let Some(at) = self.invite.next_send.filter(|at| *at <= now) {
+            // Timer A: retransmit and double (RFC 3261 §17.1.1.2).
+            self.invite.interval *= 2;
+            self.invite.next_send = Some(at + self.invite.interval);
+            self.transmit(self.invite.bytes.clone(), self.invite.to);
+        }
+        if self.invite.deadline.is_some_and(|at| at <= now) {
+            self.invite.stop();
+            self.invite_state = InviteState::Terminated;
+            let cause = if self.hangup_requested {
+                EndCause::HangupLocal
+            } else {
+                EndCause::Timeout
+            };
+            self.end(cause, None, now);
+        }
+        if self.cancel_deadline.is_some_and(|at| at <= now) {
+            self.cancel_deadline = None;
+            if self.dialog.is_none() {
+                self.invite.stop();
+                self.invite_state = InviteState::Terminated;
+                self.end(EndCause::HangupLocal, None, now);
+            }
+        }
+        if let Some(tx) = self.cancel.as_mut() {
+            if tx.tick(now, &mut self.outputs) {
+                debug!(call_id = %self.call_id, "CANCEL timed out");
+            }
+        }
+        let bye_timed_out = match self.bye.as_mut() {
+            Some(tx) => tx.tick(now, &mut self.outputs),
+            None => false,
+        };
+        if bye_timed_out {
+            warn!(call_id = %self.call_id, "BYE timed out (Timer F)");
+            self.end(EndCause::HangupLocal, None, now);
+        }
+        if self.linger_until.is_some_and(|at| at <= now) {
+            self.linger_until = None;
+            self.terminated = true;
+        }
+    }
+
+    /// The next output: transmissions and events in order, then one `Timeout`, then `None`.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(out) = self.outputs.pop_front() {
+            return Some(out);
+        }
+        if self.timeout_reported {
+            return None;
+        }
+        self.timeout_reported = true;
+        self.next_timeout().map(Output::Timeout)
+    }
+
+    fn next_timeout(&self) -> Option<Instant> {
+        let txs = [Some(&self.invite), self.cancel.as_ref(), self.bye.as_ref()];
+        txs.into_iter()
+            .flatten()
+            .flat_map(|tx| [tx.next_send, tx.deadline])
+            .chain([self.cancel_deadline, self.linger_until])
+            .flatten()
+            .min()
+    }
+
+    fn transmit(&mut self, bytes: Vec<u8>, to: SocketAddr) {
+        self.outputs.push_back(Output::Transmit { bytes, to });
+    }
+
+    fn event(&mut self, event: LegEvent) {
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    fn end(&mut self, cause: EndCause, status: Option<u16>, now: Instant) {
+        if self.ended {
+            return;
+        }
+        debug!(call_id = %self.call_id, cause = cause.as_str(), ?status, "leg ended");
+        self.ended = true;
+        self.linger_until = Some(now + LINGER);
+        self.event(LegEvent::Ended { cause, status });
+    }
+
+    /// Via, Max-Forwards, From, To, Call-ID, CSeq and Route for a request we send.
+    fn base_request(
+        &self,
+        method: Method,
+        uri: &str,
+        via: &str,
+        to: &str,
+        routes: &[String],
+    ) -> Request {
+        let number = if method == Method::Bye {
+            self.cseq + 1
+        } else {
+            self.cseq
+        };
+        let mut req = Request::new(method.clone(), uri);
+        let h = &mut req.headers;
+        h.push("Via", via);
+        h.push("Max-Forwards", "70");
+        h.push("From", self.from.as_str());
+        h.push("To", to);
+        h.push("Call-ID", self.call_id.as_str());
+        h.push("CSeq", format!("{number} {method}"));
+        for route in routes {
+            h.push("Route", route.as_str());
+        }
+        req
+    }
+
+    fn fresh_via(&self) -> (String, String) {
+        let branch = new_branch();
+        let via = format!("SIP/2.0/UDP {};branch={branch};rport", self.local_addr);
+        (branch, via)
+    }
+
+    fn send_cancel(&mut self, now: Instant) {
+        if self.cancel.is_some() {
+            return;
+        }
+        // CANCEL reuses the INVITE's Request-URI, Via (branch) and CSeq number (§9.1).
+        let req = self.base_request(
+            Method::Cancel,
+            &self.request_uri,
+            &self.invite_via,
+            &self.to,
+            &[],
+        );
+        let bytes = Message::Request(req).to_bytes();
+        let branch = self.invite.branch.clone();
+        self.transmit(bytes.clone(), self.trunk_addr);
+        self.cancel = Some(ClientTx::new(
+            branch,
+            bytes,
+            self.trunk_addr,
+            TIMER_F,
+            Some(T2),
+            now,
+        ));
+        self.cancel_deadline = Some(now + CANCEL_WAIT);
+    }
+
+    fn send_bye(&mut self, now: Instant) {
+        let Some(dialog) = self.dialog.clone() else {
+            return;
+        };
+        if self.bye.is_some() {
+            return;
+        }
+        let (branch, via) = self.fresh_via();
+        let req = self.base_request(
+            Method::Bye,
+            &dialog.target,
+            &via,
+            &dialog.remote_to,
+            &dialog.routes,
+        );
+        let bytes = Message::Request(req).to_bytes();
+        self.transmit(bytes.clone(), dialog.next_hop);
+        self.bye = Some(ClientTx::new(
+            branch,
+            bytes,
+            dialog.next_hop,
+            TIMER_F,
+            Some(T2),
+            now,
+        ));
+    }
+
+    fn on_request(&mut self, req: Request, from: SocketAddr, now: Instant) {
+        let in_dialog = self.dialog.as_ref().is_some_and(|d| {
+            let msg_to_tag = sip::header_param(req.headers.get("To").unwrap_or_default(), "tag");
+            let msg_from_tag =
+                sip::header_param(req.headers.get("From").unwrap_or_default(), "tag");
+            msg_to_tag.as_deref() == Some(self.local_tag.as_str()) && msg_from_tag == d.remote_tag
+        });
+        let (status, reason) = match (&req.method, in_dialog) {
+            (Method::Ack, _) => return,
+            (Method::Bye, true) => (200, "OK"),
+            (Method::Options | Method::Info, true) => (200, "OK"),
+            // Re-INVITE / UPDATE are not supported yet; a clear refusal keeps the call up.
+            (_, true) => (501, "Not Implemented"),
+            (_, false) => (481, "Call/Transaction Does Not Exist"),
+        };
+        let resp = sip::response_to(&req, status, reason, None);
+        self.transmit(Message::Response(resp).to_bytes(), from);
+        if req.method == Method::Bye && in_dialog {
+            if let Some(tx) = self.bye.as_mut() {
+                tx.stop(); // BYE glare: the dialog is gone either way.
+            }
+            self.end(EndCause::HangupRemote, None, now);
+        }
+    }
+
+    fn on_response(&mut self, resp: Response, now: Instant) {
+        let msg = Message::Response(resp);
+        let (Some(cseq), Some(branch)) = (msg.cseq(), msg.top_via_branch()) else {
+            return;
+        };
+        let status = msg.status().unwrap_or_default();
+        match cseq.method {
+            Method::Invite if branch == self.invite.branch && cseq.number == self.cseq => {
+                self.on_invite_response(status, &msg, now)
+            }
+            Method::Cancel if branch == self.invite.branch && status >= 200 => {
+                if let Some(tx) = self.cancel.as_mut() {
+                    tx.stop();
+                }
+            }
+            Method::Bye
+                if self.bye.as_ref().is_some_and(|tx| tx.branch == branch) && status >= 200 =>
+            {
+                if let Some(tx) = self.bye.as_mut() {
+                    tx.stop();
+                }
+                self.end(EndCause::HangupLocal, None, now);
+            }
+            _ => debug!(call_id = %self.call_id, status, "stray response ignored"),
+        }
+    }
+
+    fn on_invite_response(&mut self, status: u16, msg: &Message, now: Instant) {
+        match status {
+            100..=199 => self.on_provisional(status, msg, now),
+            200..=299 => self.on_success(status, msg, now),
+            _ => self.on_failure(status, msg, now),
+        }
+    }
+
+    fn on_provisional(&mut self, status: u16, msg: &Message, now: Instant) {
+        if !matches!(
+            self.invite_state,
+            InviteState::Calling | InviteState::Proceeding
+        ) {
+            return;
+        }
+        // A provisional response stops Timer A, and Timer B only guards Calling (§17.1.1.2).
+        self.invite_state = InviteState::Proceeding;
+        self.invite.stop();
+        if self.hangup_requested {
+            self.send_cancel(now);
+            return;
+        }
+        if status == 100 {
+            if !self.said_trying {
+                self.said_trying = true;
+                self.event(LegEvent::Trying);
+            }
+            return;
+        }
+        if msg.has_sdp() {
+            match sdp::parse_answer(msg.body()) {
+                Ok(media) if self.early_media.as_ref() != Some(&media) => {
+                    self.early_media = Some(media.clone());
+                    self.event(LegEvent::EarlyMedia(media));
+                }
+                Ok(_) => {}
+                Err(err) => warn!(call_id = %self.call_id, %err, "unusable early-media SDP"),
+            }
+        } else if (180..=182).contains(&status) && !self.said_ringing {
+            self.said_ringing = true;
+            self.event(LegEvent::Ringing);
+        }
+    }
+
+    fn on_success(&mut self, status: u16, msg: &Message, now: Instant) {
+        let to_tag = msg.to_tag();
+        if let Some(dialog) = &self.dialog {
+            if dialog.remote_tag == to_tag {
+                // A retransmitted 2xx: the ACK was lost, send it again (§13.2.2.4).
+                let (ack, hop) = (dialog.ack.clone(), dialog.next_hop);
+                self.transmit(ack, hop);
+            } else {
+                // A second, forked answer: confirm it and end it at once (§13.2.2.4).
+                let extra = self.make_dialog(msg);
+                self.transmit(extra.ack.clone(), extra.next_hop);
+                let (_, via) = self.fresh_via();
+                let bye = self.base_request(
+                    Method::Bye,
+                    &extra.target,
+                    &via,
+                    &extra.remote_to,
+                    &extra.routes,
+                );
+                self.transmit(Message::Request(bye).to_bytes(), extra.next_hop);
+            }
+            return;
+        }
+        self.invite.stop();
+        self.invite_state = InviteState::Terminated;
+        self.cancel_deadline = None;
+        let dialog = self.make_dialog(msg);
+        self.transmit(dialog.ack.clone(), dialog.next_hop);
+        self.dialog = Some(dialog);
+        if self.hangup_requested || self.ended {
+            // We hung up (or gave up) before the answer won the race: ACK, then BYE (§9.1).
+            self.send_bye(now);
+            return;
+        }
+        match sdp::parse_answer(msg.body()) {
+            Ok(media) => self.event(LegEvent::Answered(media)),
+            Err(err) => {
+                warn!(call_id = %self.call_id, %err, "answer without usable SDP, hanging up");
+                self.hangup_requested = true;
+                self.send_bye(now);
+                self.end(EndCause::Failed, Some(status), now);
+            }
+        }
+    }
+
+    /// Builds the dialog state and its ACK from a 2xx (route set = Record-Route reversed, §12.1.2).
+    fn make_dialog(&self, msg: &Message) -> Dialog {
+        let remote_to = msg.headers().get("To").unwrap_or(&self.to).to_owned();
+        let target = msg
+            .contact_uri()
+            .unwrap_or_else(|| self.request_uri.clone());
+        let routes: Vec<String> = msg
+            .headers()
+            .list("Record-Route")
+            .into_iter()
+            .rev()
+            .collect();
+        let hop_uri = routes
+            .first()
+            .and_then(|r| sip::name_addr_uri(r))
+            .unwrap_or(&target)
+            .to_owned();
+        let next_hop = next_hop(&hop_uri, self.trunk_addr);
+        let (_, via) = self.fresh_via();
+        let ack = self.base_request(Method::Ack, &target, &via, &remote_to, &routes);
+        Dialog {
+            remote_tag: msg.to_tag(),
+            remote_to,
+            target,
+            routes,
+            next_hop,
+            ack: Message::Request(ack).to_bytes(),
+        }
+    }
+
+    fn on_failure(&mut self, status: u16, msg: &Message, now: Instant) {
+        match self.invite_state {
+            InviteState::Calling | InviteState::Proceeding => {
+                // The ACK for a failure belongs to the INVITE transaction: same branch (§17.1.1.3).
+                let to = msg.headers().get("To").unwrap_or(&self.to).to_owned();
+                let ack =
+                    self.base_request(Method::Ack, &self.request_uri, &self.invite_via, &to, &[]);
+                let bytes = Message::Request(ack).to_bytes();
+                self.transmit(bytes.clone(), self.trunk_addr);
+                self.non2xx_ack = Some(bytes);
+                self.invite.stop();
+                self.invite_state = InviteState::Completed;
+                self.cancel_deadline = None;
+                let cause = if self.hangup_requested {
+                    EndCause::HangupLocal
+                } else {
+                    EndCause::from_status(status)
+                };
+                self.end(cause, Some(status), now);
+            }
+            InviteState::Completed => {
+                if let Some(ack) = self.non2xx_ack.clone() {
+                    self.transmit(ack, self.trunk_addr);
+                }
+            }
+            InviteState::Terminated => {}
+        }
+    }
+}

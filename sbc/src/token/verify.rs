@@ -1,0 +1,115 @@
+//! Verifying call tokens at the SBC, before anything else happens.
+
+use std::sync::Arc;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+
+use super::{CallClaims, KeyRing, Route, TokenError, UsedTokenIds, AUDIENCE, MAX_LIFETIME_S};
+
+/// Clock skew tolerated between the minting and verifying nodes, seconds.
+pub const CLOCK_SKEW_S: i64 = 5;
+
+/// No token we mint comes near this size; anything larger is refused unparsed.
+const MAX_TOKEN_LEN: usize = 4096;
+
+/// The one algorithm we accept, pinned here and never taken from the token.
+const PINNED_ALG: Algorithm = Algorithm::ES256;
+
+/// A token that passed every check, with its routing portion opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedCall {
+    /// The verified claims.
+    pub claims: CallClaims,
+    /// Where to send the call.
+    pub route: Route,
+}
+
+/// Checks call tokens against our keys, audience, issuer, time, origin and the used-id ledger.
+#[derive(Debug, Clone)]
+pub struct TokenVerifier {
+    keys: Arc<KeyRing>,
+    issuer: String,
+    ledger: Arc<UsedTokenIds>,
+}
+
+impl TokenVerifier {
+    /// A verifier accepting tokens from `issuer` signed by keys in `keys`.
+    pub fn new(keys: Arc<KeyRing>, issuer: impl Into<String>, ledger: Arc<UsedTokenIds>) -> Self {
+        TokenVerifier {
+            keys,
+            issuer: issuer.into(),
+            ledger,
+        }
+    }
+
+    /// Verifies `token` presented on a WebSocket whose `Origin` was `origin`, at Unix time
+    /// `now`. On success the token's id is spent: the same token never verifies again.
+    pub fn verify(
+        &self,
+        token: &str,
+        origin: Option<&str>,
+        now: i64,
+    ) -> Result<VerifiedCall, TokenError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::TooLarge);
+        }
+        let header = decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
+        if header.alg != PINNED_ALG {
+            return Err(TokenError::Algorithm);
+        }
+        if header.jku.is_some()
+            || header.jwk.is_some()
+            || header.x5u.is_some()
+            || header.x5c.is_some()
+            || header.x5t.is_some()
+            || header.x5t_s256.is_some()
+        {
+            return Err(TokenError::EmbeddedKey);
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.accepted.get(kid))
+            .ok_or(TokenError::UnknownKey)?;
+
+        let mut validation = Validation::new(PINNED_ALG);
+        // Time, audience and issuer are checked below against `now`, not the system clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims =
+            decode::<CallClaims>(token, &DecodingKey::from_ec_der(key.public()), &validation)
+                .map_err(|e| match e.kind() {
+                    ErrorKind::InvalidSignature | ErrorKind::InvalidEcdsaKey => {
+                        TokenError::Signature
+                    }
+                    ErrorKind::InvalidAlgorithm => TokenError::Algorithm,
+                    _ => TokenError::Malformed(e.to_string()),
+                })?
+                .claims;
+
+        if claims.aud != AUDIENCE || claims.iss != self.issuer {
+            return Err(TokenError::Audience);
+        }
+        if now > claims.exp + CLOCK_SKEW_S {
+            return Err(TokenError::Expired);
+        }
+        if now + CLOCK_SKEW_S < claims.nbf || now + CLOCK_SKEW_S < claims.iat {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.exp < claims.iat || claims.exp - claims.iat > MAX_LIFETIME_S {
+            return Err(TokenError::Lifetime);
+        }
+        if origin != Some(claims.ori.as_str()) {
+            return Err(TokenError::Origin);
+        }
+        let route = self.keys.route_key.open(&claims.rte, &claims.jti)?;
+        // Spend the id last, so a token refused for another reason does not burn it.
+        if !self.ledger.claim(&claims.jti, claims.exp, now) {
+            return Err(TokenError::Replayed);
+        }
+        Ok(VerifiedCall { claims, route })
+    }
+}

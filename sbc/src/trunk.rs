@@ -1,0 +1,180 @@
+//! Trunk configuration (DESIGN §3): where calls go and how caller ID is presented.
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Default SIP port (RFC 3261 §19.1.2).
+pub const DEFAULT_SIP_PORT: u16 = 5060;
+
+/// Transport toward a trunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// SIP over UDP (RFC 3261 §18); the only one implemented so far.
+    #[default]
+    Udp,
+    /// SIP over TCP (not implemented yet).
+    Tcp,
+    /// SIP over TLS (not implemented yet).
+    Tls,
+}
+
+/// Which headers carry the caller's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallerIdHeader {
+    /// Only the From header.
+    From,
+    /// Only P-Asserted-Identity (RFC 3325); From carries the trunk account.
+    Pai,
+    /// Both From and P-Asserted-Identity.
+    #[default]
+    Both,
+}
+
+/// One SIP trunk.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkConfig {
+    /// Name campaigns refer to.
+    pub name: String,
+    /// Host name or IP address of the trunk.
+    pub host: String,
+    /// SIP port of the trunk.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Transport toward the trunk.
+    #[serde(default)]
+    pub transport: Transport,
+    /// Account user name (From user when caller ID goes in P-Asserted-Identity only).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Account password for digest authentication.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Domain of the From / P-Asserted-Identity URIs; the trunk host when absent.
+    #[serde(default)]
+    pub from_domain: Option<String>,
+    /// Where the caller's number goes.
+    #[serde(default)]
+    pub caller_id_header: CallerIdHeader,
+    /// Add `;user=phone` to the Request-URI (RFC 3261 §19.1.1).
+    #[serde(default)]
+    pub user_phone: bool,
+}
+
+fn default_port() -> u16 {
+    DEFAULT_SIP_PORT
+}
+
+/// Why a trunk configuration cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TrunkConfigError {
+    /// The transport is configured but not implemented.
+    #[error("trunk {trunk:?}: transport {transport:?} is not supported yet (only udp)")]
+    UnsupportedTransport {
+        /// Trunk name.
+        trunk: String,
+        /// The configured transport.
+        transport: Transport,
+    },
+    /// A field holds something that cannot go into a SIP URI.
+    #[error("trunk {trunk:?}: invalid {field}")]
+    Invalid {
+        /// Trunk name.
+        trunk: String,
+        /// The offending field.
+        field: &'static str,
+    },
+}
+
+/// True when `text` can be a URI host: letters, digits, '-', '.', or an IPv6 literal.
+fn is_host(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 253
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+}
+
+impl TrunkConfig {
+    /// The domain for From / P-Asserted-Identity.
+    pub fn from_domain(&self) -> &str {
+        self.from_domain.as_deref().unwrap_or(&self.host)
+    }
+
+    /// Checks that this trunk can be used by the UDP shell.
+    pub fn validate(&self) -> Result<(), TrunkConfigError> {
+        let invalid = |field| TrunkConfigError::Invalid {
+            trunk: self.name.clone(),
+            field,
+        };
+        if self.name.is_empty() {
+            return Err(invalid("name"));
+        }
+        if !is_host(&self.host) {
+            return Err(invalid("host"));
+        }
+        if !is_host(self.from_domain()) {
+            return Err(invalid("from_domain"));
+        }
+        if self.port == 0 {
+            return Err(invalid("port"));
+        }
+        if self.transport != Transport::Udp {
+            return Err(TrunkConfigError::UnsupportedTransport {
+                trunk: self.name.clone(),
+                transport: self.transport,
+            });
+        }
+        Ok(())
+    }
+
+    /// The host as written in a URI (IPv6 literals bracketed).
+    pub fn uri_host(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply() {
+        let t: TrunkConfig =
+            serde_json::from_str(r#"{"name":"main","host":"sip.example.net"}"#).expect("parse");
+        assert_eq!(t.port, 5060);
+        assert_eq!(t.transport, Transport::Udp);
+        assert_eq!(t.caller_id_header, CallerIdHeader::Both);
+        assert!(!t.user_phone);
+        assert_eq!(t.from_domain(), "sip.example.net");
+        assert_eq!(t.validate(), Ok(()));
+    }
+
+    #[test]
+    fn tls_is_refused_clearly_and_bad_hosts_too() {
+        let t: TrunkConfig = serde_json::from_str(
+            r#"{"name":"x","host":"h","transport":"tls","caller_id_header":"pai"}"#,
+        )
+        .expect("parse");
+        assert!(matches!(
+            t.validate(),
+            Err(TrunkConfigError::UnsupportedTransport { .. })
+        ));
+        let bad = TrunkConfig {
+            host: "evil host\r\n".into(),
+            transport: Transport::Udp,
+            ..t
+        };
+        assert!(bad.validate().is_err());
+        assert!(serde_json::from_str::<TrunkConfig>(
+            r#"{"name":"x","host":"h","transport":"sctp"}"#
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,88 @@
+//! Helpers shared by the socket-level tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use c2c_sbc::leg::LegEvent;
+use c2c_sbc::sdp::{build_offer, MediaOffer};
+use c2c_sbc::shell::{OutboundCall, Sbc, SbcConfig, TrunkCall};
+use c2c_sbc::trunk::{CallerIdHeader, Transport, TrunkConfig};
+use tokio::net::UdpSocket;
+
+/// A trunk named "main" at 127.0.0.1:`port`.
+pub fn trunk(port: u16) -> TrunkConfig {
+    TrunkConfig {
+        name: "main".into(),
+        host: "127.0.0.1".into(),
+        port,
+        transport: Transport::Udp,
+        username: None,
+        password: None,
+        from_domain: Some("c2c.test".into()),
+        caller_id_header: CallerIdHeader::Both,
+        user_phone: false,
+    }
+}
+
+/// An SBC on loopback with one trunk.
+pub async fn sbc(trunk_port: u16) -> Sbc {
+    Sbc::start(SbcConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        advertised: None,
+        trunks: vec![trunk(trunk_port)],
+    })
+    .await
+    .expect("sbc starts")
+}
+
+/// Places a call whose SDP offer points at `rtp`.
+pub async fn call(sbc: &Sbc, rtp: &UdpSocket) -> TrunkCall {
+    let offer = build_offer(&MediaOffer {
+        addr: rtp.local_addr().expect("rtp addr"),
+        session_id: 7,
+        session_version: 1,
+    });
+    sbc.place_call(OutboundCall {
+        trunk: "main".into(),
+        destination: "+15550100".into(),
+        caller_number: "+15559999".into(),
+        session_id: "ws-1".into(),
+        campaign: "cmp-1".into(),
+        page_url: "https://shop.example/".into(),
+        sdp_offer: offer,
+    })
+    .await
+    .expect("call placed")
+}
+
+/// The next event, failing the test after `secs`.
+pub async fn next(call: &mut TrunkCall, secs: u64) -> LegEvent {
+    tokio::time::timeout(Duration::from_secs(secs), call.next_event())
+        .await
+        .expect("event in time")
+        .expect("call still known")
+}
+
+/// Sends an RTP-shaped packet to `to` and expects the same bytes back.
+pub async fn assert_echo(rtp: &UdpSocket, to: SocketAddr) {
+    let mut packet = vec![0x80, 0x00, 0x00, 0x01, 0, 0, 0, 160, 0xde, 0xad, 0xbe, 0xef];
+    packet.extend(std::iter::repeat_n(0xffu8, 160));
+    let mut buf = [0u8; 2048];
+    for _ in 0..10 {
+        rtp.send_to(&packet, to).await.expect("send rtp");
+        if let Ok(Ok((len, _))) =
+            tokio::time::timeout(Duration::from_millis(300), rtp.recv_from(&mut buf)).await
+        {
+            assert_eq!(&buf[..len], &packet[..], "echoed payload differs");
+            return;
+        }
+    }
+    panic!("no RTP echo from {to}");
+}
+
+/// A UDP port that was free a moment ago.
+pub fn free_udp_port() -> u16 {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket.local_addr().expect("addr").port()
+}

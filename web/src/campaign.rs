@@ -1,0 +1,215 @@
+//! Campaigns: who may call, from which websites, to where, with which caller-ID numbers.
+
+use serde::Deserialize;
+
+use c2c_wire::{Fallback, Theme};
+
+/// A campaign as written in the config file (seed data until the dashboard owns it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignConfig {
+    /// The id site owners put in `data-campaign`.
+    pub public_id: String,
+    /// Owning organisation.
+    #[serde(default = "default_org")]
+    pub org: String,
+    /// Human name.
+    #[serde(default)]
+    pub name: String,
+    /// Inactive campaigns issue no tokens.
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Origins (`scheme://host[:port]`) whose pages may place calls.
+    pub allowed_origins: Vec<String>,
+    /// Name of the trunk calls leave through.
+    pub trunk: String,
+    /// The callee: E.164 number or SIP user part.
+    pub destination: String,
+    /// Caller-ID numbers lent to web sessions.
+    pub number_pool: NumberPool,
+    /// Button look.
+    #[serde(default)]
+    pub theme: Theme,
+    /// Shown instead of the button when no call can be placed.
+    #[serde(default = "default_fallback")]
+    pub fallback_message: String,
+}
+
+/// A block of consecutive E.164 numbers: `first` and the `count` numbers from it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberPool {
+    /// First number, `+` and digits.
+    pub first: String,
+    /// How many numbers.
+    pub count: u32,
+}
+
+fn default_org() -> String {
+    "default".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_fallback() -> String {
+    "We can't take calls right now. Please try again later.".into()
+}
+
+/// A validated campaign: origins normalised, pool expanded.
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    /// The config it came from.
+    pub config: CampaignConfig,
+    /// Allowed origins in their canonical ASCII form.
+    pub origins: Vec<String>,
+    /// Every number of the pool.
+    pub numbers: Vec<String>,
+}
+
+/// A campaign entry that cannot be used, with the key to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("campaign {campaign}: {key}: {problem}")]
+pub struct CampaignError {
+    /// The campaign's public id.
+    pub campaign: String,
+    /// The offending key.
+    pub key: &'static str,
+    /// What is wrong and how to fix it.
+    pub problem: String,
+}
+
+impl Campaign {
+    /// Validates a campaign from the config file.
+    pub fn new(config: CampaignConfig) -> Result<Self, CampaignError> {
+        let err = |key, problem: String| CampaignError {
+            campaign: config.public_id.clone(),
+            key,
+            problem,
+        };
+        if config.public_id.is_empty()
+            || !config
+                .public_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(err("public_id", "use letters, digits, '-' or '_'".into()));
+        }
+        let mut origins = Vec::new();
+        for o in &config.allowed_origins {
+            let canon = canonical_origin(o).ok_or_else(|| {
+                err(
+                    "allowed_origins",
+                    format!("{o:?} is not an origin like https://shop.example"),
+                )
+            })?;
+            origins.push(canon);
+        }
+        let numbers = expand_pool(&config.number_pool).ok_or_else(|| {
+            err(
+                "number_pool",
+                "first must be + and digits, count 1..=100000".into(),
+            )
+        })?;
+        Ok(Campaign {
+            config,
+            origins,
+            numbers,
+        })
+    }
+
+    /// Whether a page with this `Origin` header may place calls.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        canonical_origin(origin).is_some_and(|o| self.origins.contains(&o))
+    }
+
+    /// The fallback to show when no call can be placed.
+    pub fn fallback(&self) -> Fallback {
+        Fallback::Message {
+            text: self.config.fallback_message.clone(),
+        }
+    }
+}
+
+/// The canonical form of an origin, or None for `null`, paths, userinfo and non-http schemes.
+pub fn canonical_origin(origin: &str) -> Option<String> {
+    let url = url::Url::parse(origin).ok()?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !(url.path() == "/" || url.path().is_empty())
+        || origin.ends_with('/')
+    {
+        return None;
+    }
+    Some(url.origin().ascii_serialization())
+}
+
+fn expand_pool(pool: &NumberPool) -> Option<Vec<String>> {
+    let digits = pool.first.strip_prefix('+')?;
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if pool.count == 0 || pool.count > 100_000 {
+        return None;
+    }
+    let first: u64 = digits.parse().ok()?;
+    (0..u64::from(pool.count))
+        .map(|i| {
+            let n = (first + i).to_string();
+            (n.len() == digits.len()).then(|| format!("+{n}"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_match_exactly_in_canonical_form() {
+        assert_eq!(
+            canonical_origin("https://Shop.Example:443").as_deref(),
+            Some("https://shop.example")
+        );
+        assert_eq!(canonical_origin("null"), None);
+        assert_eq!(canonical_origin("https://shop.example/"), None);
+        assert_eq!(canonical_origin("https://shop.example/page"), None);
+        assert_eq!(canonical_origin("file:///etc/passwd"), None);
+        assert_eq!(canonical_origin("https://u:p@shop.example"), None);
+    }
+
+    #[test]
+    fn a_pool_expands_without_changing_length() {
+        let p = NumberPool {
+            first: "+15550100998".into(),
+            count: 3,
+        };
+        assert_eq!(
+            expand_pool(&p),
+            Some(vec![
+                "+15550100998".into(),
+                "+15550100999".into(),
+                "+15550101000".into()
+            ])
+        );
+        assert_eq!(
+            expand_pool(&NumberPool {
+                first: "+999".into(),
+                count: 2
+            }),
+            None
+        );
+        assert_eq!(
+            expand_pool(&NumberPool {
+                first: "15550100".into(),
+                count: 2
+            }),
+            None
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! The one error type of the HTTP API, mapped once to a status and a JSON body.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// Why an API request was refused; each variant has its status and a stable `error` code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No such campaign, or it is not active.
+    #[error("campaign not found")]
+    CampaignNotFound,
+    /// The request's Origin is not on the campaign's allow-list.
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    /// Outside the campaign's business hours, or no destination free.
+    #[error("{0}")]
+    Unavailable(&'static str),
+    /// The campaign's number pool has no free number.
+    #[error("number pool exhausted")]
+    PoolExhausted,
+    /// Too many requests; retry after this many seconds.
+    #[error("rate limited")]
+    RateLimited(u64),
+    /// The body did not parse.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Our fault.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        match self {
+            ApiError::CampaignNotFound => (
+                StatusCode::NOT_FOUND,
+                "campaign_not_found",
+                "No active campaign with this id.".into(),
+            ),
+            ApiError::OriginNotAllowed => (
+                StatusCode::FORBIDDEN,
+                "origin_not_allowed",
+                "This website is not allowed to place calls for this campaign.".into(),
+            ),
+            ApiError::Unavailable(why) => (StatusCode::CONFLICT, "unavailable", (*why).into()),
+            ApiError::PoolExhausted => (
+                StatusCode::CONFLICT,
+                "pool_exhausted",
+                "All caller-ID numbers of this campaign are in use; try again shortly.".into(),
+            ),
+            ApiError::RateLimited(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many call requests; try again shortly.".into(),
+            ),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Something went wrong on our side.".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error, message) = self.parts();
+        match &self {
+            ApiError::Internal(detail) => tracing::error!(%detail, "api internal error"),
+            other => {
+                tracing::info!(reason = %other, status = status.as_u16(), "api request refused")
+            }
+        }
+        let body = c2c_wire::ApiError {
+            error: error.into(),
+            message,
+        };
+        let mut resp = (status, Json(body)).into_response();
+        if let ApiError::RateLimited(secs) = self {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
+    }
+}

@@ -1,0 +1,31 @@
+//! c2c-web: the HTTP side of c2c.
+//!
+//! The public API a visitor's browser talks to (availability, call tokens, JWKS), the demo page
+//! and the widget's static files. Screening happens here: a token is minted only for a request
+//! that passed every check. This crate depends on `c2c-sbc` for the token types only; the
+//! gateway crate mounts the signalling WebSocket next to these routes.
+
+mod api;
+mod campaign;
+mod error;
+mod numbers;
+mod pages;
+mod sessions;
+mod state;
+
+pub use campaign::{Campaign, CampaignConfig, NumberPool};
+pub use error::ApiError;
+pub use numbers::{NumberLeases, SessionNumber};
+pub use sessions::{WebSession, WebSessions};
+pub use state::{AppState, WebConfig};
+
+use axum::Router;
+
+/// All HTTP routes of the web role, ready to be merged with the gateway's WebSocket route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::routes(&state))
+        .nest("/v1", api::routes(&state))
+        .merge(api::well_known())
+        .with_state(state)
+}

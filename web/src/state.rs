@@ -1,0 +1,62 @@
+//! Shared state of the HTTP handlers.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use c2c_sbc::token::{KeyRing, TokenIssuer};
+
+use crate::{Campaign, NumberLeases, WebSessions};
+
+/// Settings of the web role.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Where browsers reach us, e.g. `http://127.0.0.1:8080` (no trailing slash).
+    pub public_url: String,
+    /// Folder holding `widget.js` and `pkg/`.
+    pub static_dir: PathBuf,
+    /// How long a session number stays with its session after the token, seconds.
+    pub number_lease_s: i64,
+    /// The campaign the page at `/` embeds, if any.
+    pub demo_campaign: Option<String>,
+}
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Settings.
+    pub config: Arc<WebConfig>,
+    /// Active campaigns by public id.
+    pub campaigns: Arc<HashMap<String, Campaign>>,
+    /// Signs call tokens.
+    pub issuer: TokenIssuer,
+    /// Public keys for the JWKS.
+    pub keys: Arc<KeyRing>,
+    /// Session-number leases.
+    pub numbers: Arc<NumberLeases>,
+    /// Visitor context by session id.
+    pub sessions: Arc<WebSessions>,
+}
+
+impl AppState {
+    /// The WebSocket URL browsers open for signalling.
+    pub fn ws_url(&self) -> String {
+        let base = &self.config.public_url;
+        let ws = if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            base.clone()
+        };
+        format!("{ws}/v1/calls/ws")
+    }
+
+    /// Whether any active campaign allows this origin (for CORS preflights, which carry no
+    /// campaign id).
+    pub fn any_campaign_allows(&self, origin: &str) -> bool {
+        self.campaigns
+            .values()
+            .any(|c| c.config.active && c.allows_origin(origin))
+    }
+}

@@ -1,0 +1,80 @@
+//! The gateway's public HTTP API as the widget uses it: availability and the call token.
+//!
+//! Requests are CORS without credentials: the widget runs on the customer's site, and the
+//! gateway screens by `Origin`, not by cookies.
+
+use c2c_wire::{Availability, TokenRequest, TokenResponse};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestCredentials, RequestInit, RequestMode, Response};
+
+use crate::json;
+use crate::state::Failure;
+
+/// `GET {gateway}/v1/campaigns/{campaign}/availability`.
+pub(crate) async fn availability(gateway: &str, campaign: &str) -> Result<Availability, Failure> {
+    let url = format!("{gateway}/v1/campaigns/{}/availability", encode(campaign));
+    let init = RequestInit::new();
+    init.set_method("GET");
+    let body = send(&url, &init).await?;
+    json::availability(&body).ok_or_else(|| Failure::local("bad_response"))
+}
+
+/// `POST {gateway}/v1/calls/token` with the page context.
+pub(crate) async fn token(gateway: &str, campaign: &str) -> Result<TokenResponse, Failure> {
+    let window = web_sys::window().ok_or_else(|| Failure::local("no_window"))?;
+    let document = window
+        .document()
+        .ok_or_else(|| Failure::local("no_window"))?;
+    let body = TokenRequest {
+        campaign: campaign.to_owned(),
+        page_url: window.location().href().unwrap_or_default(),
+        referrer: document.referrer(),
+        utm: None,
+    };
+    let body = json::token_request(&body).ok_or_else(|| Failure::local("failed"))?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&body.into());
+    let headers = web_sys::Headers::new().map_err(|_| Failure::local("failed"))?;
+    headers
+        .set("content-type", "application/json")
+        .map_err(|_| Failure::local("failed"))?;
+    init.set_headers(&headers);
+    let body = send(&format!("{gateway}/v1/calls/token"), &init).await?;
+    json::token_response(&body).ok_or_else(|| Failure::local("bad_response"))
+}
+
+/// Sends the request and returns a 2xx body parsed as JSON; any other status becomes the API's
+/// `{error, message}` (or `http_<status>` when the body is not one).
+async fn send(url: &str, init: &RequestInit) -> Result<JsValue, Failure> {
+    init.set_mode(RequestMode::Cors);
+    init.set_credentials(RequestCredentials::Omit);
+    let network = |_| Failure::local("network");
+    let window = web_sys::window().ok_or_else(|| Failure::local("no_window"))?;
+    let request = Request::new_with_str_and_init(url, init).map_err(network)?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(network)?
+        .unchecked_into();
+    let body = match response.json() {
+        Ok(p) => JsFuture::from(p).await.ok(),
+        Err(_) => None,
+    };
+    match body {
+        Some(body) if response.ok() => Ok(body),
+        None if response.ok() => Err(Failure::local("bad_response")),
+        body => Err(match body.as_ref().and_then(json::api_error) {
+            Some(e) => Failure {
+                code: e.error,
+                message: Some(e.message),
+            },
+            None => Failure::local(&format!("http_{}", response.status())),
+        }),
+    }
+}
+
+/// Percent-encodes a path segment (campaign ids come from the page's markup).
+fn encode(segment: &str) -> String {
+    js_sys::encode_uri_component(segment).into()
+}
