@@ -1,1 +1,34 @@
-//! Shared harness for the end-to-end tests: free ports, child processes that die with the test.
+//! Shared harness for the end-to-end tests: the real `c2c` binary, a real SIPp, headless
+//! Chromium through chromedriver, and a stand-in customer website on its own origin.
+//!
+//! Every process a test starts is killed when its guard drops, every wait is bounded, and every
+//! port is picked free at run time, so tests can run in parallel.
+
+pub mod browser;
+pub mod gateway;
+pub mod ports;
+pub mod sipp;
+pub mod site;
+pub mod tone;
+
+use std::path::PathBuf;
+
+/// The workspace root (parent of `e2e/`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A fresh, empty directory under the system temp dir for one test's files.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("c2c-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+/// Where tests save artefacts (screenshots, SIP traces) for people to look at.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = workspace_root().join("e2e/artifacts");
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}

@@ -5,6 +5,23 @@
 //! ([`TrunkLeg::handle_timeout`]) and the local hang-up ([`TrunkLeg::hangup`]), then drain
 //! [`TrunkLeg::poll_output`] until it returns `None`. **Always drain after every input**: the
 //! last output before `None` is the `Timeout` at which to call `handle_timeout` next.
+//!
+//! ```no_run
+//! # use std::time::Instant;
+//! # use c2c_sbc::leg::{LegError, LegParams, Output, TrunkLeg};
+//! # fn send(_: &[u8], _: std::net::SocketAddr) {}
+//! # fn example(params: LegParams) -> Result<(), LegError> {
+//! let mut leg = TrunkLeg::new(params, Instant::now())?;
+//! while let Some(output) = leg.poll_output() {
+//!     match output {
+//!         Output::Transmit { bytes, to } => send(&bytes, to),
+//!         Output::Event(event) => println!("{event:?}"),
+//!         Output::Timeout(_at) => {} // sleep until `_at` (or a datagram), then feed the leg
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};

@@ -67,6 +67,9 @@ pub enum SbcError {
     /// The call's parameters are invalid.
     #[error(transparent)]
     Leg(#[from] LegError),
+    /// Bound to a wildcard address without an advertised one: Via/Contact would be unroutable.
+    #[error("listening on {0} needs an explicit advertised address")]
+    NeedsAdvertised(SocketAddr),
     /// The SBC task has stopped.
     #[error("the SBC has stopped")]
     Stopped,
@@ -154,6 +157,9 @@ impl Sbc {
         let socket = UdpSocket::bind(config.listen).await?;
         let local_addr = socket.local_addr()?;
         let advertised = config.advertised.unwrap_or(local_addr);
+        if advertised.ip().is_unspecified() {
+            return Err(SbcError::NeedsAdvertised(advertised));
+        }
         let (commands, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(run(socket, rx));
         info!(%local_addr, %advertised, "SIP UDP listening");

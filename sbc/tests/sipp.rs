@@ -63,7 +63,7 @@ impl Sipp {
 
 fn scenario(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/scenarios")
+        .join("../e2e/scenarios")
         .join(name)
         .display()
         .to_string()

@@ -131,9 +131,14 @@ fn the_issuer_caps_the_lifetime_at_sixty_seconds() {
     assert_eq!(claims.exp - claims.iat, 60);
 }
 
-/// Each case: a name, a function making the token (from the fixture, a genuine token, and the
-/// real private key), and the origin the WebSocket presents.
+/// Makes a forged token from the fixture, a genuine token and the real private key.
 type Forge = fn(&Fixture, &str, &[u8]) -> String;
+
+/// A boxed forging closure.
+type ForgeFn = Box<dyn Fn(&Fixture, &str, &[u8]) -> String>;
+
+/// One case: a name, how to forge, and the origin the WebSocket presents.
+type Case = (&'static str, ForgeFn, &'static str);
 
 fn resign_claims(edit: fn(&mut Value)) -> impl Fn(&Fixture, &str, &[u8]) -> String {
     move |_f, token, key| {
@@ -301,17 +306,11 @@ fn claims_not_an_object(_f: &Fixture, token: &str, key: &[u8]) -> String {
     sign_raw(&h.to_string(), "[1,2,3]", key)
 }
 
-fn cases() -> Vec<(
-    &'static str,
-    Box<dyn Fn(&Fixture, &str, &[u8]) -> String>,
-    &'static str,
-)> {
-    fn b(
-        f: impl Fn(&Fixture, &str, &[u8]) -> String + 'static,
-    ) -> Box<dyn Fn(&Fixture, &str, &[u8]) -> String> {
+fn cases() -> Vec<Case> {
+    fn b(f: impl Fn(&Fixture, &str, &[u8]) -> String + 'static) -> ForgeFn {
         Box::new(f)
     }
-    let plain: fn(Forge) -> Box<dyn Fn(&Fixture, &str, &[u8]) -> String> = |f| Box::new(f);
+    let plain: fn(Forge) -> ForgeFn = |f| Box::new(f);
     vec![
         ("alg none", b(unsigned_with_alg("none")), ORIGIN),
         ("alg None", b(unsigned_with_alg("None")), ORIGIN),

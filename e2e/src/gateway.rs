@@ -1,0 +1,131 @@
+//! The real `c2c` binary, started with a test's configuration.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// How long the binary may take to start listening.
+const START_LIMIT: Duration = Duration::from_secs(30);
+
+/// The path of the built `c2c` binary: `$C2C_BIN`, else `$CARGO_TARGET_DIR/debug/c2c`, else
+/// `target/debug/c2c` in the workspace. `make test` builds it before running tests.
+pub fn c2c_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("C2C_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| crate::workspace_root().join("target"));
+    target.join("debug/c2c")
+}
+
+/// A running gateway; killed when dropped.
+pub struct Gateway {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its log (stderr).
+    pub log: PathBuf,
+    child: Child,
+}
+
+impl Gateway {
+    /// Writes `config` to `dir/c2c.toml` and starts `c2c serve` with it (plus `args`).
+    pub async fn start(dir: &Path, config: &str, args: &[&str]) -> Gateway {
+        let bin = c2c_binary();
+        assert!(
+            bin.exists(),
+            "{} is missing: build it first (`make test` does, or `cargo build --bin c2c`)",
+            bin.display()
+        );
+        let config_path = dir.join("c2c.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        let log = dir.join("c2c.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let mut child = Command::new(&bin)
+            .arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .args(args)
+            .env("RUST_LOG", "info,str0m=warn,c2c_sbc=debug")
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = tokio::time::timeout(START_LIMIT, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(rest) = line.strip_prefix("c2c listening on ") {
+                    return rest.split_whitespace().next().map(str::to_owned);
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            panic!(
+                "c2c did not start; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Gateway { url, log, child }
+    }
+
+    /// The gateway's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Stops the gateway.
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+}
+
+/// A configuration with one SIP trunk at 127.0.0.1:`trunk_port` and one campaign `e2e` that
+/// allows `site_origin`; the gateway listens on `http_port`.
+pub fn config_with_trunk(
+    http_port: u16,
+    trunk_port: u16,
+    site_origin: &str,
+    static_dir: &Path,
+    data_dir: &Path,
+) -> String {
+    format!(
+        r#"data_dir = "{data}"
+static_dir = "{stat}"
+
+[http]
+listen = "127.0.0.1:{http_port}"
+
+[sip]
+listen = "127.0.0.1:0"
+
+[[trunks]]
+name = "sipp"
+host = "127.0.0.1"
+port = {trunk_port}
+from_domain = "c2c.test"
+
+[[campaigns]]
+public_id = "e2e"
+allowed_origins = ["{site_origin}"]
+trunk = "sipp"
+destination = "+15551230000"
+number_pool = {{ first = "+15557770000", count = 50 }}
+"#,
+        data = data_dir.display(),
+        stat = static_dir.display(),
+    )
+}

@@ -1,0 +1,112 @@
+//! A real SIPp as the trunk, with its message trace readable by the test.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+/// A running SIPp; killed when dropped.
+pub struct Sipp {
+    /// Its SIP port on 127.0.0.1.
+    pub port: u16,
+    /// Its media port on 127.0.0.1.
+    pub media_port: u16,
+    trace: PathBuf,
+    child: Child,
+}
+
+/// The folder of our SIPp scenario files.
+pub fn scenario(name: &str) -> PathBuf {
+    crate::workspace_root().join("e2e/scenarios").join(name)
+}
+
+impl Sipp {
+    /// SIPp's built-in UAS that answers and echoes RTP, for one call.
+    pub fn uas_echo(dir: &Path) -> Sipp {
+        Self::start(dir, &["-sn", "uas", "-rtp_echo"])
+    }
+
+    /// SIPp running our scenario file `name` (from `e2e/scenarios`), for one call.
+    pub fn uas_scenario(dir: &Path, name: &str) -> Sipp {
+        let path = scenario(name);
+        Self::start(dir, &["-sf", &path.display().to_string()])
+    }
+
+    fn start(dir: &Path, scenario_args: &[&str]) -> Sipp {
+        let port = crate::ports::free_udp();
+        let media_port = crate::ports::free_udp_pair();
+        let trace = dir.join(format!("sipp-{port}-messages.log"));
+        let child = Command::new("sipp")
+            .args(scenario_args)
+            .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
+            .args(["-p", &port.to_string(), "-mp", &media_port.to_string()])
+            .args(["-m", "1", "-nostdin", "-timeout", "60s", "-timeout_error"])
+            .arg("-trace_msg")
+            .arg("-message_file")
+            .arg(&trace)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "SIPp is required (apt-get install sip-tester; `make test` installs it): {e}"
+                )
+            });
+        Sipp {
+            port,
+            media_port,
+            trace,
+            child,
+        }
+    }
+
+    /// Every SIP message SIPp received so far, as text.
+    pub fn received(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.trace).unwrap_or_default();
+        text.split("-----------------------------------------------")
+            .filter_map(|block| {
+                let (head, msg) = block.split_once("message received")?;
+                let _ = head;
+                let msg = msg.split_once("\n\n").map(|(_, m)| m).unwrap_or(msg);
+                Some(msg.trim_start().to_string())
+            })
+            .collect()
+    }
+
+    /// The requests with this method SIPp received.
+    pub fn requests(&self, method: &str) -> Vec<String> {
+        let prefix = format!("{method} ");
+        self.received()
+            .into_iter()
+            .filter(|m| m.starts_with(&prefix))
+            .collect()
+    }
+
+    /// Waits up to `limit` for SIPp to finish its one call.
+    pub async fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
+}
+
+/// The value of header `name` (case-insensitive, first occurrence) in a SIP message.
+pub fn header<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
+    msg.lines()
+        .take_while(|l| !l.trim().is_empty())
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+}
+
+/// The user part of the first `sip:` URI in a header value.
+pub fn uri_user(value: &str) -> Option<&str> {
+    let rest = &value[value.find("sip:")? + 4..];
+    rest.split(['@', ';', '>']).next()
+}
