@@ -19,10 +19,9 @@ die() { echo "build-widget: $*" >&2; exit 1; }
 command -v wasm-bindgen >/dev/null ||
   die "wasm-bindgen not found; install it with: cargo install wasm-bindgen-cli --version <version of wasm-bindgen in Cargo.lock>"
 
-# `strip = true` in [profile.widget] would also drop the `target_features` section wasm-bindgen
-# reads to use reference types; strip here, in wasm-bindgen, instead.
-CARGO_PROFILE_WIDGET_STRIP=false \
-  cargo build -p c2c-widget --profile widget --target wasm32-unknown-unknown
+# [profile.widget] keeps strip off (it would drop the section wasm-bindgen reads); wasm-bindgen
+# strips names below instead.
+cargo build -p c2c-widget --profile widget --target wasm32-unknown-unknown
 
 # The CLI and the crate must agree exactly, or the generated glue does not match the module.
 locked="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"

@@ -10,6 +10,7 @@ pub mod ports;
 pub mod sipp;
 pub mod site;
 pub mod tone;
+pub mod widget;
 
 use std::path::PathBuf;
 

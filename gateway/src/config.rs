@@ -33,6 +33,9 @@ pub struct Config {
     /// Name in the `iss` claim of the tokens this node mints.
     #[serde(default = "default_issuer")]
     pub token_issuer: String,
+    /// Lifetime of the call tokens this node mints, seconds (1 to 60).
+    #[serde(default = "default_token_lifetime")]
+    pub token_lifetime_s: i64,
     /// SIP trunks.
     #[serde(default)]
     pub trunks: Vec<TrunkConfig>,
@@ -110,6 +113,9 @@ fn default_data_dir() -> PathBuf {
 }
 fn default_static_dir() -> PathBuf {
     PathBuf::from("./static")
+}
+fn default_token_lifetime() -> i64 {
+    60
 }
 fn default_issuer() -> String {
     "c2c".into()
@@ -195,6 +201,13 @@ impl Config {
                     "http.public_url = {u:?}: must start with http:// or https://, e.g. https://calls.example.com"
                 ));
             }
+        }
+        if !(1..=c2c_sbc::token::MAX_LIFETIME_S).contains(&self.token_lifetime_s) {
+            return Err(format!(
+                "token_lifetime_s = {}: must be between 1 and {} seconds",
+                self.token_lifetime_s,
+                c2c_sbc::token::MAX_LIFETIME_S
+            ));
         }
         if self.media.ip.is_unspecified() {
             return Err("media.ip: must be a concrete address browsers and trunks can reach (it goes into ICE candidates and SDP), not 0.0.0.0".into());

@@ -17,9 +17,6 @@ use c2c_web::{
 use crate::call::Gateway;
 use crate::config::Config;
 
-/// Token lifetime, seconds: long enough for a microphone prompt, short enough to be useless
-/// when stolen (DESIGN §3 caps it at 60).
-const TOKEN_LIFETIME_S: i64 = 60;
 /// How long a session number stays with its web session after the token was issued.
 const NUMBER_LEASE_S: i64 = 30 * 60;
 
@@ -60,7 +57,11 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             demo_campaign: demo.then(|| "demo".to_string()),
         }),
         campaigns: Arc::new(campaigns),
-        issuer: TokenIssuer::new(keys.clone(), config.token_issuer.clone(), TOKEN_LIFETIME_S),
+        issuer: TokenIssuer::new(
+            keys.clone(),
+            config.token_issuer.clone(),
+            config.token_lifetime_s,
+        ),
         keys: keys.clone(),
         numbers: Arc::new(NumberLeases::new()),
         sessions: sessions.clone(),

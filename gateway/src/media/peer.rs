@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use str0m::change::SdpOffer;
 use str0m::format::{Codec, FormatParams};
-use str0m::media::{Frequency, MediaKind, Mid, Pt};
+use str0m::media::{Frequency, Mid, Pt};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{Extension, RtpWrite, SeqNo};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
@@ -114,7 +114,8 @@ impl BrowserPeer {
             .accept_offer(offer)
             .map_err(|e| PeerError::BadOffer(e.to_string()))?;
 
-        let (mid, pts) = negotiated_audio(&mut rtc).ok_or(PeerError::NoPcmu)?;
+        let answer = answer.to_sdp_string();
+        let (mid, pts) = negotiated_audio(&rtc, &answer).ok_or(PeerError::NoPcmu)?;
         let mut tx_seq = 0u64;
         while tx_seq == 0 {
             tx_seq = u64::from(rand::random::<u16>() & 0x7fff);
@@ -127,7 +128,7 @@ impl BrowserPeer {
             tx_seq,
             dead: false,
         };
-        Ok((peer, answer.to_sdp_string()))
+        Ok((peer, answer))
     }
 
     /// The payload types the browser agreed to.
@@ -229,19 +230,22 @@ fn receive(from: SocketAddr, local: SocketAddr, data: &[u8]) -> Option<Receive<'
     })
 }
 
-/// Drains the events `accept_offer` queued and finds the audio m-line and its payload types.
-fn negotiated_audio(rtc: &mut Rtc) -> Option<(Mid, BrowserPts)> {
-    let mut audio_mid = None;
-    loop {
-        match rtc.poll_output() {
-            Ok(Output::Event(Event::MediaAdded(m))) if m.kind == MediaKind::Audio => {
-                audio_mid.get_or_insert(m.mid);
+/// The audio m-line's mid (read from our answer: str0m reports `MediaAdded` only once
+/// connected) and the payload types we pass through.
+fn negotiated_audio(rtc: &Rtc, answer: &str) -> Option<(Mid, BrowserPts)> {
+    let mut in_audio = false;
+    let mut mid = None;
+    for line in answer.lines() {
+        if line.starts_with("m=") {
+            in_audio = line.starts_with("m=audio ");
+        } else if in_audio {
+            if let Some(m) = line.strip_prefix("a=mid:") {
+                mid = Some(Mid::from(m.trim()));
+                break;
             }
-            Ok(Output::Timeout(_)) | Err(_) => break,
-            Ok(_) => continue,
         }
     }
-    let mid = audio_mid?;
+    let mid = mid?;
     let media = rtc.media(mid)?;
     let mut pcmu = None;
     let mut tele = None;
@@ -263,4 +267,48 @@ fn negotiated_audio(rtc: &mut Rtc) -> Option<(Mid, BrowserPts)> {
             telephone_event: tele,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OFFER: &str = include_str!("../../tests/fixtures/chromium_offer.sdp");
+
+    #[test]
+    fn a_chromium_offer_is_answered_with_pcmu_and_telephone_event_only() {
+        let local: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
+        let (peer, answer) = BrowserPeer::answer(OFFER, local, Instant::now()).expect("answer");
+        assert_eq!(
+            peer.pts(),
+            BrowserPts {
+                pcmu: 0,
+                telephone_event: Some(126)
+            }
+        );
+        let m_line = answer
+            .lines()
+            .find(|l| l.starts_with("m=audio"))
+            .expect("m=audio");
+        assert!(m_line.ends_with(" 0 126"), "{m_line}");
+        assert!(answer.contains("a=ice-lite"), "{answer}");
+        assert!(answer.contains("127.0.0.1 40000 typ host"), "{answer}");
+        assert!(!answer.contains("opus"), "{answer}");
+        assert!(!answer.contains("transport-cc"), "{answer}");
+    }
+
+    #[test]
+    fn an_offer_without_pcmu_or_garbage_is_refused() {
+        let local: SocketAddr = "127.0.0.1:40000".parse().expect("addr");
+        let opus_only = OFFER
+            .replace(" 111 63 9 0 8 13 110 126", " 111")
+            .lines()
+            .filter(|l| !l.contains("rtpmap:") || l.contains("opus"))
+            .collect::<Vec<_>>()
+            .join("\r\n")
+            + "\r\n";
+        assert!(BrowserPeer::answer(&opus_only, local, Instant::now()).is_err());
+        assert!(BrowserPeer::answer("nonsense", local, Instant::now()).is_err());
+        assert!(BrowserPeer::answer("", local, Instant::now()).is_err());
+    }
 }

@@ -1,0 +1,30 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both install what is missing.
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: run test setup widget build lint unit e2e clean
+
+setup:
+	@scripts/setup.sh
+
+widget: setup
+	@scripts/build-widget.sh
+
+build: widget
+	$(CARGO) build --bin c2c
+
+## Starts the gateway on 127.0.0.1:8080 with the demo campaign and the echoing demo trunk.
+run: build
+	./target/debug/c2c serve --demo
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Every test: unit, SIP against SIPp, the browser against headless Chromium.
+test: build lint
+	$(CARGO) test --workspace --no-fail-fast
+
+clean:
+	$(CARGO) clean
+	rm -rf static/pkg e2e/artifacts

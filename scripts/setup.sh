@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what c2c needs to build and test, idempotently: fast when everything is present.
+#   apt: chromium, chromium-driver (browser tests), sip-tester (SIPp, the SIP peer)
+#   rustup: the wasm32-unknown-unknown target (the widget)
+#   cargo: wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+say() { echo "setup: $*"; }
+
+sudo_cmd=""
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+
+# Debian packages, by the command each provides.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v sipp >/dev/null || missing+=(sip-tester)
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing ${missing[*]} (apt)"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The CLI must match the crate exactly, or the generated glue does not fit the module.
+locked="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+have="$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)"
+if [ "$have" != "$locked" ]; then
+  say "installing wasm-bindgen-cli $locked (once per machine, a few minutes)"
+  # Not --locked: the CLI's own lock file pins a crate version the registry no longer serves.
+  cargo install -q wasm-bindgen-cli --version "$locked"
+fi
+say "ok"
