@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod gateway;
+pub mod http;
 pub mod ports;
 pub mod sipp;
 pub mod site;
