@@ -172,3 +172,42 @@ async fn a_busy_trunk_ends_the_call_as_busy() {
     .await
     .expect("test exceeded its time limit");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_page_calls_the_in_process_echo_trunk() {
+    tokio::time::timeout(LIMIT, async {
+        let dir = scratch_dir("demo");
+        let http_port = ports::free_tcp();
+        let config = format!(
+            "data_dir = \"{}\"\nstatic_dir = \"{}\"\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n[sip]\nlisten = \"127.0.0.1:0\"\n",
+            dir.join("data").display(),
+            workspace_root().join("static").display()
+        );
+        let gw = Gateway::start(&dir, &config, &["--demo"]).await;
+        let tone_path = dir.join("tone.wav");
+        tone::write_tone_wav(&tone_path, 5).expect("tone");
+        let browser = Browser::start(&dir, &tone_path).await;
+        browser.client.goto(&format!("{}/", gw.url)).await.expect("open the demo page");
+        let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
+        call.click().await.expect("click the call button");
+        widget::wait_state(&browser, "answered", Duration::from_secs(30)).await;
+        let mut last = serde_json::Value::Null;
+        for _ in 0..150 {
+            last = widget::stats(&browser).await;
+            if last["packetsReceived"].as_f64().unwrap_or(0.0) > 100.0 && last["audioLevel"].as_f64().unwrap_or(0.0) > 0.0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(last["packetsReceived"].as_f64().unwrap_or(0.0) > 100.0, "no echo: {last}");
+        assert!(last["audioLevel"].as_f64().unwrap_or(0.0) > 0.0, "silent echo: {last}");
+        browser.screenshot(&artifacts_dir().join("demo-in-call.png")).await;
+        let hangup = widget::find(&browser, "[data-c2c=hangup]", Duration::from_secs(5)).await;
+        hangup.click().await.expect("hang up");
+        widget::wait_state(&browser, "ended", Duration::from_secs(15)).await;
+        browser.close().await;
+        gw.stop().await;
+    })
+    .await
+    .expect("test exceeded its time limit");
+}
