@@ -197,9 +197,12 @@ impl Call {
                         }
                     }
                     Some(Incoming::Message(ClientMessage::Dtmf { digits })) => {
-                        // In-band RFC 4733 from the browser's RTCDTMFSender passes through the
-                        // bridge; digits sent over signalling are not generated yet.
-                        tracing::debug!(session = %self.session, %digits, "dtmf over signalling ignored");
+                        if digits.chars().all(|c| crate::media::dtmf::event_code(c).is_ok()) {
+                            let _ = self.media.commands.send(MediaCommand::Dtmf(digits)).await;
+                        } else {
+                            let msg = ServerMessage::Error { code: "bad_dtmf".into(), message: "digits must be 0-9, *, # or A-D".into() };
+                            send(ws, &msg).await;
+                        }
                     }
                     Some(Incoming::Message(ClientMessage::Call { .. })) => {
                         let msg = ServerMessage::Error { code: "protocol".into(), message: "a call is already in progress".into() };

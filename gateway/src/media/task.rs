@@ -19,6 +19,8 @@ const MAX_DATAGRAM: usize = 2048;
 pub enum MediaCommand {
     /// The trunk's SDP told us where its media is.
     TrunkMedia(TrunkMedia),
+    /// Send these DTMF digits to the trunk (RFC 4733).
+    Dtmf(String),
     /// Stop and report the final counters.
     Stop,
 }
@@ -95,6 +97,11 @@ async fn run(
             () = sleep => bridge.handle_timeout(Instant::now()),
             cmd = commands.recv() => match cmd {
                 Some(MediaCommand::TrunkMedia(m)) => bridge.set_trunk_media(m),
+                Some(MediaCommand::Dtmf(digits)) => {
+                    if let Err(e) = bridge.send_dtmf(&digits, Instant::now()) {
+                        tracing::info!(error = %e, "dtmf refused");
+                    }
+                }
                 Some(MediaCommand::Stop) | None => {
                     bridge.close();
                     let _ = events.send(MediaEvent::Stopped(bridge.stats())).await;
