@@ -65,3 +65,18 @@ pub async fn stats(b: &Browser) -> Value {
         .await
         .unwrap_or(Value::Null)
 }
+
+/// Waits up to `limit` until the page has received more than 100 RTP packets with a non-zero
+/// audio level (the echo came back); returns the last `C2C.stats()`.
+pub async fn wait_for_echo(b: &Browser, limit: Duration) -> Value {
+    let start = Instant::now();
+    loop {
+        let s = stats(b).await;
+        let received = s["packetsReceived"].as_f64().unwrap_or(0.0);
+        let level = s["audioLevel"].as_f64().unwrap_or(0.0);
+        if (received > 100.0 && level > 0.0) || start.elapsed() > limit {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -59,16 +59,7 @@ async fn a_call_carries_the_session_number_echoes_audio_and_hangs_up_with_bye() 
             .await;
 
         // The echoed tone comes back: packets and a non-zero audio level.
-        let mut last = serde_json::Value::Null;
-        for _ in 0..150 {
-            last = widget::stats(&browser).await;
-            let received = last["packetsReceived"].as_f64().unwrap_or(0.0);
-            let level = last["audioLevel"].as_f64().unwrap_or(0.0);
-            if received > 100.0 && level > 0.0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let last = widget::wait_for_echo(&browser, Duration::from_secs(15)).await;
         assert!(
             last["packetsReceived"].as_f64().unwrap_or(0.0) > 100.0,
             "too few packets came back: {last}"
@@ -191,14 +182,7 @@ async fn the_demo_page_calls_the_in_process_echo_trunk() {
         let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
         call.click().await.expect("click the call button");
         widget::wait_state(&browser, "answered", Duration::from_secs(30)).await;
-        let mut last = serde_json::Value::Null;
-        for _ in 0..150 {
-            last = widget::stats(&browser).await;
-            if last["packetsReceived"].as_f64().unwrap_or(0.0) > 100.0 && last["audioLevel"].as_f64().unwrap_or(0.0) > 0.0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let last = widget::wait_for_echo(&browser, Duration::from_secs(15)).await;
         assert!(last["packetsReceived"].as_f64().unwrap_or(0.0) > 100.0, "no echo: {last}");
         assert!(last["audioLevel"].as_f64().unwrap_or(0.0) > 0.0, "silent echo: {last}");
         browser.screenshot(&artifacts_dir().join("demo-in-call.png")).await;

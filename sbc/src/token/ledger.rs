@@ -1,6 +1,6 @@
 //! The record of token ids already used, so each token places at most one call.
 
-use std::collections::HashMap;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
 /// Token ids seen by this node, kept until their token would have expired anyway.
@@ -8,7 +8,15 @@ use std::sync::Mutex;
 /// Single-node only: a cluster needs the database-backed ledger (the `used_token_ids` table).
 #[derive(Debug, Default)]
 pub struct UsedTokenIds {
-    seen: Mutex<HashMap<String, i64>>,
+    inner: Mutex<Ledger>,
+}
+
+#[derive(Debug, Default)]
+struct Ledger {
+    seen: HashSet<String>,
+    /// (expiry, jti) in arrival order; expiries are near-monotonic because every token has the
+    /// same lifetime, so expired ids are forgotten from the front in O(1) each.
+    by_expiry: VecDeque<(i64, String)>,
 }
 
 impl UsedTokenIds {
@@ -19,18 +27,52 @@ impl UsedTokenIds {
 
     /// Records `jti` (valid until `exp`); false when it was already recorded.
     pub fn claim(&self, jti: &str, exp: i64, now: i64) -> bool {
-        let mut seen = match self.seen.lock() {
+        let mut l = match self.inner.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if seen.len() > 1024 {
-            // Expired ids can never verify again, so forgetting them is safe.
-            seen.retain(|_, e| *e + super::CLOCK_SKEW_S >= now);
+        // An id whose token has expired can never verify again, so forgetting it is safe.
+        while l
+            .by_expiry
+            .front()
+            .is_some_and(|(e, _)| *e + super::CLOCK_SKEW_S < now)
+        {
+            if let Some((_, old)) = l.by_expiry.pop_front() {
+                l.seen.remove(&old);
+            }
         }
-        if seen.contains_key(jti) {
+        if !l.seen.insert(jti.to_owned()) {
             return false;
         }
-        seen.insert(jti.to_owned(), exp);
+        l.by_expiry.push_back((exp, jti.to_owned()));
         true
+    }
+
+    /// How many ids are remembered.
+    pub fn len(&self) -> usize {
+        self.inner.lock().map(|l| l.seen.len()).unwrap_or(0)
+    }
+
+    /// Whether no id is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_is_accepted_once_and_forgotten_after_expiry() {
+        let l = UsedTokenIds::new();
+        assert!(l.claim("a", 100, 50));
+        assert!(!l.claim("a", 100, 60));
+        assert!(l.claim("b", 200, 60));
+        assert_eq!(l.len(), 2);
+        // Past a's expiry plus skew, a is forgotten; b is kept.
+        assert!(l.claim("c", 300, 106));
+        assert_eq!(l.len(), 2);
+        assert!(!l.claim("b", 200, 106));
     }
 }

@@ -1,0 +1,56 @@
+//! Call-token mint and verify throughput (the cost every call pays before any SIP).
+
+use std::sync::Arc;
+
+use c2c_sbc::token::{CallGrant, KeyRing, Route, TokenIssuer, TokenVerifier, UsedTokenIds};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+const ORIGIN: &str = "https://shop.example";
+
+fn grant() -> CallGrant {
+    CallGrant {
+        session_id: "ws_0123456789abcdef0123456789abcdef".into(),
+        org: "org_1".into(),
+        campaign: "sales".into(),
+        number: "+4930999000".into(),
+        origin: ORIGIN.into(),
+        route: Route {
+            trunk: "main".into(),
+            destination: "+4930123456".into(),
+        },
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let keys = Arc::new(KeyRing::generate().expect("keys"));
+    let issuer = TokenIssuer::new(keys.clone(), "c2c", 60);
+    let now = 1_800_000_000;
+    let g = grant();
+    c.bench_function("token_mint", |b| {
+        b.iter(|| issuer.mint(&g, now).expect("mint"))
+    });
+
+    // Each verify spends its token, so verify fresh tokens minted outside the timed loop.
+    c.bench_function("token_verify", |b| {
+        b.iter_batched(
+            || {
+                let verifier =
+                    TokenVerifier::new(keys.clone(), "c2c", Arc::new(UsedTokenIds::new()));
+                (verifier, issuer.mint(&g, now).expect("mint").0)
+            },
+            |(verifier, token)| verifier.verify(&token, Some(ORIGIN), now).expect("verify"),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+
+    let verifier = TokenVerifier::new(keys.clone(), "c2c", Arc::new(UsedTokenIds::new()));
+    c.bench_function("token_mint_and_verify", |b| {
+        b.iter(|| {
+            let (token, _) = issuer.mint(&g, now).expect("mint");
+            verifier.verify(&token, Some(ORIGIN), now).expect("verify")
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
