@@ -71,7 +71,11 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
         Err(_) => return refuse(&mut ws, "timeout", "no call request received").await,
     };
     // The token is verified before anything else happens: no socket, no SIP.
-    let verified = match gw.verifier.verify(&token, origin.as_deref(), unix_now()) {
+    let verified = match gw
+        .verifier
+        .verify(&token, origin.as_deref(), unix_now())
+        .await
+    {
         Ok(v) => v,
         Err(e) => {
             tracing::warn!(reason = %e, origin = ?origin, "call token refused");

@@ -22,6 +22,9 @@ fn grant() -> CallGrant {
 }
 
 fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     let keys = Arc::new(KeyRing::generate().expect("keys"));
     let issuer = TokenIssuer::new(keys.clone(), "c2c", 60);
     let now = 1_800_000_000;
@@ -38,7 +41,10 @@ fn bench(c: &mut Criterion) {
                     TokenVerifier::new(keys.clone(), "c2c", Arc::new(UsedTokenIds::new()));
                 (verifier, issuer.mint(&g, now).expect("mint").0)
             },
-            |(verifier, token)| verifier.verify(&token, Some(ORIGIN), now).expect("verify"),
+            |(verifier, token)| {
+                rt.block_on(verifier.verify(&token, Some(ORIGIN), now))
+                    .expect("verify")
+            },
             criterion::BatchSize::SmallInput,
         )
     });
@@ -47,7 +53,8 @@ fn bench(c: &mut Criterion) {
     c.bench_function("token_mint_and_verify", |b| {
         b.iter(|| {
             let (token, _) = issuer.mint(&g, now).expect("mint");
-            verifier.verify(&token, Some(ORIGIN), now).expect("verify")
+            rt.block_on(verifier.verify(&token, Some(ORIGIN), now))
+                .expect("verify")
         })
     });
 }

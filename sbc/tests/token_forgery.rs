@@ -106,18 +106,19 @@ fn rand_suffix() -> u64 {
     u64::from_le_bytes(b)
 }
 
-#[test]
-fn a_genuine_token_verifies_once_and_opens_its_route() {
+#[tokio::test]
+async fn a_genuine_token_verifies_once_and_opens_its_route() {
     let f = fixture();
     let (token, claims) = f.issuer.mint(&grant(), NOW).expect("mint");
     let ok = f
         .verifier
         .verify(&token, Some(ORIGIN), NOW + 1)
+        .await
         .expect("verify");
     assert_eq!(ok.claims, claims);
     assert_eq!(ok.route, grant().route);
     assert_eq!(
-        f.verifier.verify(&token, Some(ORIGIN), NOW + 2),
+        f.verifier.verify(&token, Some(ORIGIN), NOW + 2).await,
         Err(TokenError::Replayed)
     );
 }
@@ -565,7 +566,7 @@ fn every_forged_or_altered_token_is_refused() {
         let (f, key) = insider_fixture();
         let (token, _) = f.issuer.mint(&grant(), NOW).expect("mint");
         let forged = forge(&f, &token, &key);
-        match f.verifier.verify(&forged, Some(origin), NOW + 1) {
+        match f.verifier.check(&forged, Some(origin), NOW + 1) {
             Ok(_) => accepted.push(*name),
             Err(e) => eprintln!("{name}: refused ({e})"),
         }
@@ -577,21 +578,20 @@ fn every_forged_or_altered_token_is_refused() {
 fn a_missing_websocket_origin_is_refused() {
     let f = fixture();
     let (token, _) = f.issuer.mint(&grant(), NOW).expect("mint");
-    assert_eq!(
-        f.verifier.verify(&token, None, NOW),
-        Err(TokenError::Origin)
-    );
+    assert_eq!(f.verifier.check(&token, None, NOW), Err(TokenError::Origin));
 }
 
-#[test]
-fn a_refused_token_does_not_spend_its_id() {
+#[tokio::test]
+async fn a_refused_token_does_not_spend_its_id() {
     let f = fixture();
     let (token, _) = f.issuer.mint(&grant(), NOW).expect("mint");
     assert_eq!(
-        f.verifier.verify(&token, Some("https://evil.example"), NOW),
+        f.verifier
+            .verify(&token, Some("https://evil.example"), NOW)
+            .await,
         Err(TokenError::Origin)
     );
-    assert!(f.verifier.verify(&token, Some(ORIGIN), NOW).is_ok());
+    assert!(f.verifier.verify(&token, Some(ORIGIN), NOW).await.is_ok());
 }
 
 #[test]
@@ -602,7 +602,7 @@ fn the_resigning_harness_itself_produces_accepted_tokens() {
     let (token, _) = f.issuer.mint(&grant(), NOW).expect("mint");
     let (h, c) = parts(&token);
     let again = sign_raw(&h.to_string(), &c.to_string(), &key);
-    assert!(f.verifier.verify(&again, Some(ORIGIN), NOW + 1).is_ok());
+    assert!(f.verifier.check(&again, Some(ORIGIN), NOW + 1).is_ok());
 }
 
 #[test]
@@ -610,11 +610,11 @@ fn skew_is_tolerated_but_no_more() {
     let f = fixture();
     let (token, claims) = f.issuer.mint(&grant(), NOW).expect("mint");
     assert_eq!(
-        f.verifier.verify(&token, Some(ORIGIN), claims.exp + 6),
+        f.verifier.check(&token, Some(ORIGIN), claims.exp + 6),
         Err(TokenError::Expired)
     );
     assert!(f
         .verifier
-        .verify(&token, Some(ORIGIN), claims.exp + 5)
+        .check(&token, Some(ORIGIN), claims.exp + 5)
         .is_ok());
 }

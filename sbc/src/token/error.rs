@@ -47,6 +47,9 @@ pub enum TokenError {
     /// Key generation, storage or encoding failed on our side.
     #[error("key store: {0}")]
     KeyStore(String),
+    /// The used-id ledger could not be reached; the token is refused rather than risk reuse.
+    #[error("token ledger unavailable: {0}")]
+    Ledger(String),
 }
 
 impl TokenError {
@@ -61,7 +64,7 @@ impl TokenError {
             TokenError::NotYetValid | TokenError::Lifetime => "token_time",
             TokenError::Origin => "token_origin",
             TokenError::Replayed => "token_replayed",
-            TokenError::KeyStore(_) => "internal",
+            TokenError::KeyStore(_) | TokenError::Ledger(_) => "internal",
         }
     }
 }

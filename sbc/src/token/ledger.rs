@@ -1,9 +1,24 @@
 //! The record of token ids already used, so each token places at most one call.
 
 use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 
-/// Token ids seen by this node, kept until their token would have expired anyway.
+use super::TokenError;
+
+/// A boxed future, so ledgers can be used as trait objects.
+pub type LedgerFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, TokenError>> + Send + 'a>>;
+
+/// Where spent token ids are recorded. A cluster shares one (the database); a single node may
+/// use [`UsedTokenIds`].
+pub trait TokenLedger: Send + Sync {
+    /// Records `jti` (its token valid until `exp`); resolves to false when it was already
+    /// recorded, by this node or any other sharing the ledger.
+    fn claim<'a>(&'a self, jti: &'a str, exp: i64, now: i64) -> LedgerFuture<'a>;
+}
+
+/// Token ids seen by this node, in memory, kept until their token would have expired anyway.
 ///
 /// Single-node only: a cluster needs the database-backed ledger (the `used_token_ids` table).
 #[derive(Debug, Default)]
@@ -49,6 +64,7 @@ impl UsedTokenIds {
     }
 
     /// How many ids are remembered.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.inner.lock().map(|l| l.seen.len()).unwrap_or(0)
     }
@@ -56,6 +72,13 @@ impl UsedTokenIds {
     /// Whether no id is remembered.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl TokenLedger for UsedTokenIds {
+    fn claim<'a>(&'a self, jti: &'a str, exp: i64, now: i64) -> LedgerFuture<'a> {
+        let fresh = UsedTokenIds::claim(self, jti, exp, now);
+        Box::pin(async move { Ok(fresh) })
     }
 }
 

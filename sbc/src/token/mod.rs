@@ -16,6 +16,6 @@ pub use claims::{CallClaims, AUDIENCE, MAX_LIFETIME_S};
 pub use error::TokenError;
 pub use issue::{CallGrant, TokenIssuer};
 pub use keys::{Jwk, Jwks, KeyRing, SigningKey};
-pub use ledger::UsedTokenIds;
+pub use ledger::{LedgerFuture, TokenLedger, UsedTokenIds};
 pub use route::{Route, RouteKey};
-pub use verify::{TokenVerifier, VerifiedCall, CLOCK_SKEW_S};
+pub use verify::{CheckedToken, TokenVerifier, VerifiedCall, CLOCK_SKEW_S};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 
-use super::{CallClaims, KeyRing, Route, TokenError, UsedTokenIds, AUDIENCE, MAX_LIFETIME_S};
+use super::{CallClaims, KeyRing, Route, TokenError, TokenLedger, AUDIENCE, MAX_LIFETIME_S};
 
 /// Clock skew tolerated between the minting and verifying nodes, seconds.
 pub const CLOCK_SKEW_S: i64 = 5;
@@ -25,17 +25,45 @@ pub struct VerifiedCall {
     pub route: Route,
 }
 
+/// A token whose signature, claims, origin and route checked out, but whose id is not spent
+/// yet; only [`TokenVerifier::verify`] turns it into a [`VerifiedCall`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedToken {
+    claims: CallClaims,
+    route: Route,
+}
+
+impl CheckedToken {
+    /// The claims (checked, not yet spent).
+    pub fn claims(&self) -> &CallClaims {
+        &self.claims
+    }
+}
+
 /// Checks call tokens against our keys, audience, issuer, time, origin and the used-id ledger.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TokenVerifier {
     keys: Arc<KeyRing>,
     issuer: String,
-    ledger: Arc<UsedTokenIds>,
+    ledger: Arc<dyn TokenLedger>,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenVerifier {
-    /// A verifier accepting tokens from `issuer` signed by keys in `keys`.
-    pub fn new(keys: Arc<KeyRing>, issuer: impl Into<String>, ledger: Arc<UsedTokenIds>) -> Self {
+    /// A verifier accepting tokens from `issuer` signed by keys in `keys`, spending ids in
+    /// `ledger`.
+    pub fn new(
+        keys: Arc<KeyRing>,
+        issuer: impl Into<String>,
+        ledger: Arc<dyn TokenLedger>,
+    ) -> Self {
         TokenVerifier {
             keys,
             issuer: issuer.into(),
@@ -45,12 +73,29 @@ impl TokenVerifier {
 
     /// Verifies `token` presented on a WebSocket whose `Origin` was `origin`, at Unix time
     /// `now`. On success the token's id is spent: the same token never verifies again.
-    pub fn verify(
+    pub async fn verify(
         &self,
         token: &str,
         origin: Option<&str>,
         now: i64,
     ) -> Result<VerifiedCall, TokenError> {
+        let checked = self.check(token, origin, now)?;
+        // Spend the id last, so a token refused for another reason does not burn it.
+        let CheckedToken { claims, route } = checked;
+        if !self.ledger.claim(&claims.jti, claims.exp, now).await? {
+            return Err(TokenError::Replayed);
+        }
+        Ok(VerifiedCall { claims, route })
+    }
+
+    /// Every check but spending the id: signature with the pinned algorithm, key by `kid`,
+    /// audience, issuer, time, origin and the sealed route.
+    pub fn check(
+        &self,
+        token: &str,
+        origin: Option<&str>,
+        now: i64,
+    ) -> Result<CheckedToken, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::TooLarge);
         }
@@ -106,10 +151,6 @@ impl TokenVerifier {
             return Err(TokenError::Origin);
         }
         let route = self.keys.route_key.open(&claims.rte, &claims.jti)?;
-        // Spend the id last, so a token refused for another reason does not burn it.
-        if !self.ledger.claim(&claims.jti, claims.exp, now) {
-            return Err(TokenError::Replayed);
-        }
-        Ok(VerifiedCall { claims, route })
+        Ok(CheckedToken { claims, route })
     }
 }
