@@ -44,7 +44,12 @@ impl Gateway {
         std::fs::write(&config_path, config).expect("write config");
         let log = dir.join("c2c.log");
         let log_file = std::fs::File::create(&log).expect("log file");
-        let mut child = Command::new(&bin)
+        let mut cmd = Command::new(&bin);
+        // The binary reads C2C_* as configuration; the test's own settings must not leak in.
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("C2C_")) {
+            cmd.env_remove(k);
+        }
+        let mut child = cmd
             .arg("serve")
             .arg("--config")
             .arg(&config_path)

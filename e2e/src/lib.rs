@@ -20,6 +20,14 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The folder the gateway serves `widget.js` and the built widget from: `static/` of the
+/// workspace, or `$C2C_E2E_STATIC_DIR` to test another build of the widget.
+pub fn static_dir() -> PathBuf {
+    std::env::var("C2C_E2E_STATIC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("static"))
+}
+
 /// A fresh, empty directory under the system temp dir for one test's files.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("c2c-e2e-{name}-{}", std::process::id()));

@@ -7,7 +7,7 @@ use c2c_e2e::browser::Browser;
 use c2c_e2e::gateway::{config_with_trunk, Gateway};
 use c2c_e2e::sipp::{header, uri_user, Sipp};
 use c2c_e2e::site::Site;
-use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget, workspace_root};
+use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget};
 
 const LIMIT: Duration = Duration::from_secs(150);
 
@@ -25,7 +25,7 @@ async fn setup(
         http_port,
         sipp.port,
         &site.origin,
-        &workspace_root().join("static"),
+        &c2c_e2e::static_dir(),
         &dir.join("data"),
     );
     let gw = Gateway::start(&dir, &config, &[]).await;
@@ -172,7 +172,7 @@ async fn the_demo_page_calls_the_in_process_echo_trunk() {
         let config = format!(
             "data_dir = \"{}\"\nstatic_dir = \"{}\"\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n[sip]\nlisten = \"127.0.0.1:0\"\n",
             dir.join("data").display(),
-            workspace_root().join("static").display()
+            c2c_e2e::static_dir().display()
         );
         let gw = Gateway::start(&dir, &config, &["--demo"]).await;
         let tone_path = dir.join("tone.wav");

@@ -9,7 +9,7 @@ use c2c_e2e::browser::Browser;
 use c2c_e2e::gateway::{config_with_trunk, Gateway};
 use c2c_e2e::sipp::Sipp;
 use c2c_e2e::site::Site;
-use c2c_e2e::{http, ports, scratch_dir, tone, workspace_root};
+use c2c_e2e::{http, ports, scratch_dir, tone};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -66,7 +66,7 @@ async fn foreign_origin_expired_and_tampered_tokens_place_no_call() {
                 http_port,
                 sipp.port,
                 &shop.origin,
-                &workspace_root().join("static"),
+                &c2c_e2e::static_dir(),
                 &dir.join("data")
             )
         );

@@ -17,7 +17,8 @@ use c2c_sbc::leg::{EndCause, LegEvent};
 use c2c_sbc::sdp::{build_offer, MediaOffer, RemoteMedia};
 use c2c_sbc::shell::{OutboundCall, Sbc, TrunkCall};
 use c2c_sbc::token::{TokenVerifier, VerifiedCall};
-use c2c_web::WebSessions;
+use c2c_web::screening::{ActiveCalls, CallSlot};
+use c2c_web::Store;
 use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
 
 use crate::media::bridge::{Bridge, TrunkMedia};
@@ -38,8 +39,12 @@ pub struct Gateway {
     pub sbc: Arc<Sbc>,
     /// Checks call tokens.
     pub verifier: TokenVerifier,
-    /// Visitor context (page URL for X-C2C-Page).
-    pub sessions: Arc<WebSessions>,
+    /// Visitor context (page URL for X-C2C-Page), number leases.
+    pub store: Store,
+    /// Calls in progress per campaign (screened against the campaign's limit).
+    pub active_calls: ActiveCalls,
+    /// How long the session number stays with the session after the call, seconds.
+    pub number_linger_s: i64,
     /// Address media sockets bind to and advertise.
     pub media_ip: IpAddr,
 }
@@ -83,7 +88,7 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
         }
     };
     match Call::start(&gw, &mut ws, &verified, &offer).await {
-        Ok(call) => call.run(&mut ws, incoming).await,
+        Ok(call) => call.run(&gw, &mut ws, incoming).await,
         Err(e) => {
             tracing::warn!(error = %e, session = %verified.claims.sub, "call could not start");
             refuse(&mut ws, "failed", &e).await;
@@ -96,7 +101,10 @@ struct Call {
     trunk: TrunkCall,
     media: MediaHandle,
     session: String,
+    number: String,
     started: Instant,
+    /// Counts this call against its campaign until the call is dropped.
+    _slot: CallSlot,
 }
 
 impl Call {
@@ -119,11 +127,12 @@ impl Call {
             BrowserPeer::answer(offer, browser_addr, Instant::now()).map_err(|e| e.to_string())?;
         send(ws, &ServerMessage::Answer { sdp: answer }).await;
 
-        let page_url = gw
-            .sessions
-            .get(&v.claims.sub)
-            .map(|s| s.page_url)
-            .unwrap_or_default();
+        let page_url = match gw.store.session(&v.claims.sub).await {
+            Ok(Some(s)) => s.page_url,
+            Ok(None) => String::new(),
+            Err(e) => return Err(format!("session lookup: {e}")),
+        };
+        let slot = gw.active_calls.start(&v.claims.cmp);
         let sdp_offer = build_offer(&MediaOffer {
             addr: rtp_addr,
             session_id: rand::random::<u32>().into(),
@@ -160,11 +169,13 @@ impl Call {
             trunk,
             media,
             session: v.claims.sub.clone(),
+            number: v.claims.num.clone(),
             started: Instant::now(),
+            _slot: slot,
         })
     }
 
-    async fn run(mut self, ws: &mut Sink, mut incoming: mpsc::Receiver<Incoming>) {
+    async fn run(mut self, gw: &Gateway, ws: &mut Sink, mut incoming: mpsc::Receiver<Incoming>) {
         let mut hangup_asked: Option<Instant> = None;
         let mut ws_open = true;
         let reason = loop {
@@ -236,6 +247,15 @@ impl Call {
             }
         };
         let _ = self.media.commands.send(MediaCommand::Stop).await;
+        // The linger starts now: an agent can still look the caller up or call back.
+        let until = unix_now() + gw.number_linger_s;
+        if let Err(e) = gw
+            .store
+            .extend_lease(&self.number, &self.session, until)
+            .await
+        {
+            tracing::warn!(error = %e, session = %self.session, "number lease not extended");
+        }
         if ws_open {
             send(ws, &ServerMessage::Ended { reason }).await;
             let _ = ws.send(Message::Close(None)).await;

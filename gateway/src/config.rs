@@ -27,6 +27,13 @@ pub struct Config {
     /// Where keys and the database live.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// PostgreSQL URL (`postgres://user:pass@host/db`); empty uses SQLite `c2c.db` in `data_dir`.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    /// How long a session number stays with its web session after the call (or an unused
+    /// token), so an agent can look the caller up or call back, seconds.
+    #[serde(default = "default_linger")]
+    pub number_linger_s: i64,
     /// Folder with `widget.js` and the built widget (`pkg/`).
     #[serde(default = "default_static_dir")]
     pub static_dir: PathBuf,
@@ -114,6 +121,9 @@ fn default_data_dir() -> PathBuf {
 fn default_static_dir() -> PathBuf {
     PathBuf::from("./static")
 }
+fn default_linger() -> i64 {
+    30 * 60
+}
 fn default_token_lifetime() -> i64 {
     60
 }
@@ -186,6 +196,14 @@ impl Config {
         Ok(config)
     }
 
+    /// Opens the configured database and applies migrations.
+    pub async fn open_store(&self) -> Result<c2c_web::Store, c2c_web::StoreError> {
+        match self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => c2c_web::Store::open(url).await,
+            None => c2c_web::Store::open_sqlite_in(&self.data_dir).await,
+        }
+    }
+
     /// The public URL browsers use, without a trailing slash.
     pub fn public_url(&self) -> String {
         match &self.http.public_url {
@@ -208,6 +226,20 @@ impl Config {
                 self.token_lifetime_s,
                 c2c_sbc::token::MAX_LIFETIME_S
             ));
+        }
+        if self.number_linger_s < 60 {
+            return Err(format!(
+                "number_linger_s = {}: must be at least 60 seconds (agents look callers up after the call)",
+                self.number_linger_s
+            ));
+        }
+        if let Some(u) = self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            if !(u.starts_with("postgres://")
+                || u.starts_with("postgresql://")
+                || u.starts_with("sqlite:"))
+            {
+                return Err("database_url: must start with postgres:// (or sqlite:); leave it out to use SQLite in data_dir".into());
+            }
         }
         if self.media.ip.is_unspecified() {
             return Err("media.ip: must be a concrete address browsers and trunks can reach (it goes into ICE candidates and SDP), not 0.0.0.0".into());

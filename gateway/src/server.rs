@@ -8,17 +8,13 @@ use anyhow::Context;
 
 use c2c_sbc::demo_trunk::DemoTrunk;
 use c2c_sbc::shell::{Sbc, SbcConfig};
-use c2c_sbc::token::{KeyRing, TokenIssuer, TokenVerifier, UsedTokenIds};
+use c2c_sbc::token::{KeyRing, TokenIssuer, TokenVerifier};
 use c2c_sbc::trunk::TrunkConfig;
-use c2c_web::{
-    AppState, Campaign, CampaignConfig, NumberLeases, NumberPool, WebConfig, WebSessions,
-};
+use c2c_web::screening::ActiveCalls;
+use c2c_web::{AppState, Campaign, CampaignConfig, NumberPool, WebConfig};
 
 use crate::call::Gateway;
 use crate::config::Config;
-
-/// How long a session number stays with its web session after the token was issued.
-const NUMBER_LEASE_S: i64 = 30 * 60;
 
 /// Runs the gateway until Ctrl-C or SIGTERM.
 pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
@@ -43,17 +39,22 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     .context("starting the SBC (sip.listen)")?;
     tracing::info!(sip = %sbc.local_addr(), "SBC listening (UDP)");
 
+    let store = config.open_store().await.context("opening the database")?;
     let mut campaigns = HashMap::new();
     for c in config.campaigns.clone() {
         let campaign = Campaign::new(c).context("campaigns")?;
+        store
+            .seed_pool(&campaign.config.public_id, &campaign.numbers)
+            .await
+            .context("seeding the number pool")?;
         campaigns.insert(campaign.config.public_id.clone(), campaign);
     }
-    let sessions = Arc::new(WebSessions::new());
+    let active_calls = ActiveCalls::new();
     let state = AppState {
         config: Arc::new(WebConfig {
             public_url: public_url.clone(),
             static_dir: config.static_dir.clone(),
-            number_lease_s: NUMBER_LEASE_S,
+            number_lease_s: config.number_linger_s,
             demo_campaign: demo.then(|| "demo".to_string()),
         }),
         campaigns: Arc::new(campaigns),
@@ -63,17 +64,15 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             config.token_lifetime_s,
         ),
         keys: keys.clone(),
-        numbers: Arc::new(NumberLeases::new()),
-        sessions: sessions.clone(),
+        store: store.clone(),
+        active_calls: active_calls.clone(),
     };
     let gateway = Gateway {
         sbc: Arc::new(sbc),
-        verifier: TokenVerifier::new(
-            keys,
-            config.token_issuer.clone(),
-            Arc::new(UsedTokenIds::new()),
-        ),
-        sessions,
+        verifier: TokenVerifier::new(keys, config.token_issuer.clone(), Arc::new(store.clone())),
+        store,
+        active_calls,
+        number_linger_s: config.number_linger_s,
         media_ip: config.media.ip,
     };
     let app = c2c_web::router(state).merge(crate::signalling::routes(gateway));
@@ -136,6 +135,13 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
         },
         theme: Default::default(),
         fallback_message: "The demo is closed.".into(),
+        fallback: Default::default(),
+        timezone: "UTC".into(),
+        hours: Vec::new(),
+        max_concurrent_calls: 20,
+        daily_cap: 0,
+        rate_per_ip_per_minute: 20,
+        rate_per_campaign_per_minute: 600,
     });
     Ok(trunk)
 }

@@ -1,8 +1,12 @@
 //! Campaigns: who may call, from which websites, to where, with which caller-ID numbers.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use c2c_wire::{Fallback, Theme};
+
+use crate::screening::{RateLimiter, WeeklyHours};
 
 /// A campaign as written in the config file (seed data until the dashboard owns it).
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +37,38 @@ pub struct CampaignConfig {
     /// Shown instead of the button when no call can be placed.
     #[serde(default = "default_fallback")]
     pub fallback_message: String,
+    /// What the widget offers when no call can be placed: `message` or `callback`.
+    #[serde(default)]
+    pub fallback: FallbackKind,
+    /// IANA time zone of `hours`.
+    #[serde(default = "default_tz")]
+    pub timezone: String,
+    /// Weekly opening hours, e.g. `["mon-fri 09:00-17:00"]`; empty means always open.
+    #[serde(default)]
+    pub hours: Vec<String>,
+    /// Calls this campaign may have in progress at once.
+    #[serde(default = "default_max_concurrent")]
+    pub max_concurrent_calls: u32,
+    /// Tokens this campaign may issue per calendar day (in its time zone); 0 = no cap.
+    #[serde(default)]
+    pub daily_cap: u32,
+    /// Token requests one client IP may make per minute.
+    #[serde(default = "default_rate_ip")]
+    pub rate_per_ip_per_minute: u32,
+    /// Token requests the whole campaign may take per minute.
+    #[serde(default = "default_rate_campaign")]
+    pub rate_per_campaign_per_minute: u32,
+}
+
+/// What the widget shows when the campaign cannot take a call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FallbackKind {
+    /// `fallback_message`.
+    #[default]
+    Message,
+    /// A callback request form.
+    Callback,
 }
 
 /// A block of consecutive E.164 numbers: `first` and the `count` numbers from it.
@@ -43,6 +79,22 @@ pub struct NumberPool {
     pub first: String,
     /// How many numbers.
     pub count: u32,
+}
+
+fn default_tz() -> String {
+    "UTC".into()
+}
+
+fn default_max_concurrent() -> u32 {
+    10
+}
+
+fn default_rate_ip() -> u32 {
+    10
+}
+
+fn default_rate_campaign() -> u32 {
+    600
 }
 
 fn default_org() -> String {
@@ -66,6 +118,12 @@ pub struct Campaign {
     pub origins: Vec<String>,
     /// Every number of the pool.
     pub numbers: Vec<String>,
+    /// Opening hours.
+    pub hours: WeeklyHours,
+    /// Token requests per client IP.
+    pub ip_limiter: Arc<RateLimiter>,
+    /// Token requests for the whole campaign.
+    pub campaign_limiter: Arc<RateLimiter>,
 }
 
 /// A campaign entry that cannot be used, with the key to fix.
@@ -112,10 +170,27 @@ impl Campaign {
                 "first must be + and digits, count 1..=100000".into(),
             )
         })?;
+        let hours = WeeklyHours::parse(&config.timezone, &config.hours)
+            .map_err(|e| err("hours", e.to_string()))?;
+        if config.max_concurrent_calls == 0 {
+            return Err(err("max_concurrent_calls", "must be at least 1".into()));
+        }
+        // Bursts let a visitor retry a few times quickly; the rate bounds sustained abuse.
+        let ip_limiter = Arc::new(RateLimiter::new(
+            config.rate_per_ip_per_minute,
+            config.rate_per_ip_per_minute.clamp(1, 5),
+        ));
+        let campaign_limiter = Arc::new(RateLimiter::new(
+            config.rate_per_campaign_per_minute,
+            config.rate_per_campaign_per_minute.max(1),
+        ));
         Ok(Campaign {
             config,
             origins,
             numbers,
+            hours,
+            ip_limiter,
+            campaign_limiter,
         })
     }
 
@@ -126,9 +201,21 @@ impl Campaign {
 
     /// The fallback to show when no call can be placed.
     pub fn fallback(&self) -> Fallback {
-        Fallback::Message {
-            text: self.config.fallback_message.clone(),
+        match self.config.fallback {
+            FallbackKind::Callback => Fallback::Callback,
+            FallbackKind::Message => Fallback::Message {
+                text: self.config.fallback_message.clone(),
+            },
         }
+    }
+
+    /// Unix second when today began in the campaign's time zone (for the daily cap).
+    pub fn day_start(&self, now: i64) -> i64 {
+        let tz = jiff::tz::TimeZone::get(&self.config.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+        jiff::Timestamp::from_second(now)
+            .ok()
+            .and_then(|t| t.to_zoned(tz).start_of_day().ok())
+            .map_or(now - now.rem_euclid(86_400), |z| z.timestamp().as_second())
     }
 }
 

@@ -13,9 +13,18 @@ pub enum ApiError {
     /// The request's Origin is not on the campaign's allow-list.
     #[error("origin not allowed")]
     OriginNotAllowed,
-    /// Outside the campaign's business hours, or no destination free.
+    /// Closed, busy or capped: a machine code and a sentence for the visitor.
     #[error("{0}")]
-    Unavailable(&'static str),
+    Unavailable(&'static str, &'static str),
+    /// A field is invalid: the field and what to do.
+    #[error("{0}: {1}")]
+    Invalid(&'static str, &'static str),
+    /// Missing or wrong API key.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Nothing here (or not yours).
+    #[error("not found")]
+    NotFound,
     /// The campaign's number pool has no free number.
     #[error("number pool exhausted")]
     PoolExhausted,
@@ -43,7 +52,18 @@ impl ApiError {
                 "origin_not_allowed",
                 "This website is not allowed to place calls for this campaign.".into(),
             ),
-            ApiError::Unavailable(why) => (StatusCode::CONFLICT, "unavailable", (*why).into()),
+            ApiError::Unavailable(code, why) => (StatusCode::CONFLICT, code, (*why).into()),
+            ApiError::Invalid(field, why) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("{field}: {why}"),
+            ),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "A valid API key is required.".into(),
+            ),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Nothing found.".into()),
             ApiError::PoolExhausted => (
                 StatusCode::CONFLICT,
                 "pool_exhausted",

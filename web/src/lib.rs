@@ -8,16 +8,15 @@
 mod api;
 mod campaign;
 mod error;
-mod numbers;
 mod pages;
-mod sessions;
+pub mod screening;
 mod state;
+pub mod store;
 
-pub use campaign::{Campaign, CampaignConfig, NumberPool};
+pub use campaign::{Campaign, CampaignConfig, FallbackKind, NumberPool};
 pub use error::ApiError;
-pub use numbers::{NumberLeases, SessionNumber};
-pub use sessions::{WebSession, WebSessions};
 pub use state::{AppState, WebConfig};
+pub use store::{Store, StoreError, WebSession};
 
 use axum::Router;
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use c2c_sbc::token::{KeyRing, TokenIssuer};
 
-use crate::{Campaign, NumberLeases, WebSessions};
+use crate::screening::ActiveCalls;
+use crate::{Campaign, Store};
 
 /// Settings of the web role.
 #[derive(Debug, Clone)]
@@ -32,10 +33,10 @@ pub struct AppState {
     pub issuer: TokenIssuer,
     /// Public keys for the JWKS.
     pub keys: Arc<KeyRing>,
-    /// Session-number leases.
-    pub numbers: Arc<NumberLeases>,
-    /// Visitor context by session id.
-    pub sessions: Arc<WebSessions>,
+    /// The database.
+    pub store: Store,
+    /// Calls in progress per campaign (the gateway counts them).
+    pub active_calls: ActiveCalls,
 }
 
 impl AppState {
@@ -50,6 +51,14 @@ impl AppState {
             base.clone()
         };
         format!("{ws}/v1/calls/ws")
+    }
+
+    /// The active campaign with this public id.
+    pub fn campaign(&self, public_id: &str) -> Result<&Campaign, crate::ApiError> {
+        self.campaigns
+            .get(public_id)
+            .filter(|c| c.config.active)
+            .ok_or(crate::ApiError::CampaignNotFound)
     }
 
     /// Whether any active campaign allows this origin (for CORS preflights, which carry no

@@ -148,6 +148,24 @@ pub struct Availability {
     /// Button label and colours.
     #[serde(default)]
     pub theme: Theme,
+    /// When closed: Unix seconds of the next opening, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<i64>,
+}
+
+/// Body of `POST /v1/callbacks`: a visitor asks to be called back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackRequest {
+    /// The campaign's public id.
+    pub campaign: String,
+    /// The number to call back, E.164 (`+` and 8 to 15 digits).
+    pub phone: String,
+    /// The visitor's name.
+    #[serde(default)]
+    pub name: String,
+    /// The visitor agreed to be called back; required.
+    #[serde(default)]
+    pub consent: bool,
 }
 
 /// The campaign's fallback when no call can be placed.

@@ -12,16 +12,22 @@ pub(crate) async fn availability(
     State(state): State<AppState>,
     Path(public_id): Path<String>,
 ) -> Result<Json<Availability>, ApiError> {
-    let c = state
-        .campaigns
-        .get(&public_id)
-        .filter(|c| c.config.active)
-        .ok_or(ApiError::CampaignNotFound)?;
+    let c = state.campaign(&public_id)?;
+    let now = super::unix_now();
+    let open = c.hours.is_open(now);
+    let active = state.active_calls.count(&c.config.public_id);
+    // One destination per campaign today: free while under the concurrency limit.
+    let agents_available = if open && active < c.config.max_concurrent_calls {
+        1
+    } else {
+        0
+    };
     Ok(Json(Availability {
-        open: true,
-        agents_available: 1,
+        open,
+        agents_available,
         estimated_wait_s: 0,
         fallback: c.fallback(),
         theme: c.config.theme.clone(),
+        opens_at: if open { None } else { c.hours.next_open(now) },
     }))
 }

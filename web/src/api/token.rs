@@ -1,6 +1,7 @@
 //! `POST /v1/calls/token`: screen the visitor, lend a session number, mint a call token.
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap};
@@ -9,9 +10,9 @@ use axum::Json;
 use c2c_sbc::token::{CallGrant, Jwks, Route};
 use c2c_wire::{TokenRequest, TokenResponse};
 
-use crate::{ApiError, AppState, WebSession};
+use crate::{ApiError, AppState, Campaign, WebSession};
 
-/// Issues a call token to a page the campaign allows.
+/// Issues a call token to a page the campaign allows, when the campaign can take a call.
 pub(crate) async fn issue(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -19,35 +20,24 @@ pub(crate) async fn issue(
     body: Result<Json<TokenRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let campaign = state
-        .campaigns
-        .get(&req.campaign)
-        .filter(|c| c.config.active)
-        .ok_or(ApiError::CampaignNotFound)?;
-    let origin = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .filter(|o| campaign.allows_origin(o))
-        .ok_or(ApiError::OriginNotAllowed)?;
-    let origin = crate::campaign::canonical_origin(origin).ok_or(ApiError::OriginNotAllowed)?;
+    let campaign = state.campaign(&req.campaign)?;
+    let origin = super::allowed_origin(&headers, campaign)?;
+    let now = super::unix_now();
+    screen(&state, campaign, &peer, now).await?;
 
-    let now = unix_now();
     let session_id = random_session_id();
-    let lease = state
-        .numbers
-        .lease(
-            &campaign.config.public_id,
-            &campaign.numbers,
-            &session_id,
-            now,
-            state.config.number_lease_s,
-        )
+    let lease_until = now + state.config.number_lease_s;
+    let number = state
+        .store
+        .lease_number(&campaign.config.public_id, &session_id, now, lease_until)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
         .ok_or(ApiError::PoolExhausted)?;
     let grant = CallGrant {
         session_id: session_id.clone(),
         org: campaign.config.org.clone(),
         campaign: campaign.config.public_id.clone(),
-        number: lease.number.clone(),
+        number: number.clone(),
         origin,
         route: Route {
             trunk: campaign.config.trunk.clone(),
@@ -58,43 +48,81 @@ pub(crate) async fn issue(
         .issuer
         .mint(&grant, now)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let header_text = |name| {
-        headers
+    let header_text = |name| -> String {
+        let v = headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .chars()
-            .take(512)
-            .collect()
+            .unwrap_or_default();
+        v.chars().take(512).collect()
     };
-    state.sessions.insert(
-        WebSession {
-            id: session_id.clone(),
-            campaign: grant.campaign.clone(),
-            page_url: req.page_url.chars().take(2048).collect(),
-            referrer: req.referrer.chars().take(2048).collect(),
-            utm: req.utm.clone(),
-            user_agent: header_text(header::USER_AGENT),
-            ip: peer.ip().to_string(),
-            number: lease.number.clone(),
-            expires_at: lease.expires_at,
-        },
-        now,
-    );
-    tracing::info!(
-        session = %session_id,
-        campaign = %grant.campaign,
-        number = %lease.number,
-        page = %req.page_url.chars().take(256).collect::<String>(),
-        "call token issued"
-    );
+    let session = WebSession {
+        id: session_id.clone(),
+        org: grant.org.clone(),
+        campaign: grant.campaign.clone(),
+        number: number.clone(),
+        page_url: req.page_url.chars().take(2048).collect(),
+        referrer: req.referrer.chars().take(2048).collect(),
+        utm: req.utm.clone(),
+        user_agent: header_text(header::USER_AGENT),
+        ip: peer.ip().to_string(),
+        created_at: now,
+        expires_at: lease_until,
+    };
+    state
+        .store
+        .insert_session(&session)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    tracing::info!(session = %session_id, campaign = %grant.campaign, %number, "call token issued");
     Ok(Json(TokenResponse {
         token,
         expires_at: claims.exp,
-        session_number: lease.number,
+        session_number: number,
         ws_url: state.ws_url(),
         ice_servers: Vec::new(),
     }))
+}
+
+/// Rate limits, business hours, capacity and the daily cap, cheapest first.
+async fn screen(
+    state: &AppState,
+    c: &Campaign,
+    peer: &SocketAddr,
+    now: i64,
+) -> Result<(), ApiError> {
+    let t = Instant::now();
+    c.ip_limiter
+        .check(&peer.ip().to_string(), t)
+        .map_err(|wait| ApiError::RateLimited(wait.as_secs()))?;
+    c.campaign_limiter
+        .check("", t)
+        .map_err(|wait| ApiError::RateLimited(wait.as_secs()))?;
+    if !c.hours.is_open(now) {
+        return Err(ApiError::Unavailable(
+            "closed",
+            "The campaign is closed right now.",
+        ));
+    }
+    if state.active_calls.count(&c.config.public_id) >= c.config.max_concurrent_calls {
+        return Err(ApiError::Unavailable(
+            "busy",
+            "Every line is busy; please try again shortly.",
+        ));
+    }
+    if c.config.daily_cap > 0 {
+        let today = state
+            .store
+            .sessions_since(&c.config.public_id, c.day_start(now))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        if today >= i64::from(c.config.daily_cap) {
+            return Err(ApiError::Unavailable(
+                "daily_cap",
+                "No more calls can be taken today.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The public keys that verify our call tokens.
@@ -102,15 +130,7 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Json<Jwks> {
     Json(state.keys.jwks())
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn random_session_id() -> String {
-    use rand::Rng;
-    let n: u128 = rand::rng().random();
+    let n: u128 = rand::random();
     format!("ws_{n:032x}")
 }

@@ -1,0 +1,9 @@
+//! Screening: the checks a visitor's request passes before a token is minted (DESIGN §1.4).
+
+mod capacity;
+mod hours;
+mod rate;
+
+pub use capacity::{ActiveCalls, CallSlot};
+pub use hours::{HoursError, WeeklyHours};
+pub use rate::RateLimiter;

@@ -1,0 +1,127 @@
+//! Storage (DESIGN §4): one set of migrations, the same queries on SQLite (default, in the data
+//! dir) and PostgreSQL (when `database_url` says so), through sqlx's `Any` driver.
+//!
+//! Queries stick to what both engines share: `$n` placeholders, `ON CONFLICT DO NOTHING`,
+//! TEXT ids, BIGINT Unix seconds.
+
+mod api_keys;
+mod callbacks;
+mod leases;
+mod ledger;
+mod sessions;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+
+pub use api_keys::NewApiKey;
+pub use callbacks::CallbackRequest;
+pub use sessions::WebSession;
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or migrated.
+    #[error("database {url}: {source}")]
+    Open {
+        /// The URL with any password removed.
+        url: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// Migrations failed.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("query: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// The database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+/// How long a query may wait for a pooled connection before failing loudly.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Store {
+    /// Opens the database at `url` (`sqlite://path?mode=rwc` or `postgres://...`) and applies
+    /// pending migrations.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let pool = AnyPoolOptions::new()
+            // SQLite serialises writers anyway; a few connections avoid lock churn.
+            .max_connections(if sqlite { 4 } else { 16 })
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // WAL lets readers proceed during writes; wait instead of failing on
+                        // a busy database.
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(|source| StoreError::Open {
+                url: redact(url),
+                source,
+            })?;
+        let store = Store { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens (creating if needed) the SQLite database `c2c.db` in `data_dir`.
+    pub async fn open_sqlite_in(data_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
+            url: data_dir.display().to_string(),
+            source: sqlx::Error::Io(e),
+        })?;
+        let url = format!("sqlite://{}?mode=rwc", data_dir.join("c2c.db").display());
+        Self::open(&url).await
+    }
+
+    /// Applies pending migrations (also `c2c migrate`).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The connection pool, for queries of other modules.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// The URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A random id: 128 bits, hex.
+pub(crate) fn random_id(prefix: &str) -> String {
+    let n: u128 = rand::random();
+    format!("{prefix}{n:032x}")
+}
