@@ -5,7 +5,7 @@
 # Needs: rustup target wasm32-unknown-unknown, and wasm-bindgen-cli at exactly the version of
 # the wasm-bindgen crate in Cargo.lock:
 #   cargo install wasm-bindgen-cli --version <that version>
-# Optional: wasm-opt (binaryen) on PATH shrinks the wasm further.
+# Optional: wasm-opt (binaryen >= 116) on PATH shrinks the wasm a little further.
 # Honours CARGO_TARGET_DIR (default: target/).
 set -euo pipefail
 
@@ -36,12 +36,15 @@ rm -rf "$out_dir"
 wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
   --out-dir "$out_dir" "$wasm"
 
-if command -v wasm-opt >/dev/null; then
+# Binaryen before 116 (Debian 12 ships 108) miscompiles this module: it loads, then traps
+# `unreachable` in mount(). Only a recent wasm-opt is used.
+wasm_opt_version="$(wasm-opt --version 2>/dev/null | awk '{ print $3 }' || true)"
+if [ -n "$wasm_opt_version" ] && [ "${wasm_opt_version%%.*}" -ge 116 ] 2>/dev/null; then
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     -o "$out_dir/c2c_widget_bg.wasm" "$out_dir/c2c_widget_bg.wasm"
 else
-  echo "build-widget: wasm-opt not on PATH, skipping (optional)"
+  echo "build-widget: no wasm-opt >= 116 on PATH${wasm_opt_version:+ (found $wasm_opt_version)}, skipping (optional)"
 fi
 
 gz() { gzip -9 -c "$1" | wc -c; }

@@ -9,6 +9,13 @@ use fantoccini::{Client, ClientBuilder};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
+/// Whether the browser grants the microphone when a page asks.
+#[derive(Debug, Clone, Copy)]
+enum Microphone {
+    Allowed,
+    Denied,
+}
+
 /// A browser session; the driver is killed when dropped.
 pub struct Browser {
     /// The WebDriver client.
@@ -19,6 +26,17 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver and a headless Chromium whose microphone plays `tone` (a WAV).
     pub async fn start(dir: &Path, tone: &Path) -> Browser {
+        Self::launch(dir, tone, Microphone::Allowed).await
+    }
+
+    /// Like [`Browser::start`], but every permission prompt is answered "deny", as when a
+    /// visitor refuses the microphone (a fake device still exists, so `getUserMedia` fails
+    /// with `NotAllowedError`, not `NotFoundError`).
+    pub async fn start_denying_microphone(dir: &Path, tone: &Path) -> Browser {
+        Self::launch(dir, tone, Microphone::Denied).await
+    }
+
+    async fn launch(dir: &Path, tone: &Path, microphone: Microphone) -> Browser {
         let port = crate::ports::free_tcp();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -42,7 +60,10 @@ impl Browser {
             "--disable-sync".into(),
             "--disable-dev-shm-usage".into(),
             format!("--user-data-dir={}", profile.display()),
-            "--use-fake-ui-for-media-stream".into(),
+            match microphone {
+                Microphone::Allowed => "--use-fake-ui-for-media-stream".into(),
+                Microphone::Denied => "--deny-permission-prompts".into(),
+            },
             "--use-fake-device-for-media-stream".into(),
             format!("--use-file-for-fake-audio-capture={}", tone.display()),
             "--allow-loopback-in-peer-connection".into(),

@@ -193,6 +193,10 @@ impl Call {
                         self.set_trunk_media(&m).await;
                         send(ws, &ServerMessage::State { state: CallState::EarlyMedia }).await;
                     }
+                    Some(LegEvent::MediaChanged(m)) => {
+                        // A re-INVITE moved the trunk's media (hold/unhold, new address).
+                        self.set_trunk_media(&m).await;
+                    }
                     Some(LegEvent::Answered(m)) => {
                         self.set_trunk_media(&m).await;
                         send(ws, &ServerMessage::State { state: CallState::Answered }).await;

@@ -32,6 +32,49 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// API keys for server-to-server lookups.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Start signing with a new key; the old one verifies for 10 more minutes. Running
+    /// servers pick the change up within 10 seconds.
+    Rotate {
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key for an organisation and print it (shown only once).
+    Add {
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Organisation id the key may read.
+        #[arg(long)]
+        org: String,
+        /// What the key is for.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,6 +94,46 @@ fn main() -> anyhow::Result<()> {
                 .build()?;
             rt.block_on(c2c_gateway::server::serve(config, demo))
         }
+        Command::Migrate { config } => {
+            let c = load(config)?;
+            runtime()?.block_on(async {
+                c.open_store().await.context("database")?;
+                println!("migrations applied");
+                anyhow::Ok(())
+            })
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { config },
+        } => {
+            let c = load(config)?;
+            let path = c.data_dir.join("keys.json");
+            let now = c2c_gateway::server::unix_now();
+            // Create the file first on a fresh data dir, so rotation always has a predecessor.
+            c2c_sbc::token::KeyRing::load_or_create(&path, now)
+                .with_context(|| format!("signing keys at {}", path.display()))?;
+            let kid = c2c_sbc::token::KeyRing::rotate(&path, now)
+                .with_context(|| format!("rotating {}", path.display()))?;
+            println!("new signing key {kid}; the previous key verifies for 10 more minutes");
+            Ok(())
+        }
+        Command::ApiKey {
+            command: ApiKeyCommand::Add { config, org, label },
+        } => {
+            let c = load(config)?;
+            runtime()?.block_on(async {
+                let store = c.open_store().await.context("database")?;
+                let key = store
+                    .create_api_key(&org, &label, c2c_gateway::server::unix_now())
+                    .await
+                    .context("creating the API key")?;
+                println!("{}", key.token);
+                eprintln!(
+                    "API key {} for org {org} created; store it now, it is not shown again",
+                    key.id
+                );
+                anyhow::Ok(())
+            })
+        }
         Command::CheckConfig { config } => {
             let c = load(config)?;
             println!(
@@ -63,6 +146,12 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// Loads the given file, else `./c2c.toml` when present, else defaults; then the environment.

@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use c2c_sbc::demo_trunk::DemoTrunk;
 use c2c_sbc::shell::{Sbc, SbcConfig};
-use c2c_sbc::token::{KeyRing, TokenIssuer, TokenVerifier};
+use c2c_sbc::token::{KeyRing, SharedKeys, TokenIssuer, TokenVerifier};
 use c2c_sbc::trunk::TrunkConfig;
 use c2c_web::screening::ActiveCalls;
 use c2c_web::{AppState, Campaign, CampaignConfig, NumberPool, WebConfig};
@@ -26,10 +26,10 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     let public_url = config.public_url();
 
     let keys_path = config.data_dir.join("keys.json");
-    let keys = Arc::new(
-        KeyRing::load_or_create(&keys_path)
-            .with_context(|| format!("signing keys at {}", keys_path.display()))?,
-    );
+    let keys: SharedKeys = KeyRing::load_or_create(&keys_path, unix_now())
+        .with_context(|| format!("signing keys at {}", keys_path.display()))?
+        .into();
+    tokio::spawn(reload_keys(keys_path, keys.clone()));
     let sbc = Sbc::start(SbcConfig {
         listen: config.sip.listen,
         advertised: None,
@@ -97,6 +97,36 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How often the key file is checked for a rotation by `c2c keys rotate`.
+const KEY_RELOAD: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Picks up rotated keys without a restart, and retires old keys when their overlap ends.
+async fn reload_keys(path: std::path::PathBuf, keys: SharedKeys) {
+    let mut interval = tokio::time::interval(KEY_RELOAD);
+    loop {
+        interval.tick().await;
+        match KeyRing::load_or_create(&path, unix_now()) {
+            Ok(ring) => {
+                if ring.current.kid != keys.get().current.kid {
+                    tracing::info!(kid = %ring.current.kid, "signing key rotated");
+                }
+                keys.set(ring);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reloading signing keys failed; keeping the old ones")
+            }
+        }
+    }
+}
+
+/// Unix seconds now.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// Starts the in-process demo trunk and adds it and a demo campaign to the configuration.
 async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
     let trunk = DemoTrunk::start(config.media.ip)
@@ -107,12 +137,8 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
         name: "demo".into(),
         host: trunk.sip_addr.ip().to_string(),
         port: trunk.sip_addr.port(),
-        transport: Default::default(),
-        username: None,
-        password: None,
         from_domain: Some("c2c.invalid".into()),
-        caller_id_header: Default::default(),
-        user_phone: false,
+        ..TrunkConfig::default()
     });
     let public = config.public_url();
     let mut origins = vec![public.clone()];

@@ -7,7 +7,7 @@
 //! last output before `None` is the `Timeout` at which to call `handle_timeout` next.
 //!
 //! ```no_run
-//! # use std::time::Instant;
+//! # use std::time::{Duration, Instant};
 //! # use c2c_sbc::leg::{LegError, LegParams, Output, TrunkLeg};
 //! # fn send(_: &[u8], _: std::net::SocketAddr) {}
 //! # fn example(params: LegParams) -> Result<(), LegError> {
@@ -24,22 +24,27 @@
 //! ```
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use thiserror::Error;
 use tracing::{debug, warn};
 
+mod auth;
+mod dialog;
 mod event;
+mod reinvite;
 mod transaction;
 
+pub use auth::MAX_AUTH_ATTEMPTS;
 pub use event::{EndCause, LegEvent, Output};
 pub use transaction::{CANCEL_WAIT, LINGER, T1, T2, TIMER_B, TIMER_F};
 
 use crate::sdp::{self, RemoteMedia};
 use crate::sip::{self, Message, Method, Request, Response};
-use crate::trunk::{CallerIdHeader, TrunkConfig, DEFAULT_SIP_PORT};
+use crate::trunk::{CallerIdHeader, Transport, TrunkConfig};
+use dialog::Dialog;
 use transaction::ClientTx;
 
 /// Longest value we put in an X-C2C-* header: the trunk needs context, not a document.
@@ -70,6 +75,23 @@ pub struct LegParams {
     pub page_url: String,
     /// Our SDP offer (see [`crate::sdp::build_offer`]).
     pub sdp_offer: String,
+    /// End the attempt (as a timeout) when the trunk sent nothing at all for this long, so
+    /// the next trunk can be tried; None waits for Timer B.
+    pub give_up_after: Option<Duration>,
+    /// Continue the call of an earlier attempt on another trunk (same Call-ID and From tag,
+    /// higher CSeq, RFC 3261 §8.1.3.4).
+    pub continues: Option<Continuation>,
+}
+
+/// What a new attempt keeps from the one before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Continuation {
+    /// The Call-ID of the call.
+    pub call_id: String,
+    /// Our From tag.
+    pub local_tag: String,
+    /// The last CSeq number used.
+    pub cseq: u32,
 }
 
 /// Why a leg could not be created.
@@ -89,18 +111,6 @@ enum InviteState {
     Terminated,
 }
 
-/// The confirmed dialog (RFC 3261 §12.1.2).
-#[derive(Debug, Clone)]
-struct Dialog {
-    /// The To header of the 2xx, tag included.
-    remote_to: String,
-    remote_tag: Option<String>,
-    target: String,
-    routes: Vec<String>,
-    next_hop: SocketAddr,
-    ack: Vec<u8>,
-}
-
 /// One outbound call toward a trunk.
 #[derive(Debug)]
 pub struct TrunkLeg {
@@ -115,6 +125,29 @@ pub struct TrunkLeg {
     invite: ClientTx,
     invite_state: InviteState,
     invite_via: String,
+    /// Transport toward the trunk (Via, Contact, retransmissions).
+    transport: Transport,
+    /// When to give up on a silent trunk (see [`LegParams::give_up_after`]).
+    give_up_at: Option<Instant>,
+    /// The trunk answered the INVITE at all (even 100 Trying).
+    any_response: bool,
+    /// Our current SDP, restated when the trunk sends a new offer.
+    local_sdp: String,
+    /// Our `o=` version, bumped with every SDP we send (RFC 3264 §8).
+    sdp_version: u64,
+    /// The highest CSeq the trunk used in the dialog (RFC 3261 §12.2.2).
+    remote_cseq: Option<u32>,
+    /// The trunk's re-INVITE or UPDATE being answered.
+    reoffer: Option<reinvite::Reoffer>,
+    /// The INVITE as last sent, to resend with credentials (RFC 3261 §22.2).
+    invite_request: Request,
+    /// Account for digest authentication, when the trunk has one.
+    credentials: Option<(String, String)>,
+    /// The only realm we give credentials to, when configured.
+    realm: Option<String>,
+    auth_attempts: u32,
+    /// Branch and ACK of the challenged INVITE, to re-ACK a retransmitted 401/407.
+    prior_invite: Option<(String, Vec<u8>)>,
     non2xx_ack: Option<Vec<u8>>,
     hangup_requested: bool,
     cancel: Option<ClientTx>,
@@ -152,31 +185,47 @@ fn check_number(text: &str, what: &'static str) -> Result<(), LegError> {
     ok.then_some(()).ok_or(LegError::InvalidNumber(what))
 }
 
-/// The address to send an in-dialog request to: the URI's host if it is an IP literal,
-/// else the trunk (we resolve names only for the trunk itself).
-fn next_hop(uri: &str, fallback: SocketAddr) -> SocketAddr {
-    match sip::host_port(uri) {
-        Some((host, port)) => match host.parse::<IpAddr>() {
-            Ok(ip) => SocketAddr::new(ip, port.unwrap_or(DEFAULT_SIP_PORT)),
-            Err(_) => fallback,
-        },
-        None => fallback,
+/// A Via value for a request we send (RFC 3261 §18.1.1 sent-protocol, RFC 3581 rport).
+fn via_value(transport: Transport, local: SocketAddr, branch: &str) -> String {
+    let proto = match transport {
+        Transport::Udp => "UDP",
+        Transport::Tcp => "TCP",
+        Transport::Tls => "TLS",
+    };
+    format!("SIP/2.0/{proto} {local};branch={branch};rport")
+}
+
+/// Checks what [`TrunkLeg::new`] would refuse, without building anything.
+pub fn check_params(params: &LegParams) -> Result<(), LegError> {
+    check_number(&params.destination, "destination")?;
+    check_number(&params.caller_number, "caller_number")
+}
+
+/// A fresh call identity: random Call-ID and From tag, before the first CSeq.
+pub fn new_call_identity() -> Continuation {
+    Continuation {
+        call_id: random_hex(16),
+        local_tag: random_hex(8),
+        cseq: 0,
     }
 }
 
 impl TrunkLeg {
     /// Builds the INVITE and queues its first transmission.
     pub fn new(params: LegParams, now: Instant) -> Result<Self, LegError> {
-        check_number(&params.destination, "destination")?;
-        check_number(&params.caller_number, "caller_number")?;
+        check_params(&params)?;
         let trunk = &params.trunk;
         let host = trunk.uri_host();
         let domain = trunk.from_domain();
         let dest = sip::escape_user(&params.destination);
         let caller = sip::escape_user(&params.caller_number);
         let user_phone = if trunk.user_phone { ";user=phone" } else { "" };
-        let request_uri = format!("sip:{dest}@{host}:{}{user_phone}", trunk.port);
-        let local_tag = random_hex(8);
+        let transport_param = if trunk.transport == Transport::Tcp { ";transport=tcp" } else { "" };
+        let request_uri = format!("sip:{dest}@{host}:{}{user_phone}{transport_param}", trunk.port);
+        let (call_id, local_tag, cseq) = match params.continues.clone() {
+            Some(c) => (c.call_id, c.local_tag, c.cseq.saturating_add(1)),
+            None => (random_hex(16), random_hex(8), 1),
+        };
         let from = match trunk.caller_id_header {
             CallerIdHeader::From | CallerIdHeader::Both => {
                 format!("\"Web caller\" <sip:{caller}@{domain}>;tag={local_tag}")
@@ -187,19 +236,33 @@ impl TrunkLeg {
             },
         };
         let branch = new_branch();
-        let invite_via = format!("SIP/2.0/UDP {};branch={branch};rport", params.local_addr);
+        let reliable = trunk.transport != Transport::Udp;
+        let invite_via = via_value(trunk.transport, params.local_addr, &branch);
         let mut leg = Self {
-            call_id: random_hex(16),
+            call_id,
             local_tag,
-            cseq: 1,
+            cseq,
+            give_up_at: params.give_up_after.map(|d| now + d),
+            any_response: false,
             to: format!("<{request_uri}>"),
             request_uri,
             from,
             local_addr: params.local_addr,
             trunk_addr: params.trunk_addr,
-            invite: ClientTx::new(branch, Vec::new(), params.trunk_addr, TIMER_B, None, now),
+            invite: ClientTx::new(branch, Vec::new(), params.trunk_addr, TIMER_B, None, now)
+                .over(reliable),
+            transport: trunk.transport,
             invite_state: InviteState::Calling,
             invite_via,
+            invite_request: Request::new(Method::Invite, ""),
+            local_sdp: params.sdp_offer.clone(),
+            sdp_version: 1,
+            remote_cseq: None,
+            reoffer: None,
+            credentials: trunk.username.clone().zip(trunk.password.clone()),
+            realm: trunk.realm.clone(),
+            auth_attempts: 0,
+            prior_invite: None,
             non2xx_ack: None,
             hangup_requested: false,
             cancel: None,
@@ -229,7 +292,7 @@ impl TrunkLeg {
         ) {
             h.push("P-Asserted-Identity", format!("<sip:{caller}@{domain}>"));
         }
-        h.push("Contact", format!("<sip:c2c@{}>", leg.local_addr));
+        h.push("Contact", leg.contact());
         h.push("Allow", ALLOW);
         for (name, value) in [
             ("X-C2C-Session", &params.session_id),
@@ -243,9 +306,37 @@ impl TrunkLeg {
         }
         h.push("Content-Type", "application/sdp");
         invite.body = params.sdp_offer.into_bytes();
-        leg.invite.bytes = Message::Request(invite).to_bytes();
+        leg.invite.bytes = Message::Request(invite.clone()).to_bytes();
+        leg.invite_request = invite;
         leg.transmit(leg.invite.bytes.clone(), leg.trunk_addr);
         Ok(leg)
+    }
+
+    /// Our Contact, with the transport when it is not UDP (RFC 3261 §19.1.4).
+    fn contact(&self) -> String {
+        match self.transport {
+            Transport::Udp => format!("<sip:c2c@{}>", self.local_addr),
+            Transport::Tcp => format!("<sip:c2c@{};transport=tcp>", self.local_addr),
+            Transport::Tls => format!("<sips:c2c@{}>", self.local_addr),
+        }
+    }
+
+    /// What a follow-up attempt on another trunk needs to continue this call.
+    pub fn continuation(&self) -> Continuation {
+        Continuation {
+            call_id: self.call_id.clone(),
+            local_tag: self.local_tag.clone(),
+            cseq: self.cseq,
+        }
+    }
+
+    /// True when the call may move to another trunk: the trunk failed (silence, 5xx, Timer B)
+    /// before anyone was reached, and we did not hang up.
+    pub fn may_fail_over(&self) -> bool {
+        !self.hangup_requested
+            && !self.said_ringing
+            && self.early_media.is_none()
+            && self.dialog.is_none()
     }
 
     /// The Call-ID of this call (random; it carries no internal address).
@@ -289,6 +380,12 @@ impl TrunkLeg {
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.timeout_reported = false;
+        if !self.any_response && !self.ended && self.give_up_at.is_some_and(|at| at <= now) {
+            // The trunk is silent: stop here so the call can move to the next trunk.
+            self.invite.stop();
+            self.invite_state = InviteState::Terminated;
+            self.end(EndCause::Timeout, None, now);
+        }
         if let Some(at) = self.invite.next_send.filter(|at| *at <= now) {
             // Timer A: retransmit and double (RFC 3261 §17.1.1.2).
             self.invite.interval *= 2;
@@ -326,6 +423,7 @@ impl TrunkLeg {
             warn!(call_id = %self.call_id, "BYE timed out (Timer F)");
             self.end(EndCause::HangupLocal, None, now);
         }
+        self.tick_reoffer(now);
         if self.linger_until.is_some_and(|at| at <= now) {
             self.linger_until = None;
             self.terminated = true;
@@ -345,11 +443,20 @@ impl TrunkLeg {
     }
 
     fn next_timeout(&self) -> Option<Instant> {
-        let txs = [Some(&self.invite), self.cancel.as_ref(), self.bye.as_ref()];
+        let ok = self.reoffer.as_ref().and_then(|r| r.ok_tx.as_ref());
+        let txs = [
+            Some(&self.invite),
+            self.cancel.as_ref(),
+            self.bye.as_ref(),
+            ok,
+        ];
         txs.into_iter()
             .flatten()
             .flat_map(|tx| [tx.next_send, tx.deadline])
             .chain([self.cancel_deadline, self.linger_until])
+            .chain([self
+                .give_up_at
+                .filter(|_| !self.any_response && !self.ended)])
             .flatten()
             .min()
     }
@@ -402,7 +509,7 @@ impl TrunkLeg {
 
     fn fresh_via(&self) -> (String, String) {
         let branch = new_branch();
-        let via = format!("SIP/2.0/UDP {};branch={branch};rport", self.local_addr);
+        let via = via_value(self.transport, self.local_addr, &branch);
         (branch, via)
     }
 
@@ -421,14 +528,10 @@ impl TrunkLeg {
         let bytes = Message::Request(req).to_bytes();
         let branch = self.invite.branch.clone();
         self.transmit(bytes.clone(), self.trunk_addr);
-        self.cancel = Some(ClientTx::new(
-            branch,
-            bytes,
-            self.trunk_addr,
-            TIMER_F,
-            Some(T2),
-            now,
-        ));
+        let reliable = self.transport != Transport::Udp;
+        self.cancel = Some(
+            ClientTx::new(branch, bytes, self.trunk_addr, TIMER_F, Some(T2), now).over(reliable),
+        );
         self.cancel_deadline = Some(now + CANCEL_WAIT);
     }
 
@@ -449,39 +552,10 @@ impl TrunkLeg {
         );
         let bytes = Message::Request(req).to_bytes();
         self.transmit(bytes.clone(), dialog.next_hop);
-        self.bye = Some(ClientTx::new(
-            branch,
-            bytes,
-            dialog.next_hop,
-            TIMER_F,
-            Some(T2),
-            now,
-        ));
-    }
-
-    fn on_request(&mut self, req: Request, from: SocketAddr, now: Instant) {
-        let in_dialog = self.dialog.as_ref().is_some_and(|d| {
-            let msg_to_tag = sip::header_param(req.headers.get("To").unwrap_or_default(), "tag");
-            let msg_from_tag =
-                sip::header_param(req.headers.get("From").unwrap_or_default(), "tag");
-            msg_to_tag.as_deref() == Some(self.local_tag.as_str()) && msg_from_tag == d.remote_tag
-        });
-        let (status, reason) = match (&req.method, in_dialog) {
-            (Method::Ack, _) => return,
-            (Method::Bye, true) => (200, "OK"),
-            (Method::Options | Method::Info, true) => (200, "OK"),
-            // Re-INVITE / UPDATE are not supported yet; a clear refusal keeps the call up.
-            (_, true) => (501, "Not Implemented"),
-            (_, false) => (481, "Call/Transaction Does Not Exist"),
-        };
-        let resp = sip::response_to(&req, status, reason, None);
-        self.transmit(Message::Response(resp).to_bytes(), from);
-        if req.method == Method::Bye && in_dialog {
-            if let Some(tx) = self.bye.as_mut() {
-                tx.stop(); // BYE glare: the dialog is gone either way.
-            }
-            self.end(EndCause::HangupRemote, None, now);
-        }
+        let reliable = self.transport != Transport::Udp;
+        self.bye = Some(
+            ClientTx::new(branch, bytes, dialog.next_hop, TIMER_F, Some(T2), now).over(reliable),
+        );
     }
 
     fn on_response(&mut self, resp: Response, now: Instant) {
@@ -493,6 +567,16 @@ impl TrunkLeg {
         match cseq.method {
             Method::Invite if branch == self.invite.branch && cseq.number == self.cseq => {
                 self.on_invite_response(status, &msg, now)
+            }
+            Method::Invite
+                if self
+                    .prior_invite
+                    .as_ref()
+                    .is_some_and(|(b, _)| *b == branch) =>
+            {
+                if let Some((_, ack)) = self.prior_invite.clone() {
+                    self.transmit(ack, self.trunk_addr); // a retransmitted challenge
+                }
             }
             Method::Cancel if branch == self.invite.branch && status >= 200 => {
                 if let Some(tx) = self.cancel.as_mut() {
@@ -512,6 +596,7 @@ impl TrunkLeg {
     }
 
     fn on_invite_response(&mut self, status: u16, msg: &Message, now: Instant) {
+        self.any_response = true;
         match status {
             100..=199 => self.on_provisional(status, msg, now),
             200..=299 => self.on_success(status, msg, now),
@@ -555,81 +640,6 @@ impl TrunkLeg {
         }
     }
 
-    fn on_success(&mut self, status: u16, msg: &Message, now: Instant) {
-        let to_tag = msg.to_tag();
-        if let Some(dialog) = &self.dialog {
-            if dialog.remote_tag == to_tag {
-                // A retransmitted 2xx: the ACK was lost, send it again (§13.2.2.4).
-                let (ack, hop) = (dialog.ack.clone(), dialog.next_hop);
-                self.transmit(ack, hop);
-            } else {
-                // A second, forked answer: confirm it and end it at once (§13.2.2.4).
-                let extra = self.make_dialog(msg);
-                self.transmit(extra.ack.clone(), extra.next_hop);
-                let (_, via) = self.fresh_via();
-                let bye = self.base_request(
-                    Method::Bye,
-                    &extra.target,
-                    &via,
-                    &extra.remote_to,
-                    &extra.routes,
-                );
-                self.transmit(Message::Request(bye).to_bytes(), extra.next_hop);
-            }
-            return;
-        }
-        self.invite.stop();
-        self.invite_state = InviteState::Terminated;
-        self.cancel_deadline = None;
-        let dialog = self.make_dialog(msg);
-        self.transmit(dialog.ack.clone(), dialog.next_hop);
-        self.dialog = Some(dialog);
-        if self.hangup_requested || self.ended {
-            // We hung up (or gave up) before the answer won the race: ACK, then BYE (§9.1).
-            self.send_bye(now);
-            return;
-        }
-        match sdp::parse_answer(msg.body()) {
-            Ok(media) => self.event(LegEvent::Answered(media)),
-            Err(err) => {
-                warn!(call_id = %self.call_id, %err, "answer without usable SDP, hanging up");
-                self.hangup_requested = true;
-                self.send_bye(now);
-                self.end(EndCause::Failed, Some(status), now);
-            }
-        }
-    }
-
-    /// Builds the dialog state and its ACK from a 2xx (route set = Record-Route reversed, §12.1.2).
-    fn make_dialog(&self, msg: &Message) -> Dialog {
-        let remote_to = msg.headers().get("To").unwrap_or(&self.to).to_owned();
-        let target = msg
-            .contact_uri()
-            .unwrap_or_else(|| self.request_uri.clone());
-        let routes: Vec<String> = msg
-            .headers()
-            .list("Record-Route")
-            .into_iter()
-            .rev()
-            .collect();
-        let hop_uri = routes
-            .first()
-            .and_then(|r| sip::name_addr_uri(r))
-            .unwrap_or(&target)
-            .to_owned();
-        let next_hop = next_hop(&hop_uri, self.trunk_addr);
-        let (_, via) = self.fresh_via();
-        let ack = self.base_request(Method::Ack, &target, &via, &remote_to, &routes);
-        Dialog {
-            remote_tag: msg.to_tag(),
-            remote_to,
-            target,
-            routes,
-            next_hop,
-            ack: Message::Request(ack).to_bytes(),
-        }
-    }
-
     fn on_failure(&mut self, status: u16, msg: &Message, now: Instant) {
         match self.invite_state {
             InviteState::Calling | InviteState::Proceeding => {
@@ -643,6 +653,9 @@ impl TrunkLeg {
                 self.invite.stop();
                 self.invite_state = InviteState::Completed;
                 self.cancel_deadline = None;
+                if matches!(status, 401 | 407) && self.retry_with_auth(status, msg, now) {
+                    return;
+                }
                 let cause = if self.hangup_requested {
                     EndCause::HangupLocal
                 } else {

@@ -8,6 +8,9 @@
 //! This crate depends on no other c2c crate; the gateway and web crates build on it.
 
 pub mod demo_trunk;
+pub mod digest;
+pub mod failover;
+pub mod ingress;
 pub mod leg;
 pub mod sdp;
 pub mod shell;

@@ -158,6 +158,99 @@ pub fn parse_answer(body: &[u8]) -> Result<RemoteMedia, SdpError> {
     })
 }
 
+/// The media direction a remote offer asks for (RFC 3264 §6.1, RFC 4566 §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Both ways (the default).
+    SendRecv,
+    /// The offerer only sends (it puts us on hold with music, say).
+    SendOnly,
+    /// The offerer only receives.
+    RecvOnly,
+    /// No media either way.
+    Inactive,
+}
+
+impl Direction {
+    /// The direction an answer takes for this offered one (RFC 3264 §6.1).
+    pub fn answer(self) -> Self {
+        match self {
+            Self::SendOnly => Self::RecvOnly,
+            Self::RecvOnly => Self::SendOnly,
+            other => other,
+        }
+    }
+
+    fn attribute(self) -> &'static str {
+        match self {
+            Self::SendRecv => "a=sendrecv",
+            Self::SendOnly => "a=sendonly",
+            Self::RecvOnly => "a=recvonly",
+            Self::Inactive => "a=inactive",
+        }
+    }
+}
+
+/// The direction of the first audio stream (media-level attribute over session-level).
+/// A connection address of 0.0.0.0 is the RFC 2543 way of saying sendonly (RFC 3264 §8.4).
+pub fn offered_direction(body: &[u8]) -> Direction {
+    let text = String::from_utf8_lossy(body);
+    let (mut session, mut media, mut in_audio, mut seen_audio) = (None, None, false, false);
+    let mut held = false;
+    for line in text.lines().map(str::trim) {
+        if let Some(m) = line.strip_prefix("m=") {
+            in_audio = !seen_audio && m.starts_with("audio");
+            seen_audio |= in_audio;
+            continue;
+        }
+        if line.starts_with("c=") && line.contains(" 0.0.0.0") && (in_audio || !seen_audio) {
+            held = true;
+        }
+        let dir = match line {
+            "a=sendrecv" => Direction::SendRecv,
+            "a=sendonly" => Direction::SendOnly,
+            "a=recvonly" => Direction::RecvOnly,
+            "a=inactive" => Direction::Inactive,
+            _ => continue,
+        };
+        if in_audio {
+            media.get_or_insert(dir);
+        } else if !seen_audio {
+            session.get_or_insert(dir);
+        }
+    }
+    match media.or(session).unwrap_or(Direction::SendRecv) {
+        Direction::SendRecv if held => Direction::SendOnly,
+        dir => dir,
+    }
+}
+
+/// Our SDP again, for an answer or a new offer in the same session: the `o=` version set to
+/// `version` and the audio direction set to `direction` (RFC 3264 §8).
+pub fn restate(our_sdp: &str, version: u64, direction: Direction) -> String {
+    let mut out = String::with_capacity(our_sdp.len() + 16);
+    for line in our_sdp.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(origin) = line.strip_prefix("o=") {
+            let mut parts: Vec<String> = origin.split(' ').map(str::to_owned).collect();
+            if let Some(v) = parts.get_mut(2) {
+                *v = version.to_string();
+            }
+            out.push_str(&format!("o={}\r\n", parts.join(" ")));
+        } else if matches!(
+            line,
+            "a=sendrecv" | "a=sendonly" | "a=recvonly" | "a=inactive"
+        ) {
+            out.push_str(direction.attribute());
+            out.push_str("\r\n");
+        } else if !line.is_empty() {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +281,36 @@ mod tests {
         assert_eq!(media.addr, "[2001:db8::5]:6000".parse().expect("addr"));
         assert_eq!(media.payload_types, vec![8, 0, 98]);
         assert_eq!(media.telephone_event_pt, Some(98));
+    }
+
+    #[test]
+    fn hold_offers_are_answered_with_the_mirrored_direction() {
+        let ours = build_offer(&MediaOffer {
+            addr: "192.0.2.10:40000".parse().expect("addr"),
+            session_id: 42,
+            session_version: 1,
+        });
+        let hold = b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5 RTP/AVP 0\r\na=sendonly\r\n";
+        assert_eq!(offered_direction(hold), Direction::SendOnly);
+        assert_eq!(
+            offered_direction(b"v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 5 RTP/AVP 0\r\n"),
+            Direction::SendOnly
+        );
+        assert_eq!(
+            offered_direction(b"v=0\r\na=inactive\r\nm=audio 5 RTP/AVP 0\r\n"),
+            Direction::Inactive
+        );
+        assert_eq!(
+            offered_direction(b"v=0\r\nm=audio 5 RTP/AVP 0\r\n"),
+            Direction::SendRecv
+        );
+        let answer = restate(&ours, 2, offered_direction(hold).answer());
+        assert!(
+            answer.contains("o=- 42 2 IN IP4 192.0.2.10\r\n"),
+            "{answer}"
+        );
+        assert!(answer.contains("a=recvonly\r\n") && !answer.contains("a=sendrecv"));
+        assert!(answer.contains("m=audio 40000 RTP/AVP 0 101\r\n"));
     }
 
     #[test]

@@ -1,25 +1,36 @@
-//! The async UDP shell: one socket, one tokio task owning every [`TrunkLeg`], routing
-//! datagrams by Call-ID and firing timers. All protocol decisions live in the legs.
+//! The async shell: a UDP socket and a TCP listener on the same port, one tokio task owning
+//! the [`Ingress`] screen and every [`crate::leg::TrunkLeg`], routing messages by Call-ID and firing
+//! timers. All protocol decisions live in the sans-IO values; this is plumbing.
+
+mod dispatch;
+mod tcp;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
 use thiserror::Error;
-use tokio::net::UdpSocket;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
-use crate::leg::{LegError, LegEvent, LegParams, Output, TrunkLeg};
-use crate::sip::{self, Message, Method, MAX_MESSAGE_SIZE};
-use crate::trunk::{TrunkConfig, TrunkConfigError};
+use crate::ingress::{Ingress, IngressConfig};
+use crate::leg::{check_params, new_call_identity, LegError, LegEvent, LegParams};
+use crate::trunk::{Transport, TrunkConfig, TrunkConfigError};
+
+/// How long a TCP connection may sit without completing a message (64*T1, RFC 3261 §17.1.1.2).
+pub const TCP_IDLE: Duration = Duration::from_secs(32);
+/// Most TCP connections open at once.
+pub const MAX_TCP_CONNECTIONS: usize = 1024;
+/// Most TCP connections from one address.
+pub const MAX_TCP_PER_SOURCE: usize = 16;
 
 /// How the SBC listens and which trunks it knows.
 #[derive(Debug, Clone)]
 pub struct SbcConfig {
-    /// Local UDP address to bind (port 0 picks one).
+    /// Local address to bind, UDP and TCP (port 0 picks one).
     pub listen: SocketAddr,
     /// Address to put in Via and Contact when it differs from the bound one (1:1 NAT).
     pub advertised: Option<SocketAddr>,
@@ -27,7 +38,28 @@ pub struct SbcConfig {
     pub trunks: Vec<TrunkConfig>,
 }
 
-/// One call to place.
+/// Hardening and transport settings, with production defaults.
+#[derive(Debug, Clone)]
+pub struct SbcOptions {
+    /// Ingress screening (trust policy, rate limits, size limit).
+    pub ingress: IngressConfig,
+    /// Also listen on TCP at the same address.
+    pub tcp: bool,
+    /// Idle timeout of TCP connections.
+    pub tcp_idle: Duration,
+}
+
+impl Default for SbcOptions {
+    fn default() -> Self {
+        Self {
+            ingress: IngressConfig::default(),
+            tcp: true,
+            tcp_idle: TCP_IDLE,
+        }
+    }
+}
+
+/// One call to place; it may complete on another trunk of the named trunk's group.
 #[derive(Debug, Clone)]
 pub struct OutboundCall {
     /// Name of the trunk to use.
@@ -49,7 +81,7 @@ pub struct OutboundCall {
 /// Why the SBC could not start or place a call.
 #[derive(Debug, Error)]
 pub enum SbcError {
-    /// Binding or reading the socket failed.
+    /// Binding or reading a socket failed.
     #[error("SIP socket: {0}")]
     Io(#[from] std::io::Error),
     /// A trunk configuration is unusable.
@@ -77,31 +109,37 @@ pub enum SbcError {
 
 enum Command {
     Place {
-        leg: Box<TrunkLeg>,
+        candidates: Vec<LegParams>,
         events: mpsc::UnboundedSender<LegEvent>,
+        /// Connections opened for the candidates that use TCP.
+        conns: Vec<(SocketAddr, mpsc::Sender<dispatch::ConnOut>)>,
     },
     Hangup {
         call_id: String,
     },
 }
 
-/// A running SBC; dropping it stops its task.
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Place { candidates, .. } => write!(f, "Place({} candidates)", candidates.len()),
+            Self::Hangup { call_id } => write!(f, "Hangup({call_id})"),
+        }
+    }
+}
+
+/// A running SBC; dropping it stops its tasks.
 #[derive(Debug)]
 pub struct Sbc {
     local_addr: SocketAddr,
     advertised: SocketAddr,
     trunks: Arc<HashMap<String, TrunkConfig>>,
     commands: mpsc::UnboundedSender<Command>,
-    task: JoinHandle<()>,
-}
-
-impl std::fmt::Debug for Command {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Place { leg, .. } => write!(f, "Place({})", leg.call_id()),
-            Self::Hangup { call_id } => write!(f, "Hangup({call_id})"),
-        }
-    }
+    /// Where connections we open deliver what they receive.
+    inbound: mpsc::Sender<dispatch::Inbound>,
+    max_message: usize,
+    tcp_idle: Duration,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 /// A placed call: its events, and the way to hang it up. Dropping it hangs up.
@@ -139,13 +177,38 @@ impl Drop for TrunkCall {
 
 impl Drop for Sbc {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
+/// Binds UDP on `listen` and TCP on the same port (retrying when port 0 picked a UDP port
+/// whose TCP twin is taken).
+async fn bind(listen: SocketAddr, tcp: bool) -> Result<(UdpSocket, Option<TcpListener>), SbcError> {
+    let mut last_err = None;
+    for _ in 0..8 {
+        let udp = UdpSocket::bind(listen).await?;
+        if !tcp {
+            return Ok((udp, None));
+        }
+        match TcpListener::bind(udp.local_addr()?).await {
+            Ok(listener) => return Ok((udp, Some(listener))),
+            Err(err) if listen.port() == 0 => last_err = Some(err),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(last_err.map_or(SbcError::Stopped, SbcError::Io))
+}
+
 impl Sbc {
-    /// Validates the trunks, binds the UDP socket and starts the SIP task.
+    /// Validates the trunks, binds UDP and TCP and starts the SIP task with default options.
     pub async fn start(config: SbcConfig) -> Result<Sbc, SbcError> {
+        Self::start_with(config, SbcOptions::default()).await
+    }
+
+    /// Like [`Sbc::start`] with explicit hardening and transport options.
+    pub async fn start_with(config: SbcConfig, options: SbcOptions) -> Result<Sbc, SbcError> {
         let mut trunks = HashMap::new();
         for trunk in config.trunks {
             trunk.validate()?;
@@ -154,56 +217,106 @@ impl Sbc {
             }
             trunks.insert(trunk.name.clone(), trunk);
         }
-        let socket = UdpSocket::bind(config.listen).await?;
+        let (socket, listener) = bind(config.listen, options.tcp).await?;
         let local_addr = socket.local_addr()?;
         let advertised = config.advertised.unwrap_or(local_addr);
         if advertised.ip().is_unspecified() {
             return Err(SbcError::NeedsAdvertised(advertised));
         }
+        let mut ingress = Ingress::new(options.ingress);
+        for trunk in trunks.values() {
+            match resolve_all(trunk).await {
+                Ok(addrs) => addrs.iter().for_each(|a| ingress.trust(a.ip())),
+                Err(err) => warn!(trunk = %trunk.name, %err, "trunk not resolved yet"),
+            }
+        }
         let (commands, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(socket, rx));
-        info!(%local_addr, %advertised, "SIP UDP listening");
+        let (inbound_tx, inbound_rx) = mpsc::channel(dispatch::INBOUND_QUEUE);
+        let mut tasks = Vec::new();
+        let max_message = ingress.max_message();
+        if let Some(listener) = listener {
+            let accept =
+                tcp::accept_loop(listener, inbound_tx.clone(), max_message, options.tcp_idle);
+            tasks.push(tokio::spawn(accept));
+        }
+        tasks.push(tokio::spawn(dispatch::run(socket, ingress, rx, inbound_rx)));
+        info!(%local_addr, %advertised, tcp = options.tcp, "SIP listening");
         Ok(Sbc {
             local_addr,
             advertised,
             trunks: Arc::new(trunks),
             commands,
-            task,
+            inbound: inbound_tx,
+            max_message,
+            tcp_idle: options.tcp_idle,
+            tasks,
         })
     }
 
-    /// The bound UDP address.
+    /// The bound address (UDP, and TCP when enabled).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
-    /// Resolves the trunk, builds the INVITE and hands the leg to the SIP task.
+    /// Resolves the trunk and the others of its group, and hands the call to the SIP task,
+    /// which tries them in order (health, priority, weight) until one takes the call.
     pub async fn place_call(&self, call: OutboundCall) -> Result<TrunkCall, SbcError> {
-        let trunk = self
+        let named = self
             .trunks
             .get(&call.trunk)
-            .ok_or_else(|| SbcError::UnknownTrunk(call.trunk.clone()))?
-            .clone();
-        let trunk_addr = resolve(&trunk, self.advertised).await?;
-        let params = LegParams {
-            trunk,
-            trunk_addr,
-            local_addr: self.advertised,
-            destination: call.destination,
-            caller_number: call.caller_number,
-            session_id: call.session_id,
-            campaign: call.campaign,
-            page_url: call.page_url,
-            sdp_offer: call.sdp_offer,
-        };
-        let leg = TrunkLeg::new(params, Instant::now())?;
-        let call_id = leg.call_id().to_owned();
+            .ok_or_else(|| SbcError::UnknownTrunk(call.trunk.clone()))?;
+        let group = named.group_name();
+        let mut members: Vec<&TrunkConfig> = self
+            .trunks
+            .values()
+            .filter(|t| t.group_name() == group)
+            .collect();
+        members.sort_by(|a, b| a.name.cmp(&b.name));
+        let failover = members.len() > 1;
+        let identity = new_call_identity();
+        let mut candidates = Vec::new();
+        let mut conns = Vec::new();
+        for trunk in members {
+            let trunk_addr = match resolve(trunk, self.advertised).await {
+                Ok(addr) => addr,
+                Err(err) => {
+                    warn!(trunk = %trunk.name, %err, "trunk skipped");
+                    continue;
+                }
+            };
+            if trunk.transport == Transport::Tcp {
+                let inbound = self.inbound.clone();
+                match tcp::connect(trunk_addr, inbound, self.max_message, self.tcp_idle).await {
+                    Ok(conn) => conns.push((trunk_addr, conn)),
+                    Err(err) => {
+                        warn!(trunk = %trunk.name, %err, "trunk unreachable over TCP, skipped");
+                        continue;
+                    }
+                }
+            }
+            let params = LegParams {
+                trunk: trunk.clone(),
+                trunk_addr,
+                local_addr: self.advertised,
+                destination: call.destination.clone(),
+                caller_number: call.caller_number.clone(),
+                session_id: call.session_id.clone(),
+                campaign: call.campaign.clone(),
+                page_url: call.page_url.clone(),
+                sdp_offer: call.sdp_offer.clone(),
+                give_up_after: failover.then(|| Duration::from_millis(trunk.failover_after_ms)),
+                continues: Some(identity.clone()),
+            };
+            check_params(&params)?;
+            candidates.push(params);
+        }
+        if candidates.is_empty() {
+            return Err(SbcError::Unresolved(named.host.clone()));
+        }
+        let call_id = identity.call_id;
         let (events_tx, events) = mpsc::unbounded_channel();
         self.commands
-            .send(Command::Place {
-                leg: Box::new(leg),
-                events: events_tx,
-            })
+            .send(Command::Place { candidates, events: events_tx, conns })
             .map_err(|_| SbcError::Stopped)?;
         Ok(TrunkCall {
             call_id,
@@ -213,125 +326,23 @@ impl Sbc {
     }
 }
 
-/// Resolves the trunk host, preferring the address family we advertise.
-async fn resolve(trunk: &TrunkConfig, local: SocketAddr) -> Result<SocketAddr, SbcError> {
+/// Every address of the trunk host.
+async fn resolve_all(trunk: &TrunkConfig) -> Result<Vec<SocketAddr>, SbcError> {
     let host = trunk.host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, trunk.port)).await?.collect();
+    if addrs.is_empty() {
+        return Err(SbcError::Unresolved(trunk.host.clone()));
+    }
+    Ok(addrs)
+}
+
+/// Resolves the trunk host, preferring the address family we advertise.
+async fn resolve(trunk: &TrunkConfig, local: SocketAddr) -> Result<SocketAddr, SbcError> {
+    let addrs = resolve_all(trunk).await?;
     addrs
         .iter()
         .find(|a| a.is_ipv4() == local.is_ipv4())
         .or(addrs.first())
         .copied()
         .ok_or_else(|| SbcError::Unresolved(trunk.host.clone()))
-}
-
-struct LegSlot {
-    leg: Box<TrunkLeg>,
-    events: mpsc::UnboundedSender<LegEvent>,
-    next_timeout: Option<Instant>,
-}
-
-/// The SIP task: owns the socket and every leg.
-async fn run(socket: UdpSocket, mut commands: mpsc::UnboundedReceiver<Command>) {
-    let mut legs: HashMap<String, LegSlot> = HashMap::new();
-    let mut buf = vec![0u8; MAX_MESSAGE_SIZE + 1];
-    loop {
-        let deadline = legs.values().filter_map(|s| s.next_timeout).min();
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            command = commands.recv() => match command {
-                Some(Command::Place { leg, events }) => {
-                    let call_id = leg.call_id().to_owned();
-                    let mut slot = LegSlot { leg, events, next_timeout: None };
-                    drain(&socket, &mut slot).await;
-                    legs.insert(call_id, slot);
-                }
-                Some(Command::Hangup { call_id }) => {
-                    if let Some(slot) = legs.get_mut(&call_id) {
-                        slot.leg.hangup(Instant::now());
-                        drain(&socket, slot).await;
-                    }
-                }
-                None => return, // the Sbc handle is gone
-            },
-            received = socket.recv_from(&mut buf) => match received {
-                Ok((len, from)) => on_datagram(&socket, &mut legs, &buf[..len], from).await,
-                Err(err) => warn!(%err, "SIP socket receive failed"),
-            },
-            () = sleep => {
-                let now = Instant::now();
-                for slot in legs.values_mut() {
-                    if slot.next_timeout.is_some_and(|at| at <= now) {
-                        slot.leg.handle_timeout(now);
-                        drain(&socket, slot).await;
-                    }
-                }
-            }
-        }
-        legs.retain(|_, slot| !slot.leg.is_terminated());
-    }
-}
-
-async fn on_datagram(
-    socket: &UdpSocket,
-    legs: &mut HashMap<String, LegSlot>,
-    bytes: &[u8],
-    from: SocketAddr,
-) {
-    let msg = match sip::parse_message(bytes) {
-        Ok(msg) => msg,
-        Err(sip::SipError::Empty) => return, // CRLF keep-alive
-        Err(err) => {
-            debug!(%from, %err, "unparseable SIP datagram dropped");
-            return;
-        }
-    };
-    let call_id = msg.call_id().unwrap_or_default().to_owned();
-    if let Some(slot) = legs.get_mut(&call_id) {
-        slot.leg.handle_datagram(msg, from, Instant::now());
-        drain(socket, slot).await;
-        return;
-    }
-    let Message::Request(req) = msg else {
-        debug!(%from, %call_id, "response for unknown call dropped");
-        return;
-    };
-    let (status, reason) = match req.method {
-        Method::Ack => return,
-        // Trunks probe liveness with OPTIONS; answering keeps them routing to us.
-        Method::Options => (200, "OK"),
-        _ => (481, "Call/Transaction Does Not Exist"),
-    };
-    let mut resp = sip::response_to(&req, status, reason, None);
-    if status == 200 {
-        resp.headers
-            .push("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS");
-    }
-    let bytes = Message::Response(resp).to_bytes();
-    if let Err(err) = socket.send_to(&bytes, from).await {
-        debug!(%from, %err, "could not answer out-of-dialog request");
-    }
-}
-
-/// Performs every output of a leg: sends datagrams, forwards events, records the next timer.
-async fn drain(socket: &UdpSocket, slot: &mut LegSlot) {
-    slot.next_timeout = None;
-    while let Some(output) = slot.leg.poll_output() {
-        match output {
-            Output::Transmit { bytes, to } => {
-                if let Err(err) = socket.send_to(&bytes, to).await {
-                    warn!(%to, %err, "SIP send failed");
-                }
-            }
-            Output::Event(event) => {
-                let _ = slot.events.send(event);
-            }
-            Output::Timeout(at) => slot.next_timeout = Some(at),
-        }
-    }
 }

@@ -10,10 +10,10 @@ pub const DEFAULT_SIP_PORT: u16 = 5060;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
-    /// SIP over UDP (RFC 3261 §18); the only one implemented so far.
+    /// SIP over UDP (RFC 3261 §18).
     #[default]
     Udp,
-    /// SIP over TCP (not implemented yet).
+    /// SIP over TCP (RFC 3261 §18), one connection per call attempt.
     Tcp,
     /// SIP over TLS (not implemented yet).
     Tls,
@@ -61,17 +61,68 @@ pub struct TrunkConfig {
     /// Add `;user=phone` to the Request-URI (RFC 3261 §19.1.1).
     #[serde(default)]
     pub user_phone: bool,
+    /// Trunks with the same group back each other up: a call to one may complete on another.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Order within a group: lower is tried first (as in DNS SRV, RFC 2782).
+    #[serde(default = "default_priority")]
+    pub priority: u16,
+    /// Share among trunks of equal priority (RFC 2782 weighted selection).
+    #[serde(default = "default_weight")]
+    pub weight: u16,
+    /// Try the next trunk of the group when this one sent nothing at all for this long, ms.
+    #[serde(default = "default_failover_after_ms")]
+    pub failover_after_ms: u64,
+    /// Only answer digest challenges from this realm (any realm of this trunk when absent).
+    #[serde(default)]
+    pub realm: Option<String>,
+}
+
+impl Default for TrunkConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            host: String::new(),
+            port: DEFAULT_SIP_PORT,
+            transport: Transport::default(),
+            username: None,
+            password: None,
+            from_domain: None,
+            caller_id_header: CallerIdHeader::default(),
+            user_phone: false,
+            group: None,
+            priority: default_priority(),
+            weight: default_weight(),
+            failover_after_ms: default_failover_after_ms(),
+            realm: None,
+        }
+    }
 }
 
 fn default_port() -> u16 {
     DEFAULT_SIP_PORT
 }
 
+/// Default priority: middle of the road, so one trunk can be put before or after it.
+fn default_priority() -> u16 {
+    10
+}
+
+fn default_weight() -> u16 {
+    100
+}
+
+/// Default failover timer: after Timer A's third retransmission (T1 * 7 = 3.5 s, RFC 3261
+/// §17.1.1.2) a trunk that has not even sent 100 Trying is taken as down.
+fn default_failover_after_ms() -> u64 {
+    4000
+}
+
 /// Why a trunk configuration cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TrunkConfigError {
     /// The transport is configured but not implemented.
-    #[error("trunk {trunk:?}: transport {transport:?} is not supported yet (only udp)")]
+    #[error("trunk {trunk:?}: transport {transport:?} is not supported yet (udp and tcp are)")]
     UnsupportedTransport {
         /// Trunk name.
         trunk: String,
@@ -121,13 +172,18 @@ impl TrunkConfig {
         if self.port == 0 {
             return Err(invalid("port"));
         }
-        if self.transport != Transport::Udp {
+        if self.transport == Transport::Tls {
             return Err(TrunkConfigError::UnsupportedTransport {
                 trunk: self.name.clone(),
                 transport: self.transport,
             });
         }
         Ok(())
+    }
+
+    /// The group this trunk belongs to (its own name when it has none).
+    pub fn group_name(&self) -> &str {
+        self.group.as_deref().unwrap_or(&self.name)
     }
 
     /// The host as written in a URI (IPv6 literals bracketed).

@@ -27,6 +27,7 @@ fn params() -> LegParams {
             from_domain: Some("calls.example.com".into()),
             caller_id_header: CallerIdHeader::Both,
             user_phone: true,
+            ..TrunkConfig::default()
         },
         trunk_addr: addr(TRUNK),
         local_addr: addr("198.51.100.2:5060"),
@@ -40,6 +41,8 @@ fn params() -> LegParams {
             session_id: 1,
             session_version: 1,
         }),
+        give_up_after: None,
+        continues: None,
     }
 }
 
@@ -441,4 +444,134 @@ fn bye_from_the_trunk_is_answered_and_ends_the_call() {
     bye.headers.push("From", "<sip:x@y>;tag=other");
     leg.handle_datagram(Message::Request(bye), addr(CONTACT), t0);
     assert_eq!(drain(&mut leg).responses[0].0.status(), Some(481));
+}
+
+fn challenge(invite: &Request, status: u16, header: &str, value: &str) -> Message {
+    let Message::Response(mut resp) = reply(invite, status, false, &[]) else {
+        panic!("response")
+    };
+    resp.headers.push(header, value);
+    Message::Response(resp)
+}
+
+#[test]
+fn digest_challenge_is_acked_and_answered_once() {
+    let t0 = Instant::now();
+    let mut p = params();
+    p.trunk.username = Some("acct".into());
+    p.trunk.password = Some("secret".into());
+    let mut leg = TrunkLeg::new(p, t0).expect("leg");
+    let (invite, _) = drain(&mut leg).sent.remove(0);
+    let www = "Digest realm=\"trunk\", nonce=\"n1\", qop=\"auth\", algorithm=SHA-256";
+    let d = feed(
+        &mut leg,
+        challenge(&invite, 401, "WWW-Authenticate", www),
+        t0,
+    );
+    assert!(
+        d.events.is_empty(),
+        "a challenge is not the end of the call"
+    );
+    let methods: Vec<Method> = d.sent.iter().map(|(r, _)| r.method.clone()).collect();
+    assert_eq!(methods, vec![Method::Ack, Method::Invite]);
+    assert_eq!(
+        branch(&d.sent[0].0),
+        branch(&invite),
+        "ACK in the challenged transaction"
+    );
+    let retry = &d.sent[1].0;
+    assert_ne!(branch(retry), branch(&invite));
+    assert_eq!(cseq(retry), (2, Method::Invite));
+    let auth = retry.headers.get("Authorization").expect("credentials");
+    assert!(
+        auth.starts_with("Digest username=\"acct\", realm=\"trunk\", nonce=\"n1\""),
+        "{auth}"
+    );
+    assert!(auth.contains("algorithm=SHA-256") && auth.contains("qop=auth, nc=00000001"));
+    assert_eq!(retry.headers.get("From"), invite.headers.get("From"));
+    // The old challenge, retransmitted, is ACKed again without a new INVITE.
+    let d = feed(
+        &mut leg,
+        challenge(&invite, 401, "WWW-Authenticate", www),
+        t0,
+    );
+    assert_eq!(d.sent.len(), 1);
+    assert_eq!(d.sent[0].0.method, Method::Ack);
+    // A second challenge to the credentials means they are wrong: the call ends.
+    let d = feed(
+        &mut leg,
+        challenge(retry, 407, "Proxy-Authenticate", www),
+        t0,
+    );
+    assert_eq!(
+        d.sent
+            .iter()
+            .filter(|(r, _)| r.method == Method::Invite)
+            .count(),
+        0
+    );
+    assert_eq!(
+        d.events,
+        vec![LegEvent::Ended {
+            cause: EndCause::Failed,
+            status: Some(407)
+        }]
+    );
+}
+
+#[test]
+fn challenge_without_credentials_ends_the_call() {
+    let t0 = Instant::now();
+    let (mut leg, invite) = start(t0);
+    let www = "Digest realm=\"trunk\", nonce=\"n1\"";
+    let d = feed(
+        &mut leg,
+        challenge(&invite, 401, "WWW-Authenticate", www),
+        t0,
+    );
+    assert_eq!(d.sent.len(), 1, "only the ACK");
+    assert_eq!(
+        d.events,
+        vec![LegEvent::Ended {
+            cause: EndCause::Failed,
+            status: Some(401)
+        }]
+    );
+}
+
+#[test]
+fn silent_trunk_is_given_up_and_the_call_continues_elsewhere() {
+    let t0 = Instant::now();
+    let mut p = params();
+    p.give_up_after = Some(Duration::from_secs(4));
+    let mut leg = TrunkLeg::new(p, t0).expect("leg");
+    let first = drain(&mut leg);
+    assert_eq!(first.timeout, Some(t0 + T1));
+    leg.handle_timeout(t0 + Duration::from_secs(4));
+    let d = drain(&mut leg);
+    assert_eq!(
+        d.events,
+        vec![LegEvent::Ended {
+            cause: EndCause::Timeout,
+            status: None
+        }]
+    );
+    assert!(leg.may_fail_over());
+    let mut next = params();
+    next.continues = Some(leg.continuation());
+    let mut second = TrunkLeg::new(next, t0).expect("leg");
+    let (invite, _) = drain(&mut second).sent.remove(0);
+    assert_eq!(
+        second.call_id(),
+        leg.call_id(),
+        "same call, same Call-ID (RFC 3261 §8.1.3.4)"
+    );
+    assert_eq!(cseq(&invite), (2, Method::Invite));
+    assert_eq!(
+        Message::Request(invite.clone()).from_tag(),
+        Message::Request(first.sent[0].0.clone()).from_tag()
+    );
+    // Once anyone is reached, the call stays on this trunk.
+    feed(&mut second, reply(&invite, 180, false, &[]), t0);
+    assert!(!second.may_fail_over());
 }

@@ -3,71 +3,14 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use c2c_sbc::leg::{EndCause, LegEvent};
+use common::sipp::{scenario, Sipp};
 use common::{assert_echo, call, free_udp_port, next, sbc};
 use tokio::net::UdpSocket;
-use tokio::process::{Child, Command};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-/// Kills SIPp when the test ends, however it ends.
-struct Sipp(Child);
-
-impl Drop for Sipp {
-    fn drop(&mut self) {
-        let _ = self.0.start_kill();
-    }
-}
-
-impl Sipp {
-    /// Starts a SIPp UAS for one call on 127.0.0.1:`port`; `scenario` is `-sn uas` or a file.
-    fn start(port: u16, scenario: &[&str], extra: &[&str]) -> Sipp {
-        let mut cmd = Command::new("sipp");
-        cmd.args(scenario)
-            .args([
-                "-i",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-m",
-                "1",
-                "-nostdin",
-            ])
-            .args(["-timeout", "25s", "-timeout_error"])
-            .args(extra)
-            .current_dir(std::env::temp_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        match cmd.spawn() {
-            Ok(child) => Sipp(child),
-            Err(err) => panic!(
-                "SIPp is required for this test but could not be started ({err}); \
-                 install it with `apt-get install sip-tester`"
-            ),
-        }
-    }
-
-    async fn wait(&mut self) -> ExitStatus {
-        tokio::time::timeout(Duration::from_secs(15), self.0.wait())
-            .await
-            .expect("SIPp exits after its one call")
-            .expect("wait for SIPp")
-    }
-}
-
-fn scenario(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../e2e/scenarios")
-        .join(name)
-        .display()
-        .to_string()
-}
 
 #[tokio::test]
 async fn sipp_uas_answers_echoes_and_receives_our_bye() {

@@ -82,7 +82,7 @@ fn insider_fixture() -> (Fixture, Vec<u8>) {
         rand_suffix()
     ));
     let path = dir.join("keys.json");
-    let keys = Arc::new(KeyRing::load_or_create(&path).expect("ring"));
+    let keys = Arc::new(KeyRing::load_or_create(&path, NOW).expect("ring"));
     let file: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
     let _ = std::fs::remove_dir_all(&dir);
     let pkcs8 = base64::engine::general_purpose::STANDARD

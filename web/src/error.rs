@@ -55,8 +55,8 @@ impl ApiError {
             ApiError::Unavailable(code, why) => (StatusCode::CONFLICT, code, (*why).into()),
             ApiError::Invalid(field, why) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                format!("{field}: {why}"),
+                invalid_code(field),
+                (*why).to_string(),
             ),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
@@ -81,6 +81,16 @@ impl ApiError {
                 "Something went wrong on our side.".into(),
             ),
         }
+    }
+}
+
+/// `invalid_<field>`, so a form can mark the field.
+fn invalid_code(field: &str) -> &'static str {
+    match field {
+        "phone" => "invalid_phone",
+        "consent" => "invalid_consent",
+        "name" => "invalid_name",
+        _ => "invalid",
     }
 }
 

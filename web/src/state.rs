@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use c2c_sbc::token::{KeyRing, TokenIssuer};
+use c2c_sbc::token::{SharedKeys, TokenIssuer};
 
 use crate::screening::ActiveCalls;
 use crate::{Campaign, Store};
@@ -32,7 +32,7 @@ pub struct AppState {
     /// Signs call tokens.
     pub issuer: TokenIssuer,
     /// Public keys for the JWKS.
-    pub keys: Arc<KeyRing>,
+    pub keys: SharedKeys,
     /// The database.
     pub store: Store,
     /// Calls in progress per campaign (the gateway counts them).

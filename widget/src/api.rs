@@ -1,18 +1,19 @@
-//! The gateway's public HTTP API as the widget uses it: availability and the call token.
+//! The gateway's public HTTP API as the widget uses it: availability, the call token and
+//! callback requests.
 //!
 //! Requests are CORS without credentials: the widget runs on the customer's site, and the
 //! gateway screens by `Origin`, not by cookies.
 
-use c2c_wire::{Availability, TokenRequest, TokenResponse};
+use c2c_wire::{TokenRequest, TokenResponse};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestCredentials, RequestInit, RequestMode, Response};
 
-use crate::json;
+use crate::json::{self, Offered};
 use crate::state::Failure;
 
 /// `GET {gateway}/v1/campaigns/{campaign}/availability`.
-pub(crate) async fn availability(gateway: &str, campaign: &str) -> Result<Availability, Failure> {
+pub(crate) async fn availability(gateway: &str, campaign: &str) -> Result<Offered, Failure> {
     let url = format!("{gateway}/v1/campaigns/{}/availability", encode(campaign));
     let init = RequestInit::new();
     init.set_method("GET");
@@ -33,6 +34,27 @@ pub(crate) async fn token(gateway: &str, campaign: &str) -> Result<TokenResponse
         utm: None,
     };
     let body = json::token_request(&body).ok_or_else(|| Failure::local("failed"))?;
+    let body = post(&format!("{gateway}/v1/calls/token"), body).await?;
+    json::token_response(&body).ok_or_else(|| Failure::local("bad_response"))
+}
+
+/// `POST {gateway}/v1/callbacks`; the 202 body is not needed.
+pub(crate) async fn callback(
+    gateway: &str,
+    campaign: &str,
+    phone: &str,
+    name: &str,
+    consent: bool,
+) -> Result<(), Failure> {
+    let body = json::callback_request(campaign, phone, name, consent)
+        .ok_or_else(|| Failure::local("failed"))?;
+    post(&format!("{gateway}/v1/callbacks"), body)
+        .await
+        .map(|_| ())
+}
+
+/// POSTs a JSON body.
+async fn post(url: &str, body: String) -> Result<JsValue, Failure> {
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_body(&body.into());
@@ -41,8 +63,7 @@ pub(crate) async fn token(gateway: &str, campaign: &str) -> Result<TokenResponse
         .set("content-type", "application/json")
         .map_err(|_| Failure::local("failed"))?;
     init.set_headers(&headers);
-    let body = send(&format!("{gateway}/v1/calls/token"), &init).await?;
-    json::token_response(&body).ok_or_else(|| Failure::local("bad_response"))
+    send(url, &init).await
 }
 
 /// Sends the request and returns a 2xx body parsed as JSON; any other status becomes the API's
@@ -63,7 +84,7 @@ async fn send(url: &str, init: &RequestInit) -> Result<JsValue, Failure> {
     };
     match body {
         Some(body) if response.ok() => Ok(body),
-        None if response.ok() => Err(Failure::local("bad_response")),
+        None if response.ok() => Ok(JsValue::NULL),
         body => Err(match body.as_ref().and_then(json::api_error) {
             Some(e) => Failure {
                 code: e.error,

@@ -1,4 +1,4 @@
-//! One call from the browser: token, microphone, `RTCPeerConnection` offer with all ICE
+//! One call from the browser: microphone, token, `RTCPeerConnection` offer with all ICE
 //! candidates gathered (the gateway is ICE-lite, so no trickle), then the signalling WebSocket
 //! (DESIGN §3). Every browser resource a call holds lives in [`Call`] and is released when the
 //! `Call` is dropped.
@@ -8,9 +8,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{
-    MediaStream, MediaStreamConstraints, MessageEvent, RtcConfiguration, RtcIceGatheringState,
-    RtcPeerConnection, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent, WebSocket,
+    MediaStream, MediaStreamConstraints, MessageEvent, RtcConfiguration, RtcIceConnectionState,
+    RtcIceGatheringState, RtcPeerConnection, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+    WebSocket,
 };
+
+use crate::audio::CallAudio;
 
 use crate::state::{resolve_ws_url, Failure, Input};
 use crate::widget::{self, transition};
@@ -23,6 +26,10 @@ const ICE_GATHERING_TIMEOUT_MS: i32 = 3_000;
 const HANGUP_GRACE_MS: i32 = 2_000;
 /// Poll interval while waiting for ICE gathering to complete.
 const ICE_POLL_MS: i32 = 25;
+/// How long media may stay `disconnected` before the call is given up: ICE consent checks
+/// (RFC 7675 §5.1) declare a path dead after 30 s; a visitor waits less, and Chromium recovers a
+/// brief Wi-Fi drop well within this.
+const ICE_RECOVERY_MS: i32 = 10_000;
 
 /// The browser resources of one call attempt.
 pub(crate) struct Call {
@@ -34,12 +41,16 @@ pub(crate) struct Call {
     /// Event handlers set on `pc` and `ws`; dropping them invalidates the JS functions.
     handlers: Vec<Closure<dyn FnMut(JsValue)>>,
     hangup_timer: Option<i32>,
+    /// Gives up on a `disconnected` ICE connection that has not recovered.
+    recovery_timer: Option<i32>,
     hanging_up: bool,
+    /// Ringback tone and level meter.
+    pub(crate) audio: Option<CallAudio>,
 }
 
 impl Call {
-    /// A call attempt that holds nothing yet.
-    pub(crate) fn new(id: u32) -> Self {
+    /// A call attempt that holds nothing yet but its audio graph.
+    pub(crate) fn new(id: u32, audio: Option<CallAudio>) -> Self {
         Call {
             id,
             pc: None,
@@ -47,7 +58,9 @@ impl Call {
             mic: None,
             handlers: Vec::new(),
             hangup_timer: None,
+            recovery_timer: None,
             hanging_up: false,
+            audio,
         }
     }
 
@@ -91,6 +104,59 @@ impl Call {
         });
         true
     }
+
+    /// Mutes or unmutes the microphone (the track keeps running, so unmuting is instant).
+    pub(crate) fn set_muted(&self, muted: bool) {
+        if let Some(mic) = &self.mic {
+            for track in mic.get_audio_tracks().iter() {
+                track
+                    .unchecked_into::<web_sys::MediaStreamTrack>()
+                    .set_enabled(!muted);
+            }
+        }
+    }
+
+    /// Follows the ICE connection: `disconnected` arms a timer that gives the call up,
+    /// recovery disarms it. Returns what the widget should show; the caller tells it once the
+    /// call is no longer borrowed.
+    fn on_ice_state(&mut self, state: RtcIceConnectionState) -> Ice {
+        let id = self.id;
+        match state {
+            RtcIceConnectionState::Disconnected => {
+                if self.recovery_timer.is_none() {
+                    let give_up = Closure::once_into_js(move || widget::connection_lost(id));
+                    self.recovery_timer = web_sys::window().and_then(|w| {
+                        w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                            give_up.unchecked_ref(),
+                            ICE_RECOVERY_MS,
+                        )
+                        .ok()
+                    });
+                }
+                Ice::Reconnecting
+            }
+            RtcIceConnectionState::Failed => Ice::Lost,
+            RtcIceConnectionState::Connected | RtcIceConnectionState::Completed => {
+                if let (Some(t), Some(w)) = (self.recovery_timer.take(), web_sys::window()) {
+                    w.clear_timeout_with_handle(t);
+                }
+                Ice::Up
+            }
+            _ => Ice::Unchanged,
+        }
+    }
+}
+
+/// What an ICE connection state change means for the visitor.
+enum Ice {
+    /// Media flows.
+    Up,
+    /// Media stopped; recovery is being waited for.
+    Reconnecting,
+    /// Media is gone for good.
+    Lost,
+    /// Nothing to show.
+    Unchanged,
 }
 
 impl Drop for Call {
@@ -104,13 +170,19 @@ impl Drop for Call {
         }
         if let Some(pc) = self.pc.take() {
             pc.set_ontrack(None);
+            pc.set_oniceconnectionstatechange(None);
             pc.close();
         }
         if let Some(mic) = self.mic.take() {
             stop_tracks(&mic);
         }
-        if let (Some(t), Some(w)) = (self.hangup_timer.take(), web_sys::window()) {
-            w.clear_timeout_with_handle(t);
+        if let Some(w) = web_sys::window() {
+            for t in [self.hangup_timer.take(), self.recovery_timer.take()]
+                .into_iter()
+                .flatten()
+            {
+                w.clear_timeout_with_handle(t);
+            }
         }
     }
 }
@@ -126,17 +198,24 @@ pub(crate) fn start(id: u32, gateway: String, campaign: String) {
     });
 }
 
-/// Token → microphone → offer with gathered candidates → WebSocket. Returns early (Ok) when the
-/// visitor hung up meanwhile: the widget has already dropped the `Call`.
+/// Microphone → token → offer with gathered candidates → WebSocket. The microphone comes
+/// first so a visitor who refuses it costs no token and no session number. Returns early (Ok)
+/// when the visitor hung up meanwhile: the widget has already dropped the `Call`.
 async fn set_up(id: u32, gateway: &str, campaign: &str) -> Result<(), Failure> {
-    let token = api::token(gateway, campaign).await?;
-    if widget::with_call(id, |_, ui| ui.set_session_number(&token.session_number)).is_none() {
+    let mic = microphone().await?;
+    let stored = widget::with_call(id, |call, _| {
+        if let Some(audio) = call.audio.as_mut() {
+            audio.meter(&mic);
+        }
+        call.mic = Some(mic.clone());
+    });
+    if stored.is_none() {
+        stop_tracks(&mic);
         return Ok(());
     }
 
-    let mic = microphone().await?;
-    if widget::with_call(id, |call, _| call.mic = Some(mic.clone())).is_none() {
-        stop_tracks(&mic);
+    let token = api::token(gateway, campaign).await?;
+    if widget::with_call(id, |_, ui| ui.set_session_number(&token.session_number)).is_none() {
         return Ok(());
     }
 
@@ -154,9 +233,20 @@ async fn set_up(id: u32, gateway: &str, campaign: &str) -> Result<(), Failure> {
         }
     });
     pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+    let watched = pc.clone();
+    let on_ice = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        let state = watched.ice_connection_state();
+        match widget::with_call(id, |call, _| call.on_ice_state(state)) {
+            Some(Ice::Up) => widget::set_reconnecting(id, false),
+            Some(Ice::Reconnecting) => widget::set_reconnecting(id, true),
+            Some(Ice::Lost) => widget::connection_lost(id),
+            Some(Ice::Unchanged) | None => {}
+        }
+    });
+    pc.set_oniceconnectionstatechange(Some(on_ice.as_ref().unchecked_ref()));
     let stored = widget::with_call(id, |call, _| {
         call.pc = Some(pc.clone());
-        call.handlers.push(on_track);
+        call.handlers.extend([on_track, on_ice]);
     })
     .is_some();
     if !stored {
@@ -251,9 +341,12 @@ fn on_server_message(id: u32, text: &str) {
         }
         ServerMessage::State { state } => transition(id, Input::Progress(state), None),
         ServerMessage::Ended { reason } => transition(id, Input::Ended(reason), None),
-        ServerMessage::Error { code, message } => {
+        // Before the gateway took the call (token refused…) an error ends it; later ones
+        // (a refused DTMF digit) leave the call up.
+        ServerMessage::Error { code, message } if widget::error_is_fatal() => {
             transition(id, Input::Failed(code), Some(&message))
         }
+        ServerMessage::Error { .. } => {}
     }
 }
 

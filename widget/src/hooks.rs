@@ -1,11 +1,15 @@
 //! `window.C2C`, the widget's only global: a small API for site owners that tests use too.
 //!
 //! ```js
+//! C2C.open(); C2C.close();         // show / hide the widget's card
 //! C2C.call(); C2C.hangup(); C2C.dtmf("12#");
-//! C2C.state;                       // "idle" | "connecting" | … | "ended" | "error"
-//! C2C.on("state", ({state, reason}) => …);
+//! C2C.state;                       // "loading" | "available" | "closed" | … | "ended" | "error"
+//! C2C.on("state", ({state, reason}) => …); C2C.off("state", fn);
 //! await C2C.stats();               // {packetsReceived, packetsSent, audioLevel, bytesReceived}
 //! ```
+//!
+//! `static/widget.js` defines a stand-in `C2C` that queues calls until the wasm is loaded; they
+//! are replayed here, in order, once the real object is in place.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -14,9 +18,24 @@ use web_sys::Window;
 
 use crate::widget;
 
-/// Defines `window.C2C`.
+/// Defines `window.C2C` and replays what was queued on the loader's stand-in.
 pub(crate) fn install(window: &Window) -> Result<(), JsValue> {
+    let queued = js_sys::Reflect::get(window, &"C2C".into())
+        .and_then(|stub| js_sys::Reflect::get(&stub, &"q".into()))
+        .ok()
+        .filter(js_sys::Array::is_array)
+        .map(|q| js_sys::Array::from(&q));
     let api = js_sys::Object::new();
+    set_fn(
+        &api,
+        "open",
+        Closure::<dyn FnMut()>::new(widget::open_card).into_js_value(),
+    )?;
+    set_fn(
+        &api,
+        "close",
+        Closure::<dyn FnMut()>::new(widget::close_card).into_js_value(),
+    )?;
     set_fn(
         &api,
         "call",
@@ -39,6 +58,14 @@ pub(crate) fn install(window: &Window) -> Result<(), JsValue> {
         }
     });
     set_fn(&api, "on", on.into_js_value())?;
+    let off = Closure::<dyn FnMut(JsValue, JsValue)>::new(|event: JsValue, f: JsValue| {
+        if event.as_string().as_deref() == Some("state") {
+            if let Ok(f) = f.dyn_into::<js_sys::Function>() {
+                widget::remove_listener(&f);
+            }
+        }
+    });
+    set_fn(&api, "off", off.into_js_value())?;
     let stats = Closure::<dyn FnMut() -> js_sys::Promise>::new(|| future_to_promise(stats()));
     set_fn(&api, "stats", stats.into_js_value())?;
     getter(&api, "state", || widget::status().state.as_str().into())?;
@@ -49,6 +76,18 @@ pub(crate) fn install(window: &Window) -> Result<(), JsValue> {
     })?;
     js_sys::Object::freeze(&api);
     js_sys::Reflect::set(window, &"C2C".into(), &api)?;
+    // Each entry is [name, [args…]].
+    for entry in queued.iter().flat_map(|q| q.iter()) {
+        let name = js_sys::Reflect::get(&entry, &0.into()).unwrap_or_default();
+        let args = js_sys::Reflect::get(&entry, &1.into()).unwrap_or_default();
+        if let Ok(f) =
+            js_sys::Reflect::get(&api, &name).and_then(|f| f.dyn_into::<js_sys::Function>())
+        {
+            if js_sys::Array::is_array(&args) {
+                let _ = f.apply(&api, &args.unchecked_into());
+            }
+        }
+    }
     Ok(())
 }
 

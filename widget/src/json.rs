@@ -6,11 +6,11 @@
 //! the `bad_response` error state. Field names follow the serde attributes in `c2c-wire`.
 
 use c2c_wire::{
-    ApiError, Availability, ClientMessage, Fallback, IceServer, ServerMessage, Theme, TokenRequest,
-    TokenResponse,
+    ApiError, ClientMessage, Fallback, IceServer, ServerMessage, TokenRequest, TokenResponse,
 };
 use wasm_bindgen::JsValue;
 
+use crate::look::CampaignTheme;
 use crate::state::{call_state_from_str, end_reason_from_str};
 
 /// `obj[key]`, or `undefined`.
@@ -82,8 +82,25 @@ pub(crate) fn server_message(v: &JsValue) -> Option<ServerMessage> {
     })
 }
 
-/// `GET /v1/campaigns/{id}/availability`. A missing theme (or theme field) takes the default.
-pub(crate) fn availability(v: &JsValue) -> Option<Availability> {
+/// What the widget uses of `GET /v1/campaigns/{id}/availability`. Decoded here rather than
+/// into `c2c_wire::Availability`, so fields the gateway adds later cannot break the widget.
+pub(crate) struct Offered {
+    /// Inside business hours.
+    pub open: bool,
+    /// Destinations free now.
+    pub agents_available: u32,
+    /// Expected wait, seconds.
+    pub estimated_wait_s: u32,
+    /// What to offer instead of a call.
+    pub fallback: Fallback,
+    /// Unix seconds of the next opening, when closed (`opens_at`).
+    pub opens_at: Option<f64>,
+    /// The campaign's look (`theme`, every field optional).
+    pub theme: CampaignTheme,
+}
+
+/// `GET /v1/campaigns/{id}/availability`.
+pub(crate) fn availability(v: &JsValue) -> Option<Offered> {
     let fallback = get(v, "fallback");
     let fallback = match string(&fallback, "kind")?.as_str() {
         "message" => Fallback::Message {
@@ -93,18 +110,37 @@ pub(crate) fn availability(v: &JsValue) -> Option<Availability> {
         _ => return None,
     };
     let theme = get(v, "theme");
-    let default = Theme::default();
-    Some(Availability {
+    Some(Offered {
         open: get(v, "open").as_bool()?,
         agents_available: number(v, "agents_available")? as u32,
         estimated_wait_s: number(v, "estimated_wait_s").unwrap_or(0.0) as u32,
         fallback,
-        theme: Theme {
-            label: string(&theme, "label").unwrap_or(default.label),
-            color: string(&theme, "color").unwrap_or(default.color),
-            position: string(&theme, "position").unwrap_or(default.position),
+        opens_at: number(v, "opens_at"),
+        theme: CampaignTheme {
+            label: string(&theme, "label"),
+            color: string(&theme, "color"),
+            text_color: string(&theme, "text_color"),
+            position: string(&theme, "position"),
         },
     })
+}
+
+/// The body of `POST /v1/callbacks`: `{campaign, phone, name?, consent}`.
+pub(crate) fn callback_request(
+    campaign: &str,
+    phone: &str,
+    name: &str,
+    consent: bool,
+) -> Option<String> {
+    let obj = js_sys::Object::new();
+    let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&obj, &JsValue::from_str(k), v);
+    set("campaign", &campaign.into()).ok()?;
+    set("phone", &phone.into()).ok()?;
+    if !name.trim().is_empty() {
+        set("name", &name.trim().into()).ok()?;
+    }
+    set("consent", &JsValue::from_bool(consent)).ok()?;
+    js_sys::JSON::stringify(&obj).ok()?.as_string()
 }
 
 /// The response of `POST /v1/calls/token`.

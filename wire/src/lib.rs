@@ -181,9 +181,15 @@ pub enum Fallback {
 /// Widget look, chosen per campaign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Theme {
+    /// Button label.
     pub label: String,
+    /// Button colour (CSS hex).
     pub color: String,
+    /// `bottom-right`, `bottom-left`, …
     pub position: String,
+    /// Text colour on the button (CSS hex); the widget picks one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_color: Option<String>,
 }
 
 impl Default for Theme {
@@ -192,6 +198,7 @@ impl Default for Theme {
             label: "Call us".into(),
             color: "#0b6bcb".into(),
             position: "bottom-right".into(),
+            text_color: None,
         }
     }
 }

@@ -64,6 +64,9 @@ pub enum LegEvent {
     EarlyMedia(RemoteMedia),
     /// The call was answered (200 OK with SDP).
     Answered(RemoteMedia),
+    /// The trunk moved or re-described its media in the call (re-INVITE or UPDATE, e.g.
+    /// hold/unhold or a new media address, RFC 3264 §8).
+    MediaChanged(RemoteMedia),
     /// The call is over; `status` is the final SIP status when one caused it.
     Ended {
         /// Why.

@@ -54,6 +54,15 @@ impl ClientTx {
         }
     }
 
+    /// Over a reliable transport requests are not retransmitted (RFC 3261 §17.1.1.2, §17.1.2.2);
+    /// only the timeout remains.
+    pub(super) fn over(mut self, reliable: bool) -> Self {
+        if reliable {
+            self.next_send = None;
+        }
+        self
+    }
+
     pub(super) fn stop(&mut self) {
         self.next_send = None;
         self.deadline = None;

@@ -85,6 +85,19 @@ impl Headers {
         self.0.retain(|(n, _)| !same_header(n, name));
     }
 
+    /// Replaces the value of the first header with this name, or appends it.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        match self.0.iter_mut().find(|(n, _)| same_header(n, name)) {
+            Some((_, v)) => *v = value.into(),
+            None => self.0.push((name.to_owned(), value.into())),
+        }
+    }
+
+    /// Keeps only the headers for which `keep(name, value)` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        self.0.retain(|(n, v)| keep(n, v));
+    }
+
     /// Iterates over (name, value) pairs in wire order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))

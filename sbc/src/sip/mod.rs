@@ -4,17 +4,23 @@
 //! Strict on purpose: the parser rejects what RFC 3261 says is malformed instead of guessing,
 //! so that nothing half-understood reaches the call logic. It never panics on any input.
 
+mod grammar;
 mod headers;
 mod message;
 mod parse;
+mod salvage;
+mod stream;
 mod uri;
 mod write;
 
+pub use grammar::uri_scheme;
 pub use headers::{
     canonical_name, header_param, name_addr_uri, sanitize_header_value, split_list, Headers,
 };
 pub use message::{CSeq, Message, Method, Request, Response};
 pub use parse::{parse_message, MAX_MESSAGE_SIZE};
+pub use salvage::{error_response, salvage_request, Salvaged};
+pub use stream::{FrameError, Framed, StreamFramer};
 pub use uri::{escape_user, host_port};
 pub use write::response_to;
 
@@ -41,6 +47,9 @@ pub enum SipError {
     /// The SIP version is not SIP/2.0.
     #[error("unsupported SIP version {0:?}")]
     UnsupportedVersion(String),
+    /// The Request-URI is malformed (bad scheme, whitespace, `<>`, a bad host or `?headers`).
+    #[error("malformed Request-URI {0:?}")]
+    BadRequestUri(String),
     /// The method is not a valid token.
     #[error("invalid method {0:?}")]
     BadMethod(String),

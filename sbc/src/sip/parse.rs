@@ -1,5 +1,6 @@
 //! The SIP parser for datagrams (RFC 3261 §7 and §18.3 framing).
 
+use super::grammar::{contact_ok, line_chars_ok, name_addr_ok, uri_ok, via_ok};
 use super::headers::{name_addr_uri, Headers};
 use super::message::{is_token_char, CSeq, Message, Method, Request, Response};
 use super::SipError;
@@ -9,6 +10,8 @@ pub const MAX_MESSAGE_SIZE: usize = 65_535;
 
 /// Headers that must appear exactly once in every request and response (RFC 3261 §8.1.1).
 const SINGLE_MANDATORY: &[&str] = &["From", "To", "Call-ID", "CSeq"];
+/// Single-valued headers that may be absent but never repeated (RFC 3261 §7.3.1, RFC 4475 §3.3.8).
+const SINGLE_OPTIONAL: &[&str] = &["Max-Forwards", "Content-Type"];
 
 /// Parses one UDP datagram into a message.
 ///
@@ -57,7 +60,7 @@ fn parse_headers<'a>(lines: impl Iterator<Item = &'a str>) -> Result<Headers, Si
         if line.is_empty() {
             continue; // the final terminator of the last header line
         }
-        if line.chars().any(|c| c.is_control() && c != '\t') {
+        if !line_chars_ok(line) {
             return Err(SipError::BadHeader(truncate(line)));
         }
         if line.starts_with([' ', '\t']) {
@@ -160,11 +163,8 @@ fn parse_start_line(line: &str, headers: Headers, body: Vec<u8>) -> Result<Messa
     };
     let method = Method::parse(method)?;
     check_version(version, line)?;
-    let scheme_ok = uri
-        .split_once(':')
-        .is_some_and(|(s, rest)| !s.is_empty() && !rest.is_empty());
-    if !scheme_ok || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad());
+    if !uri_ok(uri, false) {
+        return Err(SipError::BadRequestUri(truncate(uri)));
     }
     Ok(Message::Request(Request {
         method,
@@ -187,9 +187,26 @@ fn validate(message: &Message) -> Result<(), SipError> {
             _ => return Err(SipError::BadHeaderValue(name)),
         }
     }
-    for name in ["From", "To"] {
-        if headers.get(name).and_then(name_addr_uri).is_none() {
+    for name in SINGLE_OPTIONAL {
+        if headers.get_all(name).count() > 1 {
             return Err(SipError::BadHeaderValue(name));
+        }
+    }
+    for name in ["From", "To"] {
+        let value = headers.get(name).unwrap_or_default();
+        if name_addr_uri(value).is_none() || !name_addr_ok(value) {
+            return Err(SipError::BadHeaderValue(name));
+        }
+    }
+    if !headers.get_all("Via").all(via_ok) {
+        return Err(SipError::BadHeaderValue("Via"));
+    }
+    if !headers.get_all("Contact").all(contact_ok) {
+        return Err(SipError::BadHeaderValue("Contact"));
+    }
+    if let Some(mf) = headers.get("Max-Forwards") {
+        if mf.is_empty() || mf.len() > 10 || !mf.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SipError::BadHeaderValue("Max-Forwards"));
         }
     }
     let call_id = headers.get("Call-ID").unwrap_or_default();

@@ -1,10 +1,8 @@
 //! Minting call tokens (used by the web side after it screened a visitor).
 
-use std::sync::Arc;
-
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 
-use super::{CallClaims, KeyRing, Route, TokenError, AUDIENCE, MAX_LIFETIME_S};
+use super::{CallClaims, Route, SharedKeys, TokenError, AUDIENCE, MAX_LIFETIME_S};
 
 /// What the web side grants one visitor: one call, from this session, routed here.
 #[derive(Debug, Clone)]
@@ -26,16 +24,16 @@ pub struct CallGrant {
 /// Signs call tokens with the ring's current key.
 #[derive(Debug, Clone)]
 pub struct TokenIssuer {
-    keys: Arc<KeyRing>,
+    keys: SharedKeys,
     issuer: String,
     lifetime_s: i64,
 }
 
 impl TokenIssuer {
     /// An issuer named `issuer` whose tokens live `lifetime_s` seconds (capped at 60).
-    pub fn new(keys: Arc<KeyRing>, issuer: impl Into<String>, lifetime_s: i64) -> Self {
+    pub fn new(keys: impl Into<SharedKeys>, issuer: impl Into<String>, lifetime_s: i64) -> Self {
         TokenIssuer {
-            keys,
+            keys: keys.into(),
             issuer: issuer.into(),
             lifetime_s: lifetime_s.clamp(1, MAX_LIFETIME_S),
         }
@@ -44,7 +42,8 @@ impl TokenIssuer {
     /// Mints a token for `grant` at Unix time `now`; returns the JWS and its claims.
     pub fn mint(&self, grant: &CallGrant, now: i64) -> Result<(String, CallClaims), TokenError> {
         let jti = random_id()?;
-        let rte = self.keys.route_key.seal(&grant.route, &jti)?;
+        let keys = self.keys.get();
+        let rte = keys.route_key.seal(&grant.route, &jti)?;
         let claims = CallClaims {
             iss: self.issuer.clone(),
             aud: AUDIENCE.into(),
@@ -60,8 +59,8 @@ impl TokenIssuer {
             rte,
         };
         let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.keys.current.kid.clone());
-        let key = EncodingKey::from_ec_der(self.keys.current.pkcs8());
+        header.kid = Some(keys.current.kid.clone());
+        let key = EncodingKey::from_ec_der(keys.current.pkcs8());
         let jws =
             encode(&header, &claims, &key).map_err(|e| TokenError::KeyStore(e.to_string()))?;
         Ok((jws, claims))

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
@@ -99,6 +100,10 @@ pub struct Jwks {
     pub keys: Vec<Jwk>,
 }
 
+/// How long a replaced signing key still verifies tokens (and stays in the JWKS): well beyond a
+/// token's 60 s lifetime, so no token minted before a rotation is refused after it.
+pub const KEY_OVERLAP_S: i64 = 10 * 60;
+
 /// All keys of a node: the signing key in use, older keys still accepted, and the route key.
 #[derive(Debug)]
 pub struct KeyRing {
@@ -108,6 +113,41 @@ pub struct KeyRing {
     pub accepted: BTreeMap<String, SigningKey>,
     /// Seals and opens routing portions.
     pub route_key: RouteKey,
+}
+
+/// The key ring in use, replaceable while the server runs (after `c2c keys rotate`).
+#[derive(Debug, Clone)]
+pub struct SharedKeys(Arc<RwLock<Arc<KeyRing>>>);
+
+impl SharedKeys {
+    /// The ring in use now.
+    pub fn get(&self) -> Arc<KeyRing> {
+        match self.0.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Puts a reloaded ring in use.
+    pub fn set(&self, ring: KeyRing) {
+        let ring = Arc::new(ring);
+        match self.0.write() {
+            Ok(mut g) => *g = ring,
+            Err(p) => *p.into_inner() = ring,
+        }
+    }
+}
+
+impl From<Arc<KeyRing>> for SharedKeys {
+    fn from(ring: Arc<KeyRing>) -> Self {
+        SharedKeys(Arc::new(RwLock::new(ring)))
+    }
+}
+
+impl From<KeyRing> for SharedKeys {
+    fn from(ring: KeyRing) -> Self {
+        Arc::new(ring).into()
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -121,6 +161,9 @@ struct KeyFile {
 struct StoredKey {
     kid: String,
     pkcs8: String,
+    /// Unix seconds when it stopped signing; absent for the current key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retired_at: Option<i64>,
 }
 
 impl KeyRing {
@@ -136,39 +179,69 @@ impl KeyRing {
         })
     }
 
-    /// Loads the key file at `path`, or creates it (mode 0600) with fresh keys.
-    pub fn load_or_create(path: &Path) -> Result<Self, TokenError> {
+    /// Loads the key file at `path` as of Unix time `now`, or creates it (mode 0600) with
+    /// fresh keys.
+    pub fn load_or_create(path: &Path, now: i64) -> Result<Self, TokenError> {
         match std::fs::read(path) {
-            Ok(bytes) => Self::from_file(&bytes)
+            Ok(bytes) => Self::from_file(&bytes, now)
                 .map_err(|e| TokenError::KeyStore(format!("{}: {e}", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let current = SigningKey::generate()?;
-                let (route_key, raw) = RouteKey::generate()?;
+                let (_, raw) = RouteKey::generate()?;
                 let file = KeyFile {
                     current: current.kid.clone(),
                     signing: vec![StoredKey {
                         kid: current.kid.clone(),
                         pkcs8: STANDARD.encode(current.pkcs8()),
+                        retired_at: None,
                     }],
                     route_key: STANDARD.encode(raw),
                 };
                 write_private(path, &file)?;
-                let accepted = BTreeMap::from([(current.kid.clone(), current.clone())]);
-                Ok(KeyRing {
-                    current,
-                    accepted,
-                    route_key,
-                })
+                Self::load_or_create(path, now)
             }
             Err(e) => Err(TokenError::KeyStore(format!("{}: {e}", path.display()))),
         }
     }
 
-    fn from_file(bytes: &[u8]) -> Result<Self, TokenError> {
+    /// Replaces the signing key in the key file at `path`: the old key keeps verifying for
+    /// [`KEY_OVERLAP_S`], keys retired longer ago are dropped. Returns the new key id.
+    pub fn rotate(path: &Path, now: i64) -> Result<String, TokenError> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| TokenError::KeyStore(format!("{}: {e}", path.display())))?;
+        let mut file: KeyFile =
+            serde_json::from_slice(&bytes).map_err(|e| TokenError::KeyStore(e.to_string()))?;
+        for k in &mut file.signing {
+            if k.kid == file.current {
+                k.retired_at.get_or_insert(now);
+            }
+        }
+        file.signing
+            .retain(|k| k.retired_at.is_none_or(|r| r + KEY_OVERLAP_S > now));
+        let next = SigningKey::generate()?;
+        file.signing.push(StoredKey {
+            kid: next.kid.clone(),
+            pkcs8: STANDARD.encode(next.pkcs8()),
+            retired_at: None,
+        });
+        file.current = next.kid.clone();
+        // Write beside, then rename: a crash never leaves a half-written key file.
+        let tmp = path.with_extension("json.new");
+        let _ = std::fs::remove_file(&tmp);
+        write_private(&tmp, &file)?;
+        std::fs::rename(&tmp, path)
+            .map_err(|e| TokenError::KeyStore(format!("{}: {e}", path.display())))?;
+        Ok(next.kid)
+    }
+
+    fn from_file(bytes: &[u8], now: i64) -> Result<Self, TokenError> {
         let file: KeyFile =
             serde_json::from_slice(bytes).map_err(|e| TokenError::KeyStore(e.to_string()))?;
         let mut accepted = BTreeMap::new();
         for k in file.signing {
+            if k.retired_at.is_some_and(|r| r + KEY_OVERLAP_S <= now) {
+                continue;
+            }
             let der = STANDARD
                 .decode(&k.pkcs8)
                 .map_err(|_| TokenError::KeyStore(format!("key {} is not base64", k.kid)))?;
@@ -226,14 +299,41 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("c2c-keys-{}", std::process::id()));
         let path = dir.join("keys.json");
         let _ = std::fs::remove_file(&path);
-        let a = KeyRing::load_or_create(&path).expect("create");
+        let a = KeyRing::load_or_create(&path, 1000).expect("create");
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let b = KeyRing::load_or_create(&path).expect("reload");
+        let b = KeyRing::load_or_create(&path, 1000).expect("reload");
         assert_eq!(a.current.kid, b.current.kid);
         assert_eq!(a.jwks(), b.jwks());
         let jwk = &a.jwks().keys[0];
         assert_eq!(URL_SAFE_NO_PAD.decode(&jwk.x).expect("x").len(), 32);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_rotated_key_keeps_verifying_through_the_overlap_then_leaves() {
+        let dir = std::env::temp_dir().join(format!("c2c-rotate-{}", std::process::id()));
+        let path = dir.join("keys.json");
+        let _ = std::fs::remove_dir_all(&dir);
+        let old = KeyRing::load_or_create(&path, 1000)
+            .expect("create")
+            .current
+            .kid;
+        let new = KeyRing::rotate(&path, 2000).expect("rotate");
+        assert_ne!(old, new);
+        let during = KeyRing::load_or_create(&path, 2000 + KEY_OVERLAP_S - 1).expect("load");
+        assert_eq!(during.current.kid, new);
+        assert!(during.accepted.contains_key(&old), "old key still verifies");
+        assert_eq!(during.jwks().keys.len(), 2);
+        let after = KeyRing::load_or_create(&path, 2000 + KEY_OVERLAP_S).expect("load");
+        assert!(!after.accepted.contains_key(&old), "old key retired");
+        // A second rotation drops the long-retired key from the file.
+        KeyRing::rotate(&path, 2000 + KEY_OVERLAP_S + 1).expect("rotate again");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(!text.contains(&old));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -15,7 +15,7 @@ mod verify;
 pub use claims::{CallClaims, AUDIENCE, MAX_LIFETIME_S};
 pub use error::TokenError;
 pub use issue::{CallGrant, TokenIssuer};
-pub use keys::{Jwk, Jwks, KeyRing, SigningKey};
+pub use keys::{Jwk, Jwks, KeyRing, SharedKeys, SigningKey, KEY_OVERLAP_S};
 pub use ledger::{LedgerFuture, TokenLedger, UsedTokenIds};
 pub use route::{Route, RouteKey};
 pub use verify::{CheckedToken, TokenVerifier, VerifiedCall, CLOCK_SKEW_S};

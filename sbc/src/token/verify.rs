@@ -5,7 +5,7 @@ use std::sync::Arc;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 
-use super::{CallClaims, KeyRing, Route, TokenError, TokenLedger, AUDIENCE, MAX_LIFETIME_S};
+use super::{CallClaims, Route, SharedKeys, TokenError, TokenLedger, AUDIENCE, MAX_LIFETIME_S};
 
 /// Clock skew tolerated between the minting and verifying nodes, seconds.
 pub const CLOCK_SKEW_S: i64 = 5;
@@ -43,7 +43,7 @@ impl CheckedToken {
 /// Checks call tokens against our keys, audience, issuer, time, origin and the used-id ledger.
 #[derive(Clone)]
 pub struct TokenVerifier {
-    keys: Arc<KeyRing>,
+    keys: SharedKeys,
     issuer: String,
     ledger: Arc<dyn TokenLedger>,
 }
@@ -60,12 +60,12 @@ impl TokenVerifier {
     /// A verifier accepting tokens from `issuer` signed by keys in `keys`, spending ids in
     /// `ledger`.
     pub fn new(
-        keys: Arc<KeyRing>,
+        keys: impl Into<SharedKeys>,
         issuer: impl Into<String>,
         ledger: Arc<dyn TokenLedger>,
     ) -> Self {
         TokenVerifier {
-            keys,
+            keys: keys.into(),
             issuer: issuer.into(),
             ledger,
         }
@@ -112,10 +112,11 @@ impl TokenVerifier {
         {
             return Err(TokenError::EmbeddedKey);
         }
+        let keys = self.keys.get();
         let key = header
             .kid
             .as_deref()
-            .and_then(|kid| self.keys.accepted.get(kid))
+            .and_then(|kid| keys.accepted.get(kid))
             .ok_or(TokenError::UnknownKey)?;
 
         let mut validation = Validation::new(PINNED_ALG);
@@ -150,7 +151,7 @@ impl TokenVerifier {
         if origin != Some(claims.ori.as_str()) {
             return Err(TokenError::Origin);
         }
-        let route = self.keys.route_key.open(&claims.rte, &claims.jti)?;
+        let route = keys.route_key.open(&claims.rte, &claims.jti)?;
         Ok(CheckedToken { claims, route })
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the socket-level tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod sipp;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -22,6 +24,7 @@ pub fn trunk(port: u16) -> TrunkConfig {
         from_domain: Some("c2c.test".into()),
         caller_id_header: CallerIdHeader::Both,
         user_phone: false,
+        ..TrunkConfig::default()
     }
 }
 
@@ -38,22 +41,30 @@ pub async fn sbc(trunk_port: u16) -> Sbc {
 
 /// Places a call whose SDP offer points at `rtp`.
 pub async fn call(sbc: &Sbc, rtp: &UdpSocket) -> TrunkCall {
+    call_via(sbc, rtp, "main").await
+}
+
+/// Places a call through the named trunk (or its group).
+pub async fn call_via(sbc: &Sbc, rtp: &UdpSocket, trunk: &str) -> TrunkCall {
+    sbc.place_call(outbound(trunk, rtp)).await.expect("call placed")
+}
+
+/// A call through `trunk` whose SDP offer points at `rtp`.
+pub fn outbound(trunk: &str, rtp: &UdpSocket) -> OutboundCall {
     let offer = build_offer(&MediaOffer {
         addr: rtp.local_addr().expect("rtp addr"),
         session_id: 7,
         session_version: 1,
     });
-    sbc.place_call(OutboundCall {
-        trunk: "main".into(),
+    OutboundCall {
+        trunk: trunk.into(),
         destination: "+15550100".into(),
         caller_number: "+15559999".into(),
         session_id: "ws-1".into(),
         campaign: "cmp-1".into(),
         page_url: "https://shop.example/".into(),
         sdp_offer: offer,
-    })
-    .await
-    .expect("call placed")
+    }
 }
 
 /// The next event, failing the test after `secs`.

@@ -127,7 +127,7 @@ async fn screen(
 
 /// The public keys that verify our call tokens.
 pub(crate) async fn jwks(State(state): State<AppState>) -> Json<Jwks> {
-    Json(state.keys.jwks())
+    Json(state.keys.get().jwks())
 }
 
 fn random_session_id() -> String {

@@ -1,0 +1,144 @@
+//! The confirmed dialog (RFC 3261 §12): building it from the 2xx, ACKing, forked answers, and
+//! requests the trunk sends inside it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use tracing::warn;
+
+use super::{EndCause, InviteState, LegEvent, TrunkLeg};
+use crate::sdp;
+use crate::sip::{self, Message, Method, Request};
+use crate::trunk::DEFAULT_SIP_PORT;
+
+/// The confirmed dialog (RFC 3261 §12.1.2).
+#[derive(Debug, Clone)]
+pub(super) struct Dialog {
+    /// The To header of the 2xx, tag included.
+    pub(super) remote_to: String,
+    pub(super) remote_tag: Option<String>,
+    pub(super) target: String,
+    pub(super) routes: Vec<String>,
+    pub(super) next_hop: SocketAddr,
+    pub(super) ack: Vec<u8>,
+}
+
+/// The address to send an in-dialog request to: the URI's host if it is an IP literal,
+/// else the trunk (we resolve names only for the trunk itself).
+fn next_hop(uri: &str, fallback: SocketAddr) -> SocketAddr {
+    match sip::host_port(uri) {
+        Some((host, port)) => match host.parse::<IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, port.unwrap_or(DEFAULT_SIP_PORT)),
+            Err(_) => fallback,
+        },
+        None => fallback,
+    }
+}
+
+impl TrunkLeg {
+    pub(super) fn on_request(&mut self, req: Request, from: SocketAddr, now: Instant) {
+        let in_dialog = self.dialog.as_ref().is_some_and(|d| {
+            let msg_to_tag = sip::header_param(req.headers.get("To").unwrap_or_default(), "tag");
+            let msg_from_tag =
+                sip::header_param(req.headers.get("From").unwrap_or_default(), "tag");
+            msg_to_tag.as_deref() == Some(self.local_tag.as_str()) && msg_from_tag == d.remote_tag
+        });
+        if in_dialog && !self.check_remote_cseq(&req, from) {
+            return;
+        }
+        let (status, reason) = match (&req.method, in_dialog) {
+            (Method::Ack, true) => return self.on_dialog_ack(&req),
+            (Method::Ack, false) => return,
+            (Method::Invite | Method::Update, true) => return self.on_reoffer(req, from, now),
+            (Method::Bye, true) => (200, "OK"),
+            (Method::Options | Method::Info, true) => (200, "OK"),
+            // Transfers are refused: no one moves a call we placed (RFC 3515 is opt-in).
+            (Method::Refer, true) => (403, "Forbidden"),
+            (_, true) => (501, "Not Implemented"),
+            (_, false) => (481, "Call/Transaction Does Not Exist"),
+        };
+        let resp = sip::response_to(&req, status, reason, None);
+        self.transmit(Message::Response(resp).to_bytes(), from);
+        if req.method == Method::Bye && in_dialog {
+            if let Some(tx) = self.bye.as_mut() {
+                tx.stop(); // BYE glare: the dialog is gone either way.
+            }
+            self.end(EndCause::HangupRemote, None, now);
+        }
+    }
+
+    pub(super) fn on_success(&mut self, status: u16, msg: &Message, now: Instant) {
+        let to_tag = msg.to_tag();
+        if let Some(dialog) = &self.dialog {
+            if dialog.remote_tag == to_tag {
+                // A retransmitted 2xx: the ACK was lost, send it again (§13.2.2.4).
+                let (ack, hop) = (dialog.ack.clone(), dialog.next_hop);
+                self.transmit(ack, hop);
+            } else {
+                // A second, forked answer: confirm it and end it at once (§13.2.2.4).
+                let extra = self.make_dialog(msg);
+                self.transmit(extra.ack.clone(), extra.next_hop);
+                let (_, via) = self.fresh_via();
+                let bye = self.base_request(
+                    Method::Bye,
+                    &extra.target,
+                    &via,
+                    &extra.remote_to,
+                    &extra.routes,
+                );
+                self.transmit(Message::Request(bye).to_bytes(), extra.next_hop);
+            }
+            return;
+        }
+        self.invite.stop();
+        self.invite_state = InviteState::Terminated;
+        self.cancel_deadline = None;
+        let dialog = self.make_dialog(msg);
+        self.transmit(dialog.ack.clone(), dialog.next_hop);
+        self.dialog = Some(dialog);
+        if self.hangup_requested || self.ended {
+            // We hung up (or gave up) before the answer won the race: ACK, then BYE (§9.1).
+            self.send_bye(now);
+            return;
+        }
+        match sdp::parse_answer(msg.body()) {
+            Ok(media) => self.event(LegEvent::Answered(media)),
+            Err(err) => {
+                warn!(call_id = %self.call_id, %err, "answer without usable SDP, hanging up");
+                self.hangup_requested = true;
+                self.send_bye(now);
+                self.end(EndCause::Failed, Some(status), now);
+            }
+        }
+    }
+
+    /// Builds the dialog state and its ACK from a 2xx (route set = Record-Route reversed, §12.1.2).
+    fn make_dialog(&self, msg: &Message) -> Dialog {
+        let remote_to = msg.headers().get("To").unwrap_or(&self.to).to_owned();
+        let target = msg
+            .contact_uri()
+            .unwrap_or_else(|| self.request_uri.clone());
+        let routes: Vec<String> = msg
+            .headers()
+            .list("Record-Route")
+            .into_iter()
+            .rev()
+            .collect();
+        let hop_uri = routes
+            .first()
+            .and_then(|r| sip::name_addr_uri(r))
+            .unwrap_or(&target)
+            .to_owned();
+        let next_hop = next_hop(&hop_uri, self.trunk_addr);
+        let (_, via) = self.fresh_via();
+        let ack = self.base_request(Method::Ack, &target, &via, &remote_to, &routes);
+        Dialog {
+            remote_tag: msg.to_tag(),
+            remote_to,
+            target,
+            routes,
+            next_hop,
+            ack: Message::Request(ack).to_bytes(),
+        }
+    }
+}

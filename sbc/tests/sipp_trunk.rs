@@ -1,0 +1,318 @@
+//! Trunk behaviours against SIPp scenarios of our own (`e2e/scenarios/*.xml`): a digest
+//! challenge, early media, rejections mapped to reasons, the CANCEL race and a BYE from the
+//! trunk. SIPp's exit status proves the trunk side saw the right messages.
+
+mod common;
+
+use std::time::Duration;
+
+use c2c_sbc::leg::{EndCause, LegEvent};
+use c2c_sbc::shell::{Sbc, SbcConfig};
+use common::sipp::{scenario, Sipp};
+use common::{call, free_udp_port, next, sbc, trunk};
+use tokio::net::UdpSocket;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+async fn finish(mut sipp: Sipp) {
+    let status = sipp.wait().await;
+    assert!(status.success(), "SIPp reported a failed call: {status}");
+}
+
+fn ended(cause: EndCause, status: Option<u16>) -> LegEvent {
+    LegEvent::Ended { cause, status }
+}
+
+#[tokio::test]
+async fn digest_challenge_on_invite_is_answered() {
+    tokio::time::timeout(LIMIT, async {
+        let port = free_udp_port();
+        let sipp = Sipp::start(
+            port,
+            &["-sf", &scenario("uas_auth.xml")],
+            &["-key", "password", "s3cret"],
+        );
+        let mut account = trunk(port);
+        account.username = Some("c2c".into());
+        account.password = Some("s3cret".into());
+        let sbc = Sbc::start(SbcConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            advertised: None,
+            trunks: vec![account],
+        })
+        .await
+        .expect("sbc");
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let mut call = call(&sbc, &rtp).await;
+        assert!(matches!(next(&mut call, 10).await, LegEvent::Answered(_)));
+        call.hangup();
+        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        finish(sipp).await;
+    })
+    .await
+    .expect("test finished in time");
+}
+
+#[tokio::test]
+async fn early_media_183_then_answer() {
+    tokio::time::timeout(LIMIT, async {
+        let (port, media) = (free_udp_port(), free_udp_port());
+        let sipp = Sipp::start(
+            port,
+            &["-sf", &scenario("uas_183.xml")],
+            &["-mp", &media.to_string()],
+        );
+        let sbc = sbc(port).await;
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let mut call = call(&sbc, &rtp).await;
+        let mut early = None;
+        let answered = loop {
+            match next(&mut call, 10).await {
+                LegEvent::EarlyMedia(m) => early = Some(m),
+                LegEvent::Answered(m) => break m,
+                LegEvent::Trying => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        let early = early.expect("183 with SDP reported as early media");
+        assert_eq!((early.addr.port(), answered.addr.port()), (media, media));
+        call.hangup();
+        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        finish(sipp).await;
+    })
+    .await
+    .expect("test finished in time");
+}
+
+#[tokio::test]
+async fn rejections_map_to_reasons() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        for (status, cause) in [
+            (603, EndCause::Rejected),
+            (404, EndCause::Unavailable),
+            (408, EndCause::NoAnswer),
+        ] {
+            let port = free_udp_port();
+            let file = scenario(&format!("uas_{status}.xml"));
+            let sipp = Sipp::start(port, &["-sf", &file], &[]);
+            let sbc = sbc(port).await;
+            let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+            let mut call = call(&sbc, &rtp).await;
+            assert_eq!(next(&mut call, 10).await, LegEvent::Ringing);
+            assert_eq!(
+                next(&mut call, 5).await,
+                ended(cause, Some(status)),
+                "{status}"
+            );
+            finish(sipp).await;
+        }
+    })
+    .await
+    .expect("test finished in time");
+}
+
+#[tokio::test]
+async fn answer_racing_our_cancel_is_acked_then_byed() {
+    tokio::time::timeout(LIMIT, async {
+        let port = free_udp_port();
+        let sipp = Sipp::start(port, &["-sf", &scenario("uas_cancel_race.xml")], &[]);
+        let sbc = sbc(port).await;
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let mut call = call(&sbc, &rtp).await;
+        assert_eq!(next(&mut call, 10).await, LegEvent::Ringing);
+        call.hangup();
+        assert_eq!(
+            next(&mut call, 10).await,
+            ended(EndCause::HangupLocal, None)
+        );
+        finish(sipp).await; // it received the ACK and the BYE
+    })
+    .await
+    .expect("test finished in time");
+}
+
+#[tokio::test]
+async fn bye_from_the_trunk_ends_the_call() {
+    tokio::time::timeout(LIMIT, async {
+        let port = free_udp_port();
+        let sipp = Sipp::start(port, &["-sf", &scenario("uas_bye.xml")], &[]);
+        let sbc = sbc(port).await;
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let mut call = call(&sbc, &rtp).await;
+        assert!(matches!(next(&mut call, 10).await, LegEvent::Answered(_)));
+        assert_eq!(
+            next(&mut call, 10).await,
+            ended(EndCause::HangupRemote, None)
+        );
+        finish(sipp).await; // it got 200 OK to its BYE
+    })
+    .await
+    .expect("test finished in time");
+}
+
+/// A trunk of group "carrier" at 127.0.0.1:`port`.
+fn group_member(name: &str, port: u16, priority: u16) -> c2c_sbc::trunk::TrunkConfig {
+    let mut t = trunk(port);
+    t.name = name.into();
+    t.group = Some("carrier".into());
+    t.priority = priority;
+    t.failover_after_ms = 1000;
+    t
+}
+
+async fn group_sbc(trunks: Vec<c2c_sbc::trunk::TrunkConfig>) -> Sbc {
+    Sbc::start(SbcConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        advertised: None,
+        trunks,
+    })
+    .await
+    .expect("sbc")
+}
+
+#[tokio::test]
+async fn silent_first_trunk_fails_over_to_the_second() {
+    tokio::time::timeout(LIMIT, async {
+        let (dead, port) = (free_udp_port(), free_udp_port());
+        let sipp = Sipp::start(port, &["-sn", "uas"], &[]);
+        let sbc = group_sbc(vec![group_member("a", dead, 1), group_member("b", port, 2)]).await;
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let mut call = common::call_via(&sbc, &rtp, "a").await;
+        loop {
+            match next(&mut call, 10).await {
+                LegEvent::Answered(_) => break,
+                LegEvent::Ended { .. } => panic!("the call should complete on trunk b"),
+                _ => {}
+            }
+        }
+        call.hangup();
+        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        finish(sipp).await;
+    })
+    .await
+    .expect("test finished in time");
+}
+
+#[tokio::test]
+async fn trunk_answering_503_fails_over_to_the_next() {
+    tokio::time::timeout(LIMIT, async {
+        let (busy, port) = (free_udp_port(), free_udp_port());
+        let unavailable = Sipp::start(busy, &["-sf", &scenario("uas_503.xml")], &[]);
+        let sipp = Sipp::start(port, &["-sn", "uas"], &[]);
+        let sbc = group_sbc(vec![group_member("a", busy, 1), group_member("b", port, 2)]).await;
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let mut call = common::call_via(&sbc, &rtp, "a").await;
+        loop {
+            match next(&mut call, 10).await {
+                LegEvent::Answered(_) => break,
+                LegEvent::Ended { .. } => panic!("the call should complete on trunk b"),
+                _ => {}
+            }
+        }
+        call.hangup();
+        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        finish(unavailable).await; // the 503 was ACKed
+        finish(sipp).await;
+    })
+    .await
+    .expect("test finished in time");
+}
+
+#[tokio::test]
+async fn reinvite_hold_and_unhold_from_the_trunk() {
+    tokio::time::timeout(LIMIT, async {
+        let (port, media) = (free_udp_port(), free_udp_port());
+        let sipp = Sipp::start(
+            port,
+            &["-sf", &scenario("uas_reinvite.xml")],
+            &["-mp", &media.to_string()],
+        );
+        let sbc = sbc(port).await;
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let mut call = call(&sbc, &rtp).await;
+        assert!(matches!(next(&mut call, 10).await, LegEvent::Answered(_)));
+        let LegEvent::MediaChanged(held) = next(&mut call, 10).await else {
+            panic!("hold re-INVITE reported")
+        };
+        assert_eq!(held.addr.port(), media);
+        let LegEvent::MediaChanged(resumed) = next(&mut call, 10).await else {
+            panic!("unhold re-INVITE reported")
+        };
+        assert_eq!(
+            resumed.addr.port(),
+            40002,
+            "the new media address is followed"
+        );
+        call.hangup();
+        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        finish(sipp).await; // it checked a=recvonly then a=sendrecv in our answers
+    })
+    .await
+    .expect("test finished in time");
+}
+
+#[tokio::test]
+async fn call_completes_over_tcp() {
+    tokio::time::timeout(LIMIT, async {
+        let port = free_udp_port();
+        let sipp = Sipp::start(port, &["-sn", "uas"], &["-t", "t1"]);
+        let mut tcp = trunk(port);
+        tcp.transport = c2c_sbc::trunk::Transport::Tcp;
+        let sbc = Sbc::start(SbcConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            advertised: None,
+            trunks: vec![tcp],
+        })
+        .await
+        .expect("sbc");
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        // SIPp may still be starting: retry the connection a few times.
+        let mut call = None;
+        for _ in 0..20 {
+            if let Ok(c) = sbc
+                .place_call(common::outbound("main", &rtp))
+                .await
+            {
+                call = Some(c);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut call = call.expect("SIPp accepts TCP");
+        loop {
+            match next(&mut call, 10).await {
+                LegEvent::Answered(_) => break,
+                LegEvent::Ended { .. } => panic!("call over TCP failed"),
+                _ => {}
+            }
+        }
+        call.hangup();
+        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        finish(sipp).await;
+    })
+    .await
+    .expect("test finished in time");
+}
+
+#[tokio::test]
+async fn retransmissions_carry_the_call_through_loss() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let port = free_udp_port();
+        let sipp = Sipp::start(port, &["-sf", &scenario("uas_lossy.xml")], &["-max_retrans", "10"]);
+        let sbc = sbc(port).await;
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let mut call = call(&sbc, &rtp).await;
+        loop {
+            match next(&mut call, 30).await {
+                LegEvent::Answered(_) => break,
+                LegEvent::Ended { .. } => panic!("the call should survive the loss"),
+                _ => {}
+            }
+        }
+        call.hangup();
+        assert_eq!(next(&mut call, 30).await, ended(EndCause::HangupLocal, None));
+        finish(sipp).await;
+    })
+    .await
+    .expect("test finished in time");
+}
