@@ -17,6 +17,7 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v sipp >/dev/null || missing+=(sip-tester)
+command -v sqlite3 >/dev/null || missing+=(sqlite3)
 if [ "${#missing[@]}" -gt 0 ]; then
   say "installing ${missing[*]} (apt)"
   $sudo_cmd apt-get update -qq

@@ -9,7 +9,7 @@ use c2c_e2e::browser::Browser;
 use c2c_e2e::gateway::{config_with_trunk, Gateway};
 use c2c_e2e::sipp::Sipp;
 use c2c_e2e::site::Site;
-use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget, workspace_root};
+use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget};
 
 const LIMIT: Duration = Duration::from_secs(150);
 
@@ -25,7 +25,7 @@ async fn a_visitor_sees_every_state_of_a_call_and_each_is_announced() {
             http_port,
             sipp.port,
             &site.origin,
-            &workspace_root().join("static"),
+            &c2c_e2e::static_dir(),
             &dir.join("data"),
         );
         let gw = Gateway::start(&dir, &config, &[]).await;
@@ -182,7 +182,7 @@ async fn a_refused_microphone_says_how_to_allow_it_and_costs_no_call() {
             http_port,
             ports::free_udp(),
             &site.origin,
-            &workspace_root().join("static"),
+            &c2c_e2e::static_dir(),
             &dir.join("data"),
         );
         let gw = Gateway::start(&dir, &config, &[]).await;

@@ -7,15 +7,11 @@ use std::time::Duration;
 use c2c_e2e::browser::Browser;
 use c2c_e2e::gateway::{config_with_trunk, Gateway};
 use c2c_e2e::site::Site;
-use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget, workspace_root};
+use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget};
 use fantoccini::key::Key;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-// SERVER-SIDE: remove this `ignore` once the server with closed campaigns (`hours`,
-// `fallback = "callback"`, `opens_at`) and `POST /v1/callbacks` builds; the config below
-// follows web/src/campaign.rs and web/migrations as they stood mid-change, unverified.
-#[ignore = "SERVER-SIDE: needs closed campaigns with a callback fallback and POST /v1/callbacks"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_campaign_takes_a_callback_request_that_lands_in_the_database() {
     tokio::time::timeout(LIMIT, async {
@@ -28,12 +24,12 @@ async fn a_closed_campaign_takes_a_callback_request_that_lands_in_the_database()
             http_port,
             ports::free_udp(),
             &site.origin,
-            &workspace_root().join("static"),
+            &c2c_e2e::static_dir(),
             &data,
         );
-        // SERVER-SIDE: the keys that make campaign `e2e` closed right now, with the callback
-        // fallback: open one hour on a weekday two days from today (UTC), so never now. They
-        // belong to the `[[campaigns]]` table `config_with_trunk` ends with.
+        // Campaign `e2e` is closed right now, with the callback fallback: open one hour on a
+        // weekday two days from today (UTC), so never now. These keys belong to the
+        // `[[campaigns]]` table `config_with_trunk` ends with.
         let config = format!(
             "{config}fallback = \"callback\"\ntimezone = \"UTC\"\nhours = [\"{} 09:00-10:00\"]\n",
             weekday_in_two_days()
@@ -114,7 +110,7 @@ async fn a_closed_campaign_takes_a_callback_request_that_lands_in_the_database()
         b.screenshot(&artifacts_dir().join("widget-callback-sent.png"))
             .await;
 
-        // SERVER-SIDE: table and column names of the stored request.
+        // Read the stored request with the real sqlite3 client.
         let rows = std::process::Command::new("sqlite3")
             .arg(data.join("c2c.db"))
             .arg("SELECT phone, name, consent FROM callback_requests;")

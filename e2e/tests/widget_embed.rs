@@ -7,7 +7,7 @@ use std::time::Duration;
 use c2c_e2e::browser::Browser;
 use c2c_e2e::gateway::{config_with_trunk, Gateway};
 use c2c_e2e::site::Site;
-use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget, workspace_root};
+use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget};
 use fantoccini::Locator;
 use serde_json::{json, Value};
 
@@ -32,7 +32,7 @@ async fn one_script_tag_adds_one_global_a_shadow_root_and_honours_its_attributes
             http_port,
             ports::free_udp(),
             &site.origin,
-            &workspace_root().join("static"),
+            &c2c_e2e::static_dir(),
             &dir.join("data"),
         );
         let gw = Gateway::start(&dir, &config, &[]).await;

@@ -8,7 +8,7 @@ use c2c_e2e::browser::Browser;
 use c2c_e2e::gateway::{config_with_trunk, Gateway};
 use c2c_e2e::sipp::Sipp;
 use c2c_e2e::site::Site;
-use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget, workspace_root};
+use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget};
 use fantoccini::key::Key;
 
 const LIMIT: Duration = Duration::from_secs(150);
@@ -25,7 +25,7 @@ async fn a_visitor_calls_and_hangs_up_with_the_keyboard_only() {
             http_port,
             sipp.port,
             &site.origin,
-            &workspace_root().join("static"),
+            &c2c_e2e::static_dir(),
             &dir.join("data"),
         );
         let gw = Gateway::start(&dir, &config, &[]).await;
