@@ -21,9 +21,10 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## Every test: unit, SIP against SIPp, the browser against headless Chromium.
+## Every test: unit, storage on SQLite and PostgreSQL, SIP against SIPp, the browser against
+## headless Chromium.
 test: build lint
-	$(CARGO) test --workspace --no-fail-fast
+	TEST_POSTGRES_URL="$$(scripts/postgres.sh)" $(CARGO) test --workspace --no-fail-fast
 
 clean:
 	$(CARGO) clean

@@ -103,6 +103,11 @@ impl Store {
         Ok(())
     }
 
+    /// Closes every connection (before dropping a test database, or at shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// The connection pool, for queries of other modules.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
