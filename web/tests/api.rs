@@ -1,0 +1,332 @@
+//! The public API through the real router (in process, SQLite in a temp dir): origin
+//! screening, CORS, rate limits, hours, pool exhaustion, daily cap, callbacks and the
+//! session lookup with API keys.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use c2c_sbc::token::{KeyRing, TokenIssuer};
+use c2c_web::screening::ActiveCalls;
+use c2c_web::{AppState, Campaign, CampaignConfig, Store, WebConfig};
+
+const SHOP: &str = "https://shop.example";
+
+fn campaign(edit: impl FnOnce(&mut CampaignConfig)) -> CampaignConfig {
+    let mut c: CampaignConfig = toml::from_str(
+        r#"
+public_id = "sales"
+org = "o1"
+allowed_origins = ["https://shop.example"]
+trunk = "main"
+destination = "+4930123456"
+number_pool = { first = "+4930999000", count = 5 }
+"#,
+    )
+    .expect("campaign");
+    edit(&mut c);
+    c
+}
+
+struct Api {
+    router: Router,
+    store: Store,
+}
+
+async fn api(config: CampaignConfig) -> Api {
+    let dir = std::env::temp_dir().join(format!("c2c-api-{:016x}", rand::random::<u64>()));
+    let store = Store::open_sqlite_in(&dir).await.expect("store");
+    let campaign = Campaign::new(config).expect("valid campaign");
+    store
+        .seed_pool(&campaign.config.public_id, &campaign.numbers)
+        .await
+        .expect("seed");
+    let keys = Arc::new(KeyRing::generate().expect("keys"));
+    let state = AppState {
+        config: Arc::new(WebConfig {
+            public_url: "https://calls.example".into(),
+            static_dir: dir.clone(),
+            number_lease_s: 1800,
+            demo_campaign: None,
+        }),
+        campaigns: Arc::new(HashMap::from([(
+            campaign.config.public_id.clone(),
+            campaign,
+        )])),
+        issuer: TokenIssuer::new(keys.clone(), "c2c", 60),
+        keys: keys.into(),
+        store: store.clone(),
+        active_calls: ActiveCalls::new(),
+    };
+    let peer: SocketAddr = "192.0.2.7:40000".parse().expect("addr");
+    Api {
+        router: c2c_web::router(state).layer(MockConnectInfo(peer)),
+        store,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Value,
+}
+
+async fn send(a: &Api, req: Request<Body>) -> Reply {
+    let resp = a.router.clone().oneshot(req).await.expect("response");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+fn post(path: &str, origin: Option<&str>, body: Value) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(o) = origin {
+        b = b.header(header::ORIGIN, o);
+    }
+    b.body(Body::from(body.to_string())).expect("request")
+}
+
+fn token_req(origin: Option<&str>) -> Request<Body> {
+    post(
+        "/v1/calls/token",
+        origin,
+        json!({"campaign": "sales", "page_url": "https://shop.example/p", "referrer": ""}),
+    )
+}
+
+#[tokio::test]
+async fn only_the_exact_allowed_origin_gets_a_token() {
+    let a = api(campaign(|_| {})).await;
+    let ok = send(&a, token_req(Some(SHOP))).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert!(ok.body["session_number"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("+4930999")));
+    assert_eq!(ok.body["ws_url"], "wss://calls.example/v1/calls/ws");
+    for bad in [
+        None,
+        Some("null"),
+        Some("https://evil.example"),
+        Some("https://shop.example.evil.example"),
+        Some("https://evilshop.example"),
+        Some("http://shop.example"),
+        Some("https://shop.example:8443"),
+        Some("https://shop.example/"),
+    ] {
+        let r = send(&a, token_req(bad)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "origin {bad:?}");
+        assert_eq!(r.body["error"], "origin_not_allowed", "origin {bad:?}");
+        assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}
+
+#[tokio::test]
+async fn cors_answers_allowed_origins_only_and_never_with_credentials() {
+    let a = api(campaign(|_| {})).await;
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/v1/calls/token")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .body(Body::empty())
+            .expect("request")
+    };
+    let ok = send(&a, preflight(SHOP)).await;
+    assert_eq!(
+        ok.headers
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|v| v.as_bytes()),
+        Some(SHOP.as_bytes())
+    );
+    assert!(ok
+        .headers
+        .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+        .is_none());
+    let foreign = send(&a, preflight("https://evil.example")).await;
+    assert!(foreign
+        .headers
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
+    let r = send(&a, token_req(Some(SHOP))).await;
+    assert!(r
+        .headers
+        .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+        .is_none());
+}
+
+#[tokio::test]
+async fn too_many_requests_from_one_ip_get_429_with_retry_after() {
+    let a = api(campaign(|c| c.rate_per_ip_per_minute = 2)).await;
+    assert_eq!(send(&a, token_req(Some(SHOP))).await.status, StatusCode::OK);
+    assert_eq!(send(&a, token_req(Some(SHOP))).await.status, StatusCode::OK);
+    let r = send(&a, token_req(Some(SHOP))).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.body["error"], "rate_limited");
+    let retry: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_is_a_clear_409() {
+    let a = api(campaign(|c| c.number_pool.count = 2)).await;
+    let n1 = send(&a, token_req(Some(SHOP))).await.body["session_number"].clone();
+    let n2 = send(&a, token_req(Some(SHOP))).await.body["session_number"].clone();
+    assert_ne!(n1, n2);
+    let r = send(&a, token_req(Some(SHOP))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.body["error"], "pool_exhausted");
+}
+
+#[tokio::test]
+async fn a_closed_campaign_refuses_tokens_and_says_when_it_opens() {
+    // Open one hour a week, on a day that is never today or tomorrow in any time zone.
+    let a = api(campaign(|c| {
+        c.hours = vec![format!("{} 03:00-04:00", weekday_in(3))];
+        c.timezone = "Pacific/Kiritimati".into();
+    }))
+    .await;
+    let r = send(&a, token_req(Some(SHOP))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.body["error"], "closed");
+    let av = send(
+        &a,
+        Request::get("/v1/campaigns/sales/availability")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(av.body["open"], false);
+    assert!(
+        av.body["opens_at"].as_i64().is_some_and(|t| t > 0),
+        "{}",
+        av.body
+    );
+}
+
+#[tokio::test]
+async fn the_daily_cap_stops_tokens_for_the_day() {
+    let a = api(campaign(|c| c.daily_cap = 1)).await;
+    assert_eq!(send(&a, token_req(Some(SHOP))).await.status, StatusCode::OK);
+    let r = send(&a, token_req(Some(SHOP))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.body["error"], "daily_cap");
+}
+
+#[tokio::test]
+async fn an_unknown_or_inactive_campaign_is_404() {
+    let a = api(campaign(|c| c.active = false)).await;
+    let r = send(&a, token_req(Some(SHOP))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.body["error"], "campaign_not_found");
+}
+
+#[tokio::test]
+async fn callback_requests_are_validated_and_stored() {
+    let a = api(campaign(|_| {})).await;
+    let cb = |phone: &str, consent: bool| {
+        post(
+            "/v1/callbacks",
+            Some(SHOP),
+            json!({"campaign": "sales", "phone": phone, "name": "Ada", "consent": consent}),
+        )
+    };
+    let r = send(&a, cb("030 1234567", true)).await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_phone"))
+    );
+    let r = send(&a, cb("+49 30 1234567", false)).await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_consent"))
+    );
+    let r = send(
+        &a,
+        post(
+            "/v1/callbacks",
+            Some("https://evil.example"),
+            json!({"campaign": "sales", "phone": "+4930123456", "consent": true}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(&a, cb("+49 30 1234567", true)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let stored = a.store.callbacks("sales").await.expect("list");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].phone.as_str(), stored[0].name.as_str()),
+        ("+49301234567", "Ada")
+    );
+}
+
+#[tokio::test]
+async fn the_session_behind_a_number_needs_an_api_key_of_its_org() {
+    let a = api(campaign(|_| {})).await;
+    let t = send(&a, token_req(Some(SHOP))).await;
+    let number = t.body["session_number"]
+        .as_str()
+        .expect("number")
+        .to_string();
+    let lookup = |key: Option<&str>| {
+        let mut b = Request::get(format!(
+            "/v1/sessions/by-number/{}",
+            number.replace('+', "%2B")
+        ));
+        if let Some(k) = key {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {k}"));
+        }
+        b.body(Body::empty()).expect("request")
+    };
+    assert_eq!(
+        send(&a, lookup(None)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&a, lookup(Some("c2c_nope_nope"))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let other = a.store.create_api_key("o2", "", 0).await.expect("key");
+    assert_eq!(
+        send(&a, lookup(Some(&other.token))).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let mine = a.store.create_api_key("o1", "crm", 0).await.expect("key");
+    let r = send(&a, lookup(Some(&mine.token))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["page_url"], "https://shop.example/p");
+    assert_eq!(r.body["ip"], "192.0.2.7");
+    assert_eq!(r.body["number"], number.as_str());
+}
+
+/// The weekday `days` from today (UTC), as campaign hours name it.
+fn weekday_in(days: u64) -> &'static str {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0);
+    DAYS[((today + 3 + days) % 7) as usize]
+}
