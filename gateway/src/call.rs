@@ -3,6 +3,7 @@
 //! This ties the three parts together for one WebSocket: the SBC verifies the token and
 //! places the trunk leg, the media task bridges audio, and every change is told to the browser.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ use c2c_sbc::sdp::{build_offer, MediaOffer, RemoteMedia};
 use c2c_sbc::shell::{OutboundCall, Sbc, TrunkCall};
 use c2c_sbc::token::{TokenVerifier, VerifiedCall};
 use c2c_web::screening::{ActiveCalls, CallSlot};
-use c2c_web::Store;
+use c2c_web::{Campaign, Store};
 use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
 
 use crate::media::bridge::{Bridge, TrunkMedia};
@@ -41,6 +42,8 @@ pub struct Gateway {
     pub verifier: TokenVerifier,
     /// Visitor context (page URL for X-C2C-Page), number leases.
     pub store: Store,
+    /// Campaigns by public id: a token for a campaign deactivated since is refused.
+    pub campaigns: Arc<HashMap<String, Campaign>>,
     /// Calls in progress per campaign (screened against the campaign's limit).
     pub active_calls: ActiveCalls,
     /// How long the session number stays with the session after the call, seconds.
@@ -87,6 +90,19 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
             return refuse(&mut ws, e.code(), "call token refused").await;
         }
     };
+    if !gw
+        .campaigns
+        .get(&verified.claims.cmp)
+        .is_some_and(|c| c.config.active)
+    {
+        tracing::warn!(campaign = %verified.claims.cmp, "token for an inactive campaign");
+        return refuse(
+            &mut ws,
+            "campaign_inactive",
+            "this campaign no longer takes calls",
+        )
+        .await;
+    }
     match Call::start(&gw, &mut ws, &verified, &offer).await {
         Ok(call) => call.run(&gw, &mut ws, incoming).await,
         Err(e) => {

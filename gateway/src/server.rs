@@ -49,6 +49,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             .context("seeding the number pool")?;
         campaigns.insert(campaign.config.public_id.clone(), campaign);
     }
+    let campaigns = Arc::new(campaigns);
     let active_calls = ActiveCalls::new();
     let state = AppState {
         config: Arc::new(WebConfig {
@@ -57,7 +58,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             number_lease_s: config.number_linger_s,
             demo_campaign: demo.then(|| "demo".to_string()),
         }),
-        campaigns: Arc::new(campaigns),
+        campaigns: campaigns.clone(),
         issuer: TokenIssuer::new(
             keys.clone(),
             config.token_issuer.clone(),
@@ -66,11 +67,16 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         keys: keys.clone(),
         store: store.clone(),
         active_calls: active_calls.clone(),
+        http: reqwest::Client::builder()
+            .user_agent("c2c")
+            .build()
+            .context("HTTP client for bot checks")?,
     };
     let gateway = Gateway {
         sbc: Arc::new(sbc),
         verifier: TokenVerifier::new(keys, config.token_issuer.clone(), Arc::new(store.clone())),
         store,
+        campaigns,
         active_calls,
         number_linger_s: config.number_linger_s,
         media_ip: config.media.ip,
@@ -168,6 +174,7 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
         daily_cap: 0,
         rate_per_ip_per_minute: 20,
         rate_per_campaign_per_minute: 600,
+        bot_check: None,
     });
     Ok(trunk)
 }

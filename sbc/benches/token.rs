@@ -59,5 +59,37 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// Mint+verify on two threads at once (the machine's two cores), against one shared ledger:
+/// the throughput a node can sustain.
+fn bench_parallel(c: &mut Criterion) {
+    const PER_THREAD: u64 = 500;
+    let keys = Arc::new(KeyRing::generate().expect("keys"));
+    let issuer = TokenIssuer::new(keys.clone(), "c2c", 60);
+    let verifier = TokenVerifier::new(keys, "c2c", Arc::new(UsedTokenIds::new()));
+    let g = grant();
+    let mut group = c.benchmark_group("token_parallel");
+    group.throughput(criterion::Throughput::Elements(2 * PER_THREAD));
+    group.sample_size(20);
+    group.bench_function("mint_and_verify_2_threads", |b| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .build()
+                            .expect("rt");
+                        for _ in 0..PER_THREAD {
+                            let (token, _) = issuer.mint(&g, 1_800_000_000).expect("mint");
+                            rt.block_on(verifier.verify(&token, Some(ORIGIN), 1_800_000_000))
+                                .expect("verify");
+                        }
+                    });
+                }
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_parallel);
 criterion_main!(benches);

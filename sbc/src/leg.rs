@@ -34,14 +34,16 @@ use tracing::{debug, warn};
 mod auth;
 mod dialog;
 mod event;
+mod outcome;
 mod reinvite;
-mod transaction;
+pub(crate) mod transaction;
 
 pub use auth::MAX_AUTH_ATTEMPTS;
 pub use event::{EndCause, LegEvent, Output};
 pub use transaction::{CANCEL_WAIT, LINGER, T1, T2, TIMER_B, TIMER_F};
 
-use crate::sdp::{self, RemoteMedia};
+use crate::e164;
+use crate::sdp::RemoteMedia;
 use crate::sip::{self, Message, Method, Request, Response};
 use crate::trunk::{CallerIdHeader, Transport, TrunkConfig};
 use dialog::Dialog;
@@ -52,7 +54,7 @@ pub const MAX_CONTEXT_LEN: usize = 256;
 /// Longest destination or caller number we accept.
 pub const MAX_NUMBER_LEN: usize = 64;
 /// Methods we accept inside the dialog (advertised in Allow).
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO";
 
 /// Everything needed to place one call.
 #[derive(Debug, Clone)]
@@ -139,6 +141,12 @@ pub struct TrunkLeg {
     remote_cseq: Option<u32>,
     /// The trunk's re-INVITE or UPDATE being answered.
     reoffer: Option<reinvite::Reoffer>,
+    /// PRACKs sent so far (each takes the next CSeq, RFC 3262 §7.1).
+    pracks: u32,
+    /// RSeq of the last reliable provisional response acknowledged (RFC 3262 §4).
+    last_rseq: Option<u32>,
+    /// The PRACK in flight.
+    prack: Option<ClientTx>,
     /// The INVITE as last sent, to resend with credentials (RFC 3261 §22.2).
     invite_request: Request,
     /// Account for digest authentication, when the trunk has one.
@@ -197,8 +205,8 @@ fn via_value(transport: Transport, local: SocketAddr, branch: &str) -> String {
 
 /// Checks what [`TrunkLeg::new`] would refuse, without building anything.
 pub fn check_params(params: &LegParams) -> Result<(), LegError> {
-    check_number(&params.destination, "destination")?;
-    check_number(&params.caller_number, "caller_number")
+    check_number(&e164::normalize(&params.destination), "destination")?;
+    check_number(&e164::normalize(&params.caller_number), "caller_number")
 }
 
 /// A fresh call identity: random Call-ID and From tag, before the first CSeq.
@@ -213,6 +221,9 @@ pub fn new_call_identity() -> Continuation {
 impl TrunkLeg {
     /// Builds the INVITE and queues its first transmission.
     pub fn new(params: LegParams, now: Instant) -> Result<Self, LegError> {
+        let mut params = params;
+        params.destination = e164::normalize(&params.destination);
+        params.caller_number = e164::normalize(&params.caller_number);
         check_params(&params)?;
         let trunk = &params.trunk;
         let host = trunk.uri_host();
@@ -220,8 +231,15 @@ impl TrunkLeg {
         let dest = sip::escape_user(&params.destination);
         let caller = sip::escape_user(&params.caller_number);
         let user_phone = if trunk.user_phone { ";user=phone" } else { "" };
-        let transport_param = if trunk.transport == Transport::Tcp { ";transport=tcp" } else { "" };
-        let request_uri = format!("sip:{dest}@{host}:{}{user_phone}{transport_param}", trunk.port);
+        let transport_param = if trunk.transport == Transport::Tcp {
+            ";transport=tcp"
+        } else {
+            ""
+        };
+        let request_uri = format!(
+            "sip:{dest}@{host}:{}{user_phone}{transport_param}",
+            trunk.port
+        );
         let (call_id, local_tag, cseq) = match params.continues.clone() {
             Some(c) => (c.call_id, c.local_tag, c.cseq.saturating_add(1)),
             None => (random_hex(16), random_hex(8), 1),
@@ -256,6 +274,9 @@ impl TrunkLeg {
             invite_via,
             invite_request: Request::new(Method::Invite, ""),
             local_sdp: params.sdp_offer.clone(),
+            pracks: 0,
+            last_rseq: None,
+            prack: None,
             sdp_version: 1,
             remote_cseq: None,
             reoffer: None,
@@ -294,6 +315,7 @@ impl TrunkLeg {
         }
         h.push("Contact", leg.contact());
         h.push("Allow", ALLOW);
+        h.push("Supported", "100rel");
         for (name, value) in [
             ("X-C2C-Session", &params.session_id),
             ("X-C2C-Campaign", &params.campaign),
@@ -424,6 +446,11 @@ impl TrunkLeg {
             self.end(EndCause::HangupLocal, None, now);
         }
         self.tick_reoffer(now);
+        if let Some(tx) = self.prack.as_mut() {
+            if tx.tick(now, &mut self.outputs) {
+                warn!(call_id = %self.call_id, "PRACK timed out");
+            }
+        }
         if self.linger_until.is_some_and(|at| at <= now) {
             self.linger_until = None;
             self.terminated = true;
@@ -449,6 +476,7 @@ impl TrunkLeg {
             self.cancel.as_ref(),
             self.bye.as_ref(),
             ok,
+            self.prack.as_ref(),
         ];
         txs.into_iter()
             .flatten()
@@ -488,10 +516,11 @@ impl TrunkLeg {
         to: &str,
         routes: &[String],
     ) -> Request {
-        let number = if method == Method::Bye {
-            self.cseq + 1
-        } else {
-            self.cseq
+        // In-dialog requests after the INVITE count up from its CSeq (RFC 3261 §12.2.1.1).
+        let number = match method {
+            Method::Bye => self.cseq + self.pracks + 1,
+            Method::Prack => self.cseq + self.pracks,
+            _ => self.cseq,
         };
         let mut req = Request::new(method.clone(), uri);
         let h = &mut req.headers;
@@ -578,6 +607,13 @@ impl TrunkLeg {
                     self.transmit(ack, self.trunk_addr); // a retransmitted challenge
                 }
             }
+            Method::Prack
+                if self.prack.as_ref().is_some_and(|tx| tx.branch == branch) && status >= 200 =>
+            {
+                if let Some(tx) = self.prack.as_mut() {
+                    tx.stop();
+                }
+            }
             Method::Cancel if branch == self.invite.branch && status >= 200 => {
                 if let Some(tx) = self.cancel.as_mut() {
                     tx.stop();
@@ -592,83 +628,6 @@ impl TrunkLeg {
                 self.end(EndCause::HangupLocal, None, now);
             }
             _ => debug!(call_id = %self.call_id, status, "stray response ignored"),
-        }
-    }
-
-    fn on_invite_response(&mut self, status: u16, msg: &Message, now: Instant) {
-        self.any_response = true;
-        match status {
-            100..=199 => self.on_provisional(status, msg, now),
-            200..=299 => self.on_success(status, msg, now),
-            _ => self.on_failure(status, msg, now),
-        }
-    }
-
-    fn on_provisional(&mut self, status: u16, msg: &Message, now: Instant) {
-        if !matches!(
-            self.invite_state,
-            InviteState::Calling | InviteState::Proceeding
-        ) {
-            return;
-        }
-        // A provisional response stops Timer A, and Timer B only guards Calling (§17.1.1.2).
-        self.invite_state = InviteState::Proceeding;
-        self.invite.stop();
-        if self.hangup_requested {
-            self.send_cancel(now);
-            return;
-        }
-        if status == 100 {
-            if !self.said_trying {
-                self.said_trying = true;
-                self.event(LegEvent::Trying);
-            }
-            return;
-        }
-        if msg.has_sdp() {
-            match sdp::parse_answer(msg.body()) {
-                Ok(media) if self.early_media.as_ref() != Some(&media) => {
-                    self.early_media = Some(media.clone());
-                    self.event(LegEvent::EarlyMedia(media));
-                }
-                Ok(_) => {}
-                Err(err) => warn!(call_id = %self.call_id, %err, "unusable early-media SDP"),
-            }
-        } else if (180..=182).contains(&status) && !self.said_ringing {
-            self.said_ringing = true;
-            self.event(LegEvent::Ringing);
-        }
-    }
-
-    fn on_failure(&mut self, status: u16, msg: &Message, now: Instant) {
-        match self.invite_state {
-            InviteState::Calling | InviteState::Proceeding => {
-                // The ACK for a failure belongs to the INVITE transaction: same branch (§17.1.1.3).
-                let to = msg.headers().get("To").unwrap_or(&self.to).to_owned();
-                let ack =
-                    self.base_request(Method::Ack, &self.request_uri, &self.invite_via, &to, &[]);
-                let bytes = Message::Request(ack).to_bytes();
-                self.transmit(bytes.clone(), self.trunk_addr);
-                self.non2xx_ack = Some(bytes);
-                self.invite.stop();
-                self.invite_state = InviteState::Completed;
-                self.cancel_deadline = None;
-                if matches!(status, 401 | 407) && self.retry_with_auth(status, msg, now) {
-                    return;
-                }
-                let cause = if self.hangup_requested {
-                    EndCause::HangupLocal
-                } else {
-                    EndCause::from_status(status)
-                };
-                self.end(cause, Some(status), now);
-            }
-            InviteState::Completed => {
-                if let Some(ack) = self.non2xx_ack.clone() {
-                    self.transmit(ack, self.trunk_addr);
-                }
-            }
-            InviteState::Terminated => {}
         }
     }
 }

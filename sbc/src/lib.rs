@@ -1,16 +1,21 @@
 //! c2c-sbc: the session border controller between the gateway and the phone network.
 //!
-//! It owns everything SIP: parsing and serialising messages, the INVITE client transaction and
-//! dialog toward a trunk (sans-IO, driven with virtual time in tests), the thin UDP shell around
-//! it, and an in-process demo trunk. It also verifies call tokens: no INVITE leaves unless the
-//! token in front of it verified.
+//! It owns everything SIP: a strict parser and serialiser ([`sip`]), the ingress screen every
+//! message passes first ([`ingress`]: trunk-only sources, rate limits, RFC-correct refusals,
+//! identity headers stripped), the sans-IO INVITE client leg toward a trunk ([`leg`]: timers,
+//! digest auth, dialog, re-INVITE), trunk failover and keep-alive ([`failover`],
+//! [`keepalive`]), the thin UDP + TCP shell around them ([`shell`]) and an in-process demo
+//! trunk. It also verifies call tokens: no INVITE leaves unless the token in front of it
+//! verified.
 //!
 //! This crate depends on no other c2c crate; the gateway and web crates build on it.
 
 pub mod demo_trunk;
 pub mod digest;
+pub mod e164;
 pub mod failover;
 pub mod ingress;
+pub mod keepalive;
 pub mod leg;
 pub mod sdp;
 pub mod shell;

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::ingress::{Ingress, IngressConfig};
+use crate::keepalive::KeepAlive;
 use crate::leg::{check_params, new_call_identity, LegError, LegEvent, LegParams};
 use crate::trunk::{Transport, TrunkConfig, TrunkConfigError};
 
@@ -224,9 +225,20 @@ impl Sbc {
             return Err(SbcError::NeedsAdvertised(advertised));
         }
         let mut ingress = Ingress::new(options.ingress);
+        let mut keepalive = KeepAlive::new(advertised);
+        let now = std::time::Instant::now();
         for trunk in trunks.values() {
             match resolve_all(trunk).await {
-                Ok(addrs) => addrs.iter().for_each(|a| ingress.trust(a.ip())),
+                Ok(addrs) => {
+                    addrs.iter().for_each(|a| ingress.trust(a.ip()));
+                    let same_family = addrs.iter().find(|a| a.is_ipv4() == advertised.is_ipv4());
+                    if let Some(addr) = same_family.filter(|_| trunk.keepalive_s > 0) {
+                        if trunk.transport == Transport::Udp {
+                            let every = Duration::from_secs(trunk.keepalive_s);
+                            keepalive.add(&trunk.name, *addr, every, now);
+                        }
+                    }
+                }
                 Err(err) => warn!(trunk = %trunk.name, %err, "trunk not resolved yet"),
             }
         }
@@ -239,7 +251,9 @@ impl Sbc {
                 tcp::accept_loop(listener, inbound_tx.clone(), max_message, options.tcp_idle);
             tasks.push(tokio::spawn(accept));
         }
-        tasks.push(tokio::spawn(dispatch::run(socket, ingress, rx, inbound_rx)));
+        tasks.push(tokio::spawn(dispatch::run(
+            socket, ingress, keepalive, rx, inbound_rx,
+        )));
         info!(%local_addr, %advertised, tcp = options.tcp, "SIP listening");
         Ok(Sbc {
             local_addr,
@@ -316,7 +330,11 @@ impl Sbc {
         let call_id = identity.call_id;
         let (events_tx, events) = mpsc::unbounded_channel();
         self.commands
-            .send(Command::Place { candidates, events: events_tx, conns })
+            .send(Command::Place {
+                candidates,
+                events: events_tx,
+                conns,
+            })
             .map_err(|_| SbcError::Stopped)?;
         Ok(TrunkCall {
             call_id,

@@ -76,6 +76,9 @@ pub struct TrunkConfig {
     /// Only answer digest challenges from this realm (any realm of this trunk when absent).
     #[serde(default)]
     pub realm: Option<String>,
+    /// Ping the trunk with OPTIONS this often, seconds (0: never); UDP trunks only.
+    #[serde(default)]
+    pub keepalive_s: u64,
 }
 
 impl Default for TrunkConfig {
@@ -95,6 +98,7 @@ impl Default for TrunkConfig {
             weight: default_weight(),
             failover_after_ms: default_failover_after_ms(),
             realm: None,
+            keepalive_s: 0,
         }
     }
 }

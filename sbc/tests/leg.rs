@@ -164,7 +164,17 @@ fn pai_only_and_invalid_numbers() {
         .expect("from")
         .starts_with("<sip:acct@calls.example.com>;tag="));
     assert!(h.get("P-Asserted-Identity").is_some());
-    for bad in ["", "1 2", "+1555\r\nX: y", "sip:evil@host", &"1".repeat(65)] {
+    let mut spaced = params();
+    spaced.destination = "+1 (555) 010-0".into();
+    let mut leg = TrunkLeg::new(spaced, Instant::now()).expect("separators are removed (E.123)");
+    assert!(drain(&mut leg).sent[0].0.uri.starts_with("sip:+15550100@"));
+    for bad in [
+        "",
+        "1 x 2",
+        "+1555\r\nX: y",
+        "sip:evil@host",
+        &"1".repeat(65),
+    ] {
         let mut p = params();
         p.destination = bad.to_owned();
         assert!(TrunkLeg::new(p, Instant::now()).is_err(), "{bad:?}");

@@ -269,10 +269,7 @@ async fn call_completes_over_tcp() {
         // SIPp may still be starting: retry the connection a few times.
         let mut call = None;
         for _ in 0..20 {
-            if let Ok(c) = sbc
-                .place_call(common::outbound("main", &rtp))
-                .await
-            {
+            if let Ok(c) = sbc.place_call(common::outbound("main", &rtp)).await {
                 call = Some(c);
                 break;
             }
@@ -298,7 +295,11 @@ async fn call_completes_over_tcp() {
 async fn retransmissions_carry_the_call_through_loss() {
     tokio::time::timeout(Duration::from_secs(60), async {
         let port = free_udp_port();
-        let sipp = Sipp::start(port, &["-sf", &scenario("uas_lossy.xml")], &["-max_retrans", "10"]);
+        let sipp = Sipp::start(
+            port,
+            &["-sf", &scenario("uas_lossy.xml")],
+            &["-max_retrans", "10"],
+        );
         let sbc = sbc(port).await;
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
         let mut call = call(&sbc, &rtp).await;
@@ -309,9 +310,68 @@ async fn retransmissions_carry_the_call_through_loss() {
                 _ => {}
             }
         }
+        // SIPp repeats its 200 right after our ACK; give the re-ACK time to go out before the
+        // BYE, or SIPp sees the BYE while still waiting for it.
+        tokio::time::sleep(Duration::from_millis(500)).await;
         call.hangup();
-        assert_eq!(next(&mut call, 30).await, ended(EndCause::HangupLocal, None));
+        assert_eq!(
+            next(&mut call, 30).await,
+            ended(EndCause::HangupLocal, None)
+        );
         finish(sipp).await;
+    })
+    .await
+    .expect("test finished in time");
+}
+
+#[tokio::test]
+async fn keepalive_steers_calls_away_from_a_dead_trunk() {
+    tokio::time::timeout(LIMIT, async {
+        let (dead, port) = (free_udp_port(), free_udp_port());
+        let sipp = Sipp::start(port, &["-sn", "uas"], &[]);
+        let mut a = group_member("a", dead, 1);
+        a.keepalive_s = 1;
+        a.failover_after_ms = 60_000; // without the keep-alive the call would wait on "a"
+        let sbc = group_sbc(vec![a, group_member("b", port, 2)]).await;
+        // Let one keep-alive interval pass unanswered (the only wait in this file).
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let mut call = common::call_via(&sbc, &rtp, "a").await;
+        loop {
+            match next(&mut call, 10).await {
+                LegEvent::Answered(_) => break,
+                LegEvent::Ended { .. } => panic!("the call should go to trunk b"),
+                _ => {}
+            }
+        }
+        call.hangup();
+        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        finish(sipp).await;
+    })
+    .await
+    .expect("test finished in time");
+}
+
+#[tokio::test]
+async fn reliable_183_is_pracked() {
+    tokio::time::timeout(LIMIT, async {
+        let (port, media) = (free_udp_port(), free_udp_port());
+        let sipp = Sipp::start(
+            port,
+            &["-sf", &scenario("uas_100rel.xml")],
+            &["-mp", &media.to_string()],
+        );
+        let sbc = sbc(port).await;
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let mut call = call(&sbc, &rtp).await;
+        let LegEvent::EarlyMedia(early) = next(&mut call, 10).await else {
+            panic!("183 reported once, as early media")
+        };
+        assert_eq!(early.addr.port(), media);
+        assert!(matches!(next(&mut call, 10).await, LegEvent::Answered(_)));
+        call.hangup();
+        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        finish(sipp).await; // it checked RAck and got the BYE with a CSeq above the PRACK's
     })
     .await
     .expect("test finished in time");

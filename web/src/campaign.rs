@@ -58,6 +58,9 @@ pub struct CampaignConfig {
     /// Token requests the whole campaign may take per minute.
     #[serde(default = "default_rate_campaign")]
     pub rate_per_campaign_per_minute: u32,
+    /// Verify a bot-check answer with this provider before issuing tokens; off when absent.
+    #[serde(default)]
+    pub bot_check: Option<crate::screening::BotCheckConfig>,
 }
 
 /// What the widget shows when the campaign cannot take a call.

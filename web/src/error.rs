@@ -19,6 +19,9 @@ pub enum ApiError {
     /// A field is invalid: the field and what to do.
     #[error("{0}: {1}")]
     Invalid(&'static str, &'static str),
+    /// The bot check refused the request (or could not run: we fail closed).
+    #[error("{0}")]
+    BotCheck(crate::screening::BotCheckError),
     /// Missing or wrong API key.
     #[error("unauthorized")]
     Unauthorized,
@@ -57,6 +60,12 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 invalid_code(field),
                 (*why).to_string(),
+            ),
+            ApiError::BotCheck(_) => (
+                StatusCode::FORBIDDEN,
+                "bot_check_failed",
+                "We could not confirm you are not a robot; please reload the page and try again."
+                    .into(),
             ),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,

@@ -37,6 +37,8 @@ pub struct AppState {
     pub store: Store,
     /// Calls in progress per campaign (the gateway counts them).
     pub active_calls: ActiveCalls,
+    /// Outbound HTTP (the bot-check provider).
+    pub http: reqwest::Client,
 }
 
 impl AppState {

@@ -64,6 +64,7 @@ async fn api(config: CampaignConfig) -> Api {
         keys: keys.into(),
         store: store.clone(),
         active_calls: ActiveCalls::new(),
+        http: reqwest::Client::new(),
     };
     let peer: SocketAddr = "192.0.2.7:40000".parse().expect("addr");
     Api {
@@ -319,6 +320,61 @@ async fn the_session_behind_a_number_needs_an_api_key_of_its_org() {
     assert_eq!(r.body["page_url"], "https://shop.example/p");
     assert_eq!(r.body["ip"], "192.0.2.7");
     assert_eq!(r.body["number"], number.as_str());
+}
+
+/// A stand-in bot-check provider on loopback speaking the siteverify protocol: only the
+/// answer "human" passes, and it must come with the right secret.
+async fn provider() -> String {
+    use axum::routing::post;
+    async fn verify(axum::Form(f): axum::Form<HashMap<String, String>>) -> axum::Json<Value> {
+        let ok = f.get("secret").map(String::as_str) == Some("s3cret")
+            && f.get("response").map(String::as_str) == Some("human")
+            && f.get("remoteip").map(String::as_str) == Some("192.0.2.7");
+        axum::Json(json!({ "success": ok }))
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/siteverify", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, Router::new().route("/siteverify", post(verify))).await;
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_configured_bot_check_must_pass_before_a_token_and_fails_closed() {
+    let url = provider().await;
+    let a = api(campaign(|c| {
+        c.bot_check =
+            Some(toml::from_str(&format!("url = \"{url}\"\nsecret = \"s3cret\"")).expect("cfg"))
+    }))
+    .await;
+    let with = |answer: Option<&str>| {
+        let mut body = json!({"campaign": "sales", "page_url": "https://shop.example/p"});
+        if let Some(t) = answer {
+            body["bot_token"] = json!(t);
+        }
+        post("/v1/calls/token", Some(SHOP), body)
+    };
+    for refused in [None, Some(""), Some("robot")] {
+        let r = send(&a, with(refused)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{refused:?}");
+        assert_eq!(r.body["error"], "bot_check_failed");
+    }
+    assert_eq!(send(&a, with(Some("human"))).await.status, StatusCode::OK);
+
+    // A provider that cannot be reached refuses rather than lets anyone through.
+    let down = api(campaign(|c| {
+        c.bot_check = Some(
+            toml::from_str("url = \"http://127.0.0.1:9/siteverify\"\nsecret = \"s\"").expect("cfg"),
+        )
+    }))
+    .await;
+    assert_eq!(
+        send(&down, with(Some("human"))).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 /// The weekday `days` from today (UTC), as campaign hours name it.

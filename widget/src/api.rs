@@ -32,6 +32,12 @@ pub(crate) async fn token(gateway: &str, campaign: &str) -> Result<TokenResponse
         page_url: window.location().href().unwrap_or_default(),
         referrer: document.referrer(),
         utm: None,
+        // A site using a bot check puts the check's answer in `C2C.botToken`.
+        bot_token: js_sys::Reflect::get(&window, &"C2C".into())
+            .and_then(|c2c| js_sys::Reflect::get(&c2c, &"botToken".into()))
+            .ok()
+            .and_then(|t| t.as_string())
+            .filter(|t| !t.is_empty()),
     };
     let body = json::token_request(&body).ok_or_else(|| Failure::local("failed"))?;
     let body = post(&format!("{gateway}/v1/calls/token"), body).await?;

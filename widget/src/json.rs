@@ -55,11 +55,15 @@ pub(crate) fn client_message(msg: &ClientMessage) -> Option<String> {
 
 /// The body of `POST /v1/calls/token` (UTM parameters are not sent yet).
 pub(crate) fn token_request(req: &TokenRequest) -> Option<String> {
-    stringify(&[
-        ("campaign", &req.campaign),
-        ("page_url", &req.page_url),
-        ("referrer", &req.referrer),
-    ])
+    let mut fields = vec![
+        ("campaign", req.campaign.as_str()),
+        ("page_url", req.page_url.as_str()),
+        ("referrer", req.referrer.as_str()),
+    ];
+    if let Some(t) = &req.bot_token {
+        fields.push(("bot_token", t.as_str()));
+    }
+    stringify(&fields)
 }
 
 /// A server signalling frame; `None` for unknown or malformed frames.

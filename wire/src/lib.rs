@@ -96,6 +96,9 @@ pub struct TokenRequest {
     /// UTM parameters of the page, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utm: Option<Utm>,
+    /// The answer of a bot check (Turnstile, hCaptcha, reCAPTCHA) when the campaign uses one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_token: Option<String>,
 }
 
 /// UTM campaign parameters of the visitor's page.

@@ -113,7 +113,7 @@ impl TrunkLeg {
     }
 
     /// Builds the dialog state and its ACK from a 2xx (route set = Record-Route reversed, §12.1.2).
-    fn make_dialog(&self, msg: &Message) -> Dialog {
+    pub(super) fn make_dialog(&self, msg: &Message) -> Dialog {
         let remote_to = msg.headers().get("To").unwrap_or(&self.to).to_owned();
         let target = msg
             .contact_uri()

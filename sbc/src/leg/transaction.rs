@@ -21,21 +21,21 @@ pub const CANCEL_WAIT: Duration = Duration::from_secs(32);
 
 /// A request we retransmit until answered or timed out.
 #[derive(Debug)]
-pub(super) struct ClientTx {
-    pub(super) branch: String,
-    pub(super) bytes: Vec<u8>,
-    pub(super) to: SocketAddr,
+pub(crate) struct ClientTx {
+    pub(crate) branch: String,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) to: SocketAddr,
     /// Next retransmission (Timer A / E); None once a response stopped it.
-    pub(super) next_send: Option<Instant>,
-    pub(super) interval: Duration,
+    pub(crate) next_send: Option<Instant>,
+    pub(crate) interval: Duration,
     /// Transaction timeout (Timer B / F).
-    pub(super) deadline: Option<Instant>,
+    pub(crate) deadline: Option<Instant>,
     /// INVITE intervals double without cap; non-INVITE ones cap at T2.
-    pub(super) cap: Option<Duration>,
+    pub(crate) cap: Option<Duration>,
 }
 
 impl ClientTx {
-    pub(super) fn new(
+    pub(crate) fn new(
         branch: String,
         bytes: Vec<u8>,
         to: SocketAddr,
@@ -56,20 +56,20 @@ impl ClientTx {
 
     /// Over a reliable transport requests are not retransmitted (RFC 3261 §17.1.1.2, §17.1.2.2);
     /// only the timeout remains.
-    pub(super) fn over(mut self, reliable: bool) -> Self {
+    pub(crate) fn over(mut self, reliable: bool) -> Self {
         if reliable {
             self.next_send = None;
         }
         self
     }
 
-    pub(super) fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.next_send = None;
         self.deadline = None;
     }
 
     /// Non-INVITE Timer E retransmission and Timer F timeout; returns true when the transaction timed out.
-    pub(super) fn tick(&mut self, now: Instant, outputs: &mut VecDeque<Output>) -> bool {
+    pub(crate) fn tick(&mut self, now: Instant, outputs: &mut VecDeque<Output>) -> bool {
         if let Some(at) = self.next_send.filter(|at| *at <= now) {
             self.interval = (self.interval * 2).min(self.cap.unwrap_or(Duration::MAX));
             self.next_send = Some(at + self.interval);

@@ -12,6 +12,7 @@ use tracing::{debug, info, warn};
 use super::Command;
 use crate::failover::{order, random_roll, Candidate, TrunkHealth};
 use crate::ingress::{answer_out_of_dialog, new_tag, Ingress, Screened};
+use crate::keepalive::{Health, KeepAlive};
 use crate::leg::{EndCause, LegEvent, LegParams, Output, TrunkLeg};
 use crate::sip::{FrameError, Message, MAX_MESSAGE_SIZE};
 
@@ -37,7 +38,10 @@ pub(super) enum Inbound {
         conn: mpsc::Sender<ConnOut>,
     },
     /// The connection is gone.
-    Closed { from: SocketAddr, conn: mpsc::Sender<ConnOut> },
+    Closed {
+        from: SocketAddr,
+        conn: mpsc::Sender<ConnOut>,
+    },
 }
 
 /// What the SIP task asks a connection writer to do.
@@ -68,6 +72,17 @@ struct Transports {
 }
 
 impl Transports {
+    /// Records what a keep-alive found.
+    fn note(&mut self, health: &Health, now: Instant) {
+        match health {
+            Health::Up(trunk) => self.health.mark_up(trunk),
+            Health::Down(trunk) => {
+                warn!(%trunk, "trunk did not answer its keep-alive");
+                self.health.mark_down(trunk, now);
+            }
+        }
+    }
+
     async fn send(&self, bytes: Vec<u8>, to: SocketAddr) {
         if let Some(conn) = self.tcp_peers.get(&to) {
             if conn.try_send(ConnOut::Send(bytes)).is_err() {
@@ -85,6 +100,7 @@ impl Transports {
 pub(super) async fn run(
     udp: UdpSocket,
     mut ingress: Ingress,
+    mut keepalive: KeepAlive,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut inbound: mpsc::Receiver<Inbound>,
 ) {
@@ -96,7 +112,11 @@ pub(super) async fn run(
     };
     let mut buf = vec![0u8; MAX_MESSAGE_SIZE + 1];
     loop {
-        let deadline = legs.values().filter_map(|s| s.next_timeout).min();
+        let deadline = legs
+            .values()
+            .filter_map(|s| s.next_timeout)
+            .chain(keepalive.next_timeout())
+            .min();
         let sleep = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
@@ -128,7 +148,7 @@ pub(super) async fn run(
             received = net.udp.recv_from(&mut buf) => match received {
                 Ok((len, from)) => {
                     let screened = ingress.screen(&buf[..len], from, Instant::now());
-                    on_screened(&mut net, &mut legs, screened, from).await;
+                    on_screened(&mut net, &mut legs, &mut keepalive, screened, from).await;
                 }
                 Err(err) => warn!(%err, "SIP socket receive failed"),
             },
@@ -140,7 +160,7 @@ pub(super) async fn run(
                         continue;
                     }
                     net.tcp_peers.insert(from, conn);
-                    on_screened(&mut net, &mut legs, screened, from).await;
+                    on_screened(&mut net, &mut legs, &mut keepalive, screened, from).await;
                 }
                 Inbound::FrameError { pending, err, from, conn } => {
                     debug!(%from, %err, "TCP stream unframeable, closing");
@@ -158,6 +178,12 @@ pub(super) async fn run(
             },
             () = sleep => {
                 let now = Instant::now();
+                for health in keepalive.handle_timeout(now) {
+                    net.note(&health, now);
+                }
+                while let Some((bytes, to)) = keepalive.poll_transmit() {
+                    net.send(bytes, to).await;
+                }
                 for slot in legs.values_mut() {
                     if slot.next_timeout.is_some_and(|at| at <= now) {
                         slot.leg.handle_timeout(now);
@@ -173,6 +199,7 @@ pub(super) async fn run(
 async fn on_screened(
     net: &mut Transports,
     legs: &mut HashMap<String, LegSlot>,
+    keepalive: &mut KeepAlive,
     screened: Screened,
     from: SocketAddr,
 ) {
@@ -192,7 +219,10 @@ async fn on_screened(
         return;
     }
     let Message::Request(req) = msg else {
-        debug!(%from, %call_id, "response for unknown call dropped");
+        match keepalive.handle_response(&msg) {
+            Some(health) => net.note(&health, Instant::now()),
+            None => debug!(%from, %call_id, "response for unknown call dropped"),
+        }
         return;
     };
     if let Some(resp) = answer_out_of_dialog(&req, &new_tag()) {

@@ -96,7 +96,14 @@ pub(super) async fn connect(
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer))
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
-    Ok(spawn_connection(stream, peer, inbound, max_message, idle, None))
+    Ok(spawn_connection(
+        stream,
+        peer,
+        inbound,
+        max_message,
+        idle,
+        None,
+    ))
 }
 
 /// Starts the reader and writer of one connection; returns the way to write to it.
@@ -176,7 +183,12 @@ async fn read_loop(
             }
         }
     }
-    let _ = inbound.send(Inbound::Closed { from: peer, conn: conn.clone() }).await;
+    let _ = inbound
+        .send(Inbound::Closed {
+            from: peer,
+            conn: conn.clone(),
+        })
+        .await;
     drop(conn);
     let _ = writer_task.await;
 }

@@ -46,7 +46,9 @@ pub async fn call(sbc: &Sbc, rtp: &UdpSocket) -> TrunkCall {
 
 /// Places a call through the named trunk (or its group).
 pub async fn call_via(sbc: &Sbc, rtp: &UdpSocket, trunk: &str) -> TrunkCall {
-    sbc.place_call(outbound(trunk, rtp)).await.expect("call placed")
+    sbc.place_call(outbound(trunk, rtp))
+        .await
+        .expect("call placed")
 }
 
 /// A call through `trunk` whose SDP offer points at `rtp`.

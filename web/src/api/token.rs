@@ -24,6 +24,12 @@ pub(crate) async fn issue(
     let origin = super::allowed_origin(&headers, campaign)?;
     let now = super::unix_now();
     screen(&state, campaign, &peer, now).await?;
+    if let Some(check) = &campaign.config.bot_check {
+        let ip = peer.ip().to_string();
+        crate::screening::verify_bot_check(&state.http, check, req.bot_token.as_deref(), &ip)
+            .await
+            .map_err(ApiError::BotCheck)?;
+    }
 
     let session_id = random_session_id();
     let lease_until = now + state.config.number_lease_s;

@@ -1,9 +1,11 @@
 //! Screening: the checks a visitor's request passes before a token is minted (DESIGN §1.4).
 
+mod bot_check;
 mod capacity;
 mod hours;
 mod rate;
 
+pub use bot_check::{verify as verify_bot_check, BotCheckConfig, BotCheckError};
 pub use capacity::{ActiveCalls, CallSlot};
 pub use hours::{HoursError, WeeklyHours};
 pub use rate::RateLimiter;

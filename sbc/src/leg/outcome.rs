@@ -1,0 +1,136 @@
+//! How the INVITE client transaction progresses and fails (RFC 3261 §17.1.1): provisional
+//! responses (trying, ringing, early media) and non-2xx finals (ACK, end cause, digest retry).
+
+use std::time::Instant;
+
+use tracing::warn;
+
+use super::transaction::{ClientTx, T2, TIMER_F};
+use super::{EndCause, InviteState, LegEvent, TrunkLeg};
+use crate::sdp;
+use crate::sip::{Message, Method};
+
+/// True when a provisional response asks for PRACK (RFC 3262 §3: Require: 100rel + RSeq).
+fn is_reliable(msg: &Message) -> bool {
+    let h = msg.headers();
+    h.list("Require")
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case("100rel"))
+        && h.get("RSeq").is_some()
+}
+
+impl TrunkLeg {
+    /// Sends PRACK for a new reliable provisional response; false for a repeated RSeq.
+    fn acknowledge_reliable(&mut self, msg: &Message, now: Instant) -> bool {
+        let Some(rseq) = msg
+            .headers()
+            .get("RSeq")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+        else {
+            return false;
+        };
+        if self.last_rseq.is_some_and(|last| rseq <= last) {
+            return false;
+        }
+        self.last_rseq = Some(rseq);
+        // The PRACK goes inside the early dialog the provisional response created (§12.1.2).
+        let early = self.make_dialog(msg);
+        self.pracks += 1;
+        let (branch, via) = self.fresh_via();
+        let mut req = self.base_request(
+            Method::Prack,
+            &early.target,
+            &via,
+            &early.remote_to,
+            &early.routes,
+        );
+        req.headers
+            .push("RAck", format!("{rseq} {} INVITE", self.cseq));
+        let bytes = Message::Request(req).to_bytes();
+        self.transmit(bytes.clone(), early.next_hop);
+        let reliable = self.transport != crate::trunk::Transport::Udp;
+        self.prack = Some(
+            ClientTx::new(branch, bytes, early.next_hop, TIMER_F, Some(T2), now).over(reliable),
+        );
+        true
+    }
+
+    pub(super) fn on_provisional(&mut self, status: u16, msg: &Message, now: Instant) {
+        if !matches!(
+            self.invite_state,
+            InviteState::Calling | InviteState::Proceeding
+        ) {
+            return;
+        }
+        // A provisional response stops Timer A, and Timer B only guards Calling (§17.1.1.2).
+        self.invite_state = InviteState::Proceeding;
+        self.invite.stop();
+        if self.hangup_requested {
+            self.send_cancel(now);
+            return;
+        }
+        if status > 100 && is_reliable(msg) && !self.acknowledge_reliable(msg, now) {
+            return; // a retransmission of a reliable provisional we already PRACKed
+        }
+        if status == 100 {
+            if !self.said_trying {
+                self.said_trying = true;
+                self.event(LegEvent::Trying);
+            }
+            return;
+        }
+        if msg.has_sdp() {
+            match sdp::parse_answer(msg.body()) {
+                Ok(media) if self.early_media.as_ref() != Some(&media) => {
+                    self.early_media = Some(media.clone());
+                    self.event(LegEvent::EarlyMedia(media));
+                }
+                Ok(_) => {}
+                Err(err) => warn!(call_id = %self.call_id, %err, "unusable early-media SDP"),
+            }
+        } else if (180..=182).contains(&status) && !self.said_ringing {
+            self.said_ringing = true;
+            self.event(LegEvent::Ringing);
+        }
+    }
+
+    pub(super) fn on_invite_response(&mut self, status: u16, msg: &Message, now: Instant) {
+        self.any_response = true;
+        match status {
+            100..=199 => self.on_provisional(status, msg, now),
+            200..=299 => self.on_success(status, msg, now),
+            _ => self.on_failure(status, msg, now),
+        }
+    }
+    pub(super) fn on_failure(&mut self, status: u16, msg: &Message, now: Instant) {
+        match self.invite_state {
+            InviteState::Calling | InviteState::Proceeding => {
+                // The ACK for a failure belongs to the INVITE transaction: same branch (§17.1.1.3).
+                let to = msg.headers().get("To").unwrap_or(&self.to).to_owned();
+                let ack =
+                    self.base_request(Method::Ack, &self.request_uri, &self.invite_via, &to, &[]);
+                let bytes = Message::Request(ack).to_bytes();
+                self.transmit(bytes.clone(), self.trunk_addr);
+                self.non2xx_ack = Some(bytes);
+                self.invite.stop();
+                self.invite_state = InviteState::Completed;
+                self.cancel_deadline = None;
+                if matches!(status, 401 | 407) && self.retry_with_auth(status, msg, now) {
+                    return;
+                }
+                let cause = if self.hangup_requested {
+                    EndCause::HangupLocal
+                } else {
+                    EndCause::from_status(status)
+                };
+                self.end(cause, Some(status), now);
+            }
+            InviteState::Completed => {
+                if let Some(ack) = self.non2xx_ack.clone() {
+                    self.transmit(ack, self.trunk_addr);
+                }
+            }
+            InviteState::Terminated => {}
+        }
+    }
+}
