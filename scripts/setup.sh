@@ -37,4 +37,15 @@ if [ "$have" != "$locked" ]; then
   # Not --locked: the CLI's own lock file pins a crate version the registry no longer serves.
   cargo install -q wasm-bindgen-cli --version "$locked"
 fi
+# wasm-opt shrinks the widget by a few KiB (it must stay under 60 KiB gzipped). Debian's
+# binaryen (108) miscompiles it; the npm package ships a current build as JavaScript.
+wasm_opt_version="$(wasm-opt --version 2>/dev/null | awk '{ print $3 }' || true)"
+if [ -z "$wasm_opt_version" ] || [ "$wasm_opt_version" -lt 116 ] 2>/dev/null; then
+  if command -v npm >/dev/null; then
+    say "installing wasm-opt (npm binaryen@132)"
+    npm install -g --silent binaryen@132 >/dev/null 2>&1 || say "wasm-opt unavailable; the widget builds without it"
+  else
+    say "npm not found: the widget builds without wasm-opt"
+  fi
+fi
 say "ok"
