@@ -164,6 +164,7 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
         number_pool: NumberPool {
             first: "+15550100000".into(),
             count: 100,
+            list: Vec::new(),
         },
         theme: Default::default(),
         fallback_message: "The demo is closed.".into(),

@@ -78,10 +78,15 @@ pub enum FallbackKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NumberPool {
-    /// First number, `+` and digits.
+    /// First number of a block, `+` and digits.
+    #[serde(default)]
     pub first: String,
-    /// How many numbers.
+    /// How many numbers from `first`.
+    #[serde(default)]
     pub count: u32,
+    /// Individual numbers, instead of or besides a block.
+    #[serde(default)]
+    pub list: Vec<String>,
 }
 
 fn default_tz() -> String {
@@ -170,7 +175,7 @@ impl Campaign {
         let numbers = expand_pool(&config.number_pool).ok_or_else(|| {
             err(
                 "number_pool",
-                "first must be + and digits, count 1..=100000".into(),
+                "give first = \"+E164\" and count = 1..100000 for a block, and/or list = [\"+E164\", …]; numbers are + and 8 to 15 digits".into(),
             )
         })?;
         let hours = WeeklyHours::parse(&config.timezone, &config.hours)
@@ -239,21 +244,39 @@ pub fn canonical_origin(origin: &str) -> Option<String> {
     Some(url.origin().ascii_serialization())
 }
 
+/// Largest pool we expand; a bigger one is a configuration mistake, not a pool.
+const MAX_POOL: usize = 100_000;
+
+/// Every number of the pool (the block from `first`, then `list`), each `+` and 8–15 digits,
+/// without duplicates; None when a number is malformed or the pool is empty or too large.
 fn expand_pool(pool: &NumberPool) -> Option<Vec<String>> {
-    let digits = pool.first.strip_prefix('+')?;
-    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    if pool.count == 0 || pool.count > 100_000 {
-        return None;
-    }
-    let first: u64 = digits.parse().ok()?;
-    (0..u64::from(pool.count))
-        .map(|i| {
+    let mut out = Vec::new();
+    if !pool.first.is_empty() || pool.count > 0 {
+        let digits = e164_digits(&pool.first)?;
+        if pool.count == 0 || pool.count as usize > MAX_POOL {
+            return None;
+        }
+        let first: u64 = digits.parse().ok()?;
+        for i in 0..u64::from(pool.count) {
             let n = (first + i).to_string();
-            (n.len() == digits.len()).then(|| format!("+{n}"))
-        })
-        .collect()
+            // A block that would change length (…999 → 1000…) is a typo, not a pool.
+            (n.len() == digits.len()).then_some(())?;
+            out.push(format!("+{n}"));
+        }
+    }
+    for n in &pool.list {
+        out.push(format!("+{}", e164_digits(n.trim())?));
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|n| seen.insert(n.clone()));
+    (!out.is_empty() && out.len() <= MAX_POOL).then_some(out)
+}
+
+/// The digits of a `+` and 8–15 digit E.164 number.
+fn e164_digits(n: &str) -> Option<&str> {
+    let digits = n.strip_prefix('+')?;
+    ((8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(digits)
 }
 
 #[cfg(test)]
@@ -275,12 +298,13 @@ mod tests {
 
     #[test]
     fn a_pool_expands_without_changing_length() {
-        let p = NumberPool {
-            first: "+15550100998".into(),
-            count: 3,
+        let block = |first: &str, count| NumberPool {
+            first: first.into(),
+            count,
+            list: vec![],
         };
         assert_eq!(
-            expand_pool(&p),
+            expand_pool(&block("+15550100998", 3)),
             Some(vec![
                 "+15550100998".into(),
                 "+15550100999".into(),
@@ -288,18 +312,39 @@ mod tests {
             ])
         );
         assert_eq!(
-            expand_pool(&NumberPool {
-                first: "+999".into(),
-                count: 2
-            }),
-            None
+            expand_pool(&block("+15550199999", 2)),
+            Some(vec!["+15550199999".into(), "+15550200000".into()])
         );
         assert_eq!(
-            expand_pool(&NumberPool {
-                first: "15550100".into(),
-                count: 2
-            }),
-            None
+            expand_pool(&block("+99999999", 2)),
+            None,
+            "length would change"
         );
+        assert_eq!(expand_pool(&block("+999", 2)), None, "too short for E.164");
+        assert_eq!(expand_pool(&block("15550100", 2)), None, "no +");
+        assert_eq!(expand_pool(&block("+15550100", 0)), None, "empty");
+    }
+
+    #[test]
+    fn a_pool_can_be_a_list_or_both_without_duplicates() {
+        let p = NumberPool {
+            first: "+4930999000".into(),
+            count: 2,
+            list: vec!["+4930555111".into(), " +4930999001 ".into()],
+        };
+        assert_eq!(
+            expand_pool(&p),
+            Some(vec![
+                "+4930999000".into(),
+                "+4930999001".into(),
+                "+4930555111".into()
+            ])
+        );
+        let bad = NumberPool {
+            first: String::new(),
+            count: 0,
+            list: vec!["+49 30 555".into()],
+        };
+        assert_eq!(expand_pool(&bad), None);
     }
 }
