@@ -8,6 +8,7 @@ pub mod browser;
 pub mod gateway;
 pub mod http;
 pub mod ports;
+pub mod scene;
 pub mod sipp;
 pub mod site;
 pub mod tone;

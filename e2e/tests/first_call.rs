@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use c2c_e2e::browser::Browser;
-use c2c_e2e::gateway::{config_with_trunk, Gateway};
+use c2c_e2e::gateway::Gateway;
 use c2c_e2e::sipp::{header, uri_user, Sipp};
 use c2c_e2e::site::Site;
-use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget};
+use c2c_e2e::{artifacts_dir, ports, scene, scratch_dir, widget};
 
 const LIMIT: Duration = Duration::from_secs(150);
 
@@ -18,18 +17,13 @@ async fn setup(
 ) -> (std::path::PathBuf, Sipp, Site, Gateway) {
     let dir = scratch_dir(name);
     let sipp = sipp(&dir);
-    let http_port = ports::free_tcp();
-    let gw_url = format!("http://127.0.0.1:{http_port}");
-    let site = Site::start(Site::embed_page(&gw_url, "e2e")).await;
-    let config = config_with_trunk(
-        http_port,
+    let (site, gw) = scene::start(
+        &dir,
         sipp.port,
-        &site.origin,
-        &c2c_e2e::static_dir(),
-        &dir.join("data"),
-    );
-    let gw = Gateway::start(&dir, &config, &[]).await;
-    assert_eq!(gw.url, gw_url);
+        |gw| Site::embed_page(gw, "e2e"),
+        Default::default(),
+    )
+    .await;
     (dir, sipp, site, gw)
 }
 
@@ -37,9 +31,7 @@ async fn setup(
 async fn a_call_carries_the_session_number_echoes_audio_and_hangs_up_with_bye() {
     tokio::time::timeout(LIMIT, async {
         let (dir, mut sipp, site, gw) = setup("first-call", Sipp::uas_echo).await;
-        let tone_path = dir.join("tone.wav");
-        tone::write_tone_wav(&tone_path, 5).expect("tone");
-        let browser = Browser::start(&dir, &tone_path).await;
+        let browser = scene::browser(&dir, 5).await;
         browser
             .client
             .goto(&site.origin)
@@ -136,9 +128,7 @@ async fn a_busy_trunk_ends_the_call_as_busy() {
     tokio::time::timeout(LIMIT, async {
         let (dir, mut sipp, site, gw) =
             setup("busy", |d| Sipp::uas_scenario(d, "uas_486.xml")).await;
-        let tone_path = dir.join("tone.wav");
-        tone::write_tone_wav(&tone_path, 2).expect("tone");
-        let browser = Browser::start(&dir, &tone_path).await;
+        let browser = scene::browser(&dir, 2).await;
         browser
             .client
             .goto(&site.origin)
@@ -175,9 +165,7 @@ async fn the_demo_page_calls_the_in_process_echo_trunk() {
             c2c_e2e::static_dir().display()
         );
         let gw = Gateway::start(&dir, &config, &["--demo"]).await;
-        let tone_path = dir.join("tone.wav");
-        tone::write_tone_wav(&tone_path, 5).expect("tone");
-        let browser = Browser::start(&dir, &tone_path).await;
+        let browser = scene::browser(&dir, 5).await;
         browser.client.goto(&format!("{}/", gw.url)).await.expect("open the demo page");
         let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
         call.click().await.expect("click the call button");

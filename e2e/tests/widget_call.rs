@@ -5,11 +5,8 @@
 
 use std::time::Duration;
 
-use c2c_e2e::browser::Browser;
-use c2c_e2e::gateway::{config_with_trunk, Gateway};
 use c2c_e2e::sipp::Sipp;
-use c2c_e2e::site::Site;
-use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget};
+use c2c_e2e::{artifacts_dir, ports, scene, scratch_dir, widget};
 
 const LIMIT: Duration = Duration::from_secs(150);
 
@@ -18,20 +15,14 @@ async fn a_visitor_sees_every_state_of_a_call_and_each_is_announced() {
     tokio::time::timeout(LIMIT, async {
         let dir = scratch_dir("widget-call");
         let mut sipp = Sipp::uas_scenario(&dir, "uas_progress.xml");
-        let http_port = ports::free_tcp();
-        let gw_url = format!("http://127.0.0.1:{http_port}");
-        let site = Site::start(widget::csp_embed_page(&gw_url, "e2e", "")).await;
-        let config = config_with_trunk(
-            http_port,
+        let (site, gw) = scene::start(
+            &dir,
             sipp.port,
-            &site.origin,
-            &c2c_e2e::static_dir(),
-            &dir.join("data"),
-        );
-        let gw = Gateway::start(&dir, &config, &[]).await;
-        let tone_path = dir.join("tone.wav");
-        tone::write_tone_wav(&tone_path, 20).expect("tone");
-        let b = Browser::start(&dir, &tone_path).await;
+            |gw| widget::csp_embed_page(gw, "e2e", ""),
+            Default::default(),
+        )
+        .await;
+        let b = scene::browser(&dir, 20).await;
         b.client
             .goto(&site.origin)
             .await
@@ -174,21 +165,15 @@ async fn a_visitor_sees_every_state_of_a_call_and_each_is_announced() {
 async fn a_refused_microphone_says_how_to_allow_it_and_costs_no_call() {
     tokio::time::timeout(LIMIT, async {
         let dir = scratch_dir("widget-mic-denied");
-        let http_port = ports::free_tcp();
-        let gw_url = format!("http://127.0.0.1:{http_port}");
-        let site = Site::start(widget::csp_embed_page(&gw_url, "e2e", "")).await;
         // Nothing listens on the trunk port: no call may get that far.
-        let config = config_with_trunk(
-            http_port,
+        let (site, gw) = scene::start(
+            &dir,
             ports::free_udp(),
-            &site.origin,
-            &c2c_e2e::static_dir(),
-            &dir.join("data"),
-        );
-        let gw = Gateway::start(&dir, &config, &[]).await;
-        let tone_path = dir.join("tone.wav");
-        tone::write_tone_wav(&tone_path, 2).expect("tone");
-        let b = Browser::start_denying_microphone(&dir, &tone_path).await;
+            |gw| widget::csp_embed_page(gw, "e2e", ""),
+            Default::default(),
+        )
+        .await;
+        let b = scene::browser_denying_microphone(&dir).await;
         b.client
             .goto(&site.origin)
             .await

@@ -4,11 +4,8 @@
 
 use std::time::Duration;
 
-use c2c_e2e::browser::Browser;
-use c2c_e2e::gateway::{config_with_trunk, Gateway};
 use c2c_e2e::sipp::Sipp;
-use c2c_e2e::site::Site;
-use c2c_e2e::{artifacts_dir, ports, scratch_dir, tone, widget};
+use c2c_e2e::{artifacts_dir, scene, scratch_dir, widget};
 use fantoccini::key::Key;
 
 const LIMIT: Duration = Duration::from_secs(150);
@@ -18,20 +15,14 @@ async fn a_visitor_calls_and_hangs_up_with_the_keyboard_only() {
     tokio::time::timeout(LIMIT, async {
         let dir = scratch_dir("widget-keyboard");
         let mut sipp = Sipp::uas_echo(&dir);
-        let http_port = ports::free_tcp();
-        let gw_url = format!("http://127.0.0.1:{http_port}");
-        let site = Site::start(widget::csp_embed_page(&gw_url, "e2e", "")).await;
-        let config = config_with_trunk(
-            http_port,
+        let (site, gw) = scene::start(
+            &dir,
             sipp.port,
-            &site.origin,
-            &c2c_e2e::static_dir(),
-            &dir.join("data"),
-        );
-        let gw = Gateway::start(&dir, &config, &[]).await;
-        let tone_path = dir.join("tone.wav");
-        tone::write_tone_wav(&tone_path, 10).expect("tone");
-        let b = Browser::start(&dir, &tone_path).await;
+            |gw| widget::csp_embed_page(gw, "e2e", ""),
+            Default::default(),
+        )
+        .await;
+        let b = scene::browser(&dir, 10).await;
         b.client
             .goto(&site.origin)
             .await
