@@ -386,3 +386,34 @@ fn weekday_in(days: u64) -> &'static str {
         .unwrap_or(0);
     DAYS[((today + 3 + days) % 7) as usize]
 }
+
+#[tokio::test]
+async fn the_jwks_publishes_the_key_that_signs_tokens() {
+    use base64::Engine;
+    let a = api(campaign(|_| {})).await;
+    let t = send(&a, token_req(Some(SHOP))).await;
+    let token = t.body["token"].as_str().expect("token");
+    let header = token.split('.').next().expect("header");
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .expect("base64"),
+    )
+    .expect("json");
+    assert_eq!(header["alg"], "ES256");
+    let jwks = send(
+        &a,
+        Request::get("/.well-known/jwks.json")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    let keys = jwks.body["keys"].as_array().expect("keys");
+    assert!(keys
+        .iter()
+        .any(|k| k["kid"] == header["kid"] && k["kty"] == "EC" && k["crv"] == "P-256"));
+    assert!(
+        keys.iter().all(|k| k.get("d").is_none()),
+        "no private parts published"
+    );
+}
