@@ -3,8 +3,7 @@
 //! This ties the three parts together for one WebSocket: the SBC verifies the token and
 //! places the trunk leg, the media task bridges audio, and every change is told to the browser.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,12 +18,14 @@ use c2c_sbc::sdp::{build_offer, MediaOffer, RemoteMedia};
 use c2c_sbc::shell::{OutboundCall, Sbc, TrunkCall};
 use c2c_sbc::token::{TokenVerifier, VerifiedCall};
 use c2c_web::screening::{ActiveCalls, CallSlot};
-use c2c_web::{Campaign, Store};
+use c2c_web::{Campaigns, Store};
 use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
 
-use crate::media::bridge::{Bridge, TrunkMedia};
+use crate::cdr::CallRecorder;
+use crate::media::bridge::{Bridge, BridgeConfig, TrunkMedia};
 use crate::media::peer::BrowserPeer;
-use crate::media::task::{self, MediaCommand, MediaEvent, MediaHandle};
+use crate::media::task::{self, MediaCommand, MediaEvent, MediaHandle, MediaSockets};
+use crate::media::MediaSettings;
 
 /// How long a browser has to send its `call` message after connecting.
 const FIRST_MESSAGE_WAIT: Duration = Duration::from_secs(10);
@@ -43,13 +44,15 @@ pub struct Gateway {
     /// Visitor context (page URL for X-C2C-Page), number leases.
     pub store: Store,
     /// Campaigns by public id: a token for a campaign deactivated since is refused.
-    pub campaigns: Arc<HashMap<String, Campaign>>,
+    pub campaigns: Campaigns,
     /// Calls in progress per campaign (screened against the campaign's limit).
     pub active_calls: ActiveCalls,
     /// How long the session number stays with the session after the call, seconds.
     pub number_linger_s: i64,
     /// Address media sockets bind to and advertise.
     pub media_ip: IpAddr,
+    /// Media port range and RTP timeout.
+    pub media: MediaSettings,
 }
 
 /// The sending half of the signalling socket.
@@ -103,9 +106,11 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
         )
         .await;
     }
-    match Call::start(&gw, &mut ws, &verified, &offer).await {
+    let cdr = CallRecorder::start(&gw.store, &verified);
+    match Call::start(&gw, &mut ws, &verified, &offer, &cdr).await {
         Ok(call) => call.run(&gw, &mut ws, incoming).await,
         Err(e) => {
+            cdr.not_placed(&e);
             tracing::warn!(error = %e, session = %verified.claims.sub, "call could not start");
             refuse(&mut ws, "failed", &e).await;
         }
@@ -121,6 +126,8 @@ struct Call {
     started: Instant,
     /// Counts this call against its campaign until the call is dropped.
     _slot: CallSlot,
+    /// The call's detail record.
+    cdr: CallRecorder,
 }
 
 impl Call {
@@ -129,15 +136,11 @@ impl Call {
         ws: &mut Sink,
         v: &VerifiedCall,
         offer: &str,
+        cdr: &CallRecorder,
     ) -> Result<Call, String> {
-        let browser_sock = UdpSocket::bind(SocketAddr::new(gw.media_ip, 0))
-            .await
-            .map_err(|e| format!("media socket: {e}"))?;
-        let trunk_sock = UdpSocket::bind(SocketAddr::new(gw.media_ip, 0))
-            .await
-            .map_err(|e| format!("rtp socket: {e}"))?;
-        let browser_addr = browser_sock.local_addr().map_err(|e| e.to_string())?;
-        let rtp_addr = trunk_sock.local_addr().map_err(|e| e.to_string())?;
+        let sockets = bind_media(gw)?;
+        let browser_addr = sockets.browser.local_addr().map_err(|e| e.to_string())?;
+        let rtp_addr = sockets.rtp.local_addr().map_err(|e| e.to_string())?;
 
         let (peer, answer) =
             BrowserPeer::answer(offer, browser_addr, Instant::now()).map_err(|e| e.to_string())?;
@@ -164,6 +167,7 @@ impl Call {
                 campaign: v.claims.cmp.clone(),
                 page_url,
                 sdp_offer,
+                privacy: v.route.privacy,
             })
             .await
             .map_err(|e| e.to_string())?;
@@ -173,6 +177,7 @@ impl Call {
             call_id = %trunk.call_id(),
             "call placed"
         );
+        cdr.placed(trunk.call_id());
         send(
             ws,
             &ServerMessage::State {
@@ -180,7 +185,11 @@ impl Call {
             },
         )
         .await;
-        let media = task::spawn(Bridge::new(peer), browser_sock, trunk_sock);
+        let config = BridgeConfig {
+            rtp_timeout: gw.media.rtp_timeout,
+        };
+        let bridge = Bridge::new(peer, config, Instant::now());
+        let media = task::spawn(bridge, sockets, &v.claims.sub);
         Ok(Call {
             trunk,
             media,
@@ -188,11 +197,13 @@ impl Call {
             number: v.claims.num.clone(),
             started: Instant::now(),
             _slot: slot,
+            cdr: cdr.clone(),
         })
     }
 
     async fn run(mut self, gw: &Gateway, ws: &mut Sink, mut incoming: mpsc::Receiver<Incoming>) {
         let mut hangup_asked: Option<Instant> = None;
+        let mut timed_out = false;
         let mut ws_open = true;
         let reason = loop {
             let deadline = match hangup_asked {
@@ -200,7 +211,7 @@ impl Call {
                 None => self.started + MAX_CALL,
             };
             tokio::select! {
-                ev = self.trunk.next_event() => match ev {
+                ev = next_leg_event(&mut self.trunk, &self.cdr) => match ev {
                     Some(LegEvent::Trying) => {}
                     Some(LegEvent::Ringing) => {
                         send(ws, &ServerMessage::State { state: CallState::Ringing }).await;
@@ -215,11 +226,18 @@ impl Call {
                     }
                     Some(LegEvent::Answered(m)) => {
                         self.set_trunk_media(&m).await;
+                        let _ = self.media.commands.send(MediaCommand::Answered).await;
                         send(ws, &ServerMessage::State { state: CallState::Answered }).await;
                     }
                     Some(LegEvent::Ended { cause, status }) => {
                         tracing::info!(session = %self.session, cause = cause.as_str(), ?status, "call ended");
-                        break if hangup_asked.is_some() { EndReason::HangupLocal } else { end_reason(cause) };
+                        break if timed_out {
+                            EndReason::Timeout
+                        } else if hangup_asked.is_some() {
+                            EndReason::HangupLocal
+                        } else {
+                            end_reason(cause)
+                        };
                     }
                     None => break EndReason::Failed,
                 },
@@ -255,6 +273,14 @@ impl Call {
                             self.trunk.hangup();
                         }
                     }
+                    Some(MediaEvent::RtpTimeout(side)) => {
+                        tracing::info!(session = %self.session, ?side, "RTP timeout");
+                        if hangup_asked.is_none() {
+                            timed_out = true;
+                            hangup_asked = Some(Instant::now());
+                            self.trunk.hangup();
+                        }
+                    }
                     Some(MediaEvent::Stopped(_)) => {}
                 },
                 () = tokio::time::sleep_until(deadline.into()) => {
@@ -266,6 +292,7 @@ impl Call {
                 }
             }
         };
+        self.cdr.end(reason);
         let _ = self.media.commands.send(MediaCommand::Stop).await;
         // The linger starts now: an agent can still look the caller up or call back.
         let until = unix_now() + gw.number_linger_s;
@@ -283,16 +310,44 @@ impl Call {
     }
 
     async fn set_trunk_media(&self, m: &RemoteMedia) {
-        let media = TrunkMedia {
-            addr: m.addr,
-            telephone_event: m.telephone_event_pt,
-        };
+        let media = TrunkMedia::from(m);
         let _ = self
             .media
             .commands
             .send(MediaCommand::TrunkMedia(media))
             .await;
     }
+}
+
+/// Binds the call's WebRTC socket and trunk RTP/RTCP pair from the `[media]` port range.
+fn bind_media(gw: &Gateway) -> Result<MediaSockets, String> {
+    let browser = gw
+        .media
+        .ports
+        .bind_one(gw.media_ip)
+        .map_err(|e| e.to_string())?;
+    let pair = gw
+        .media
+        .ports
+        .bind_pair(gw.media_ip)
+        .map_err(|e| e.to_string())?;
+    let tokio_socket = |s: std::net::UdpSocket| {
+        s.set_nonblocking(true)
+            .and_then(|()| UdpSocket::from_std(s))
+            .map_err(|e| format!("media socket: {e}"))
+    };
+    Ok(MediaSockets {
+        browser: tokio_socket(browser)?,
+        rtp: tokio_socket(pair.rtp)?,
+        rtcp: tokio_socket(pair.rtcp)?,
+    })
+}
+
+/// The trunk leg's next event, recorded in the call's CDR first.
+async fn next_leg_event(trunk: &mut TrunkCall, cdr: &CallRecorder) -> Option<LegEvent> {
+    let ev = trunk.next_event().await;
+    cdr.leg_event(ev.as_ref());
+    ev
 }
 
 /// The browser-facing reason for a trunk-side end.

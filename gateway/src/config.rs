@@ -5,11 +5,17 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use c2c_sbc::trunk::TrunkConfig;
 use c2c_web::CampaignConfig;
+
+use crate::media::ports::{PortPool, DEFAULT_PORT_MAX, DEFAULT_PORT_MIN};
+use crate::media::watchdog::DEFAULT_RTP_TIMEOUT_S;
+use crate::media::MediaSettings;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -79,6 +85,26 @@ pub struct MediaConfig {
     /// Address media sockets bind to and advertise (the public IP with 1:1 NAT).
     #[serde(default = "default_media_ip")]
     pub ip: IpAddr,
+    /// Lowest UDP port for media (WebRTC and trunk RTP/RTCP).
+    #[serde(default = "default_port_min")]
+    pub port_min: u16,
+    /// Highest UDP port for media.
+    #[serde(default = "default_port_max")]
+    pub port_max: u16,
+    /// Seconds without RTP from the browser, or from the trunk once it answered, after which
+    /// the call ends with reason `timeout`; 0 never.
+    #[serde(default = "default_rtp_timeout")]
+    pub rtp_timeout_s: u64,
+}
+
+impl MediaConfig {
+    /// What calls need at run time: the shared port pool and the RTP timeout.
+    pub fn settings(&self) -> MediaSettings {
+        MediaSettings {
+            ports: Arc::new(PortPool::new(self.port_min, self.port_max)),
+            rtp_timeout: (self.rtp_timeout_s > 0).then(|| Duration::from_secs(self.rtp_timeout_s)),
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -102,6 +128,9 @@ impl Default for MediaConfig {
     fn default() -> Self {
         MediaConfig {
             ip: default_media_ip(),
+            port_min: default_port_min(),
+            port_max: default_port_max(),
+            rtp_timeout_s: default_rtp_timeout(),
         }
     }
 }
@@ -114,6 +143,15 @@ fn default_sip_listen() -> SocketAddr {
 }
 fn default_media_ip() -> IpAddr {
     IpAddr::from([127, 0, 0, 1])
+}
+fn default_port_min() -> u16 {
+    DEFAULT_PORT_MIN
+}
+fn default_port_max() -> u16 {
+    DEFAULT_PORT_MAX
+}
+fn default_rtp_timeout() -> u64 {
+    DEFAULT_RTP_TIMEOUT_S
 }
 fn default_data_dir() -> PathBuf {
     PathBuf::from("./data")
@@ -244,6 +282,14 @@ impl Config {
         if self.media.ip.is_unspecified() {
             return Err("media.ip: must be a concrete address browsers and trunks can reach (it goes into ICE candidates and SDP), not 0.0.0.0".into());
         }
+        let m = &self.media;
+        // A call needs three ports: WebRTC, and an even/odd RTP/RTCP pair.
+        if m.port_min > m.port_max || u32::from(m.port_max - m.port_min) < 3 {
+            return Err(format!(
+                "media.port_min = {}, media.port_max = {}: need port_min < port_max with room for at least one call (4 ports), e.g. 20000 and 39999",
+                m.port_min, m.port_max
+            ));
+        }
         for c in &self.campaigns {
             if !self.trunks.iter().any(|t| t.name == c.trunk) {
                 return Err(format!(
@@ -291,6 +337,32 @@ mod tests {
         assert_eq!(c.http.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.sip.listen.to_string(), "127.0.0.1:5060");
         assert_eq!(c.public_url(), "http://127.0.0.1:8080");
+        assert_eq!((c.media.port_min, c.media.port_max), (20000, 39999));
+        assert_eq!(
+            c.media.settings().rtp_timeout,
+            Some(Duration::from_secs(30))
+        );
+    }
+
+    #[test]
+    fn media_ports_and_timeout_are_checked() {
+        let env = |min: &str, max: &str| {
+            vec![
+                ("C2C_MEDIA__PORT_MIN".to_string(), min.to_string()),
+                ("C2C_MEDIA__PORT_MAX".to_string(), max.to_string()),
+                ("C2C_MEDIA__RTP_TIMEOUT_S".to_string(), "0".to_string()),
+            ]
+        };
+        let c = Config::load(None, env("30000", "30099")).expect("range");
+        assert_eq!((c.media.port_min, c.media.port_max), (30000, 30099));
+        assert_eq!(c.media.settings().rtp_timeout, None);
+        for (min, max) in [("30000", "20000"), ("30000", "30001")] {
+            let e = Config::load(None, env(min, max))
+                .expect_err("bad range")
+                .to_string();
+            assert!(e.contains("media.port_min"), "{e}");
+        }
+        assert!(Config::load(None, env("30000", "70000")).is_err());
     }
 
     #[test]

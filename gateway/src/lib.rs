@@ -4,6 +4,7 @@
 //! Depends on `c2c-sbc` (SIP, tokens) and `c2c-web` (HTTP API); nothing depends on it.
 
 pub mod call;
+pub mod cdr;
 pub mod config;
 pub mod media;
 pub mod server;

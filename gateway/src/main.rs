@@ -48,6 +48,35 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Dashboard users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a dashboard user (and its organisation when new); prints a generated password
+    /// unless `--password-stdin` is given.
+    Add {
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Organisation id the user belongs to.
+        #[arg(long)]
+        org: String,
+        /// owner, admin or viewer.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// Read the password from the first line of standard input instead of generating
+        /// and printing one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -131,6 +160,59 @@ fn main() -> anyhow::Result<()> {
                     "API key {} for org {org} created; store it now, it is not shown again",
                     key.id
                 );
+                anyhow::Ok(())
+            })
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    config,
+                    email,
+                    org,
+                    role,
+                    password_stdin,
+                },
+        } => {
+            let c = load(config)?;
+            let role = c2c_web::store::Role::parse(&role)
+                .with_context(|| format!("--role {role:?}: use owner, admin or viewer"))?;
+            runtime()?.block_on(async {
+                let store = c.open_store().await.context("database")?;
+                let password = if password_stdin {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password from standard input")?;
+                    let line = line.trim_end_matches(['\r', '\n']).to_owned();
+                    anyhow::ensure!(
+                        line.chars().count() >= 12,
+                        "use a password of at least 12 characters"
+                    );
+                    Some(line)
+                } else {
+                    None
+                };
+                let generated = password.is_none();
+                let password = password.unwrap_or_else(c2c_gateway::server::new_password);
+                let now = c2c_gateway::server::unix_now();
+                store
+                    .create_org(&org, &org, now)
+                    .await
+                    .context("organisation")?;
+                let user = store
+                    .create_user(&org, &email, &password, role, now)
+                    .await
+                    .context("creating the user")?
+                    .with_context(|| format!("a user with the email {email} exists already"))?;
+                eprintln!(
+                    "user {} ({}) created in org {org}",
+                    user.email,
+                    role.as_str()
+                );
+                if generated {
+                    println!("{password}");
+                    eprintln!("that is the password; store it now, it is not shown again");
+                }
                 anyhow::Ok(())
             })
         }

@@ -1,6 +1,5 @@
 //! `c2c serve`: builds every role from the configuration and runs them until shutdown.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -11,7 +10,7 @@ use c2c_sbc::shell::{Sbc, SbcConfig};
 use c2c_sbc::token::{KeyRing, SharedKeys, TokenIssuer, TokenVerifier};
 use c2c_sbc::trunk::TrunkConfig;
 use c2c_web::screening::ActiveCalls;
-use c2c_web::{AppState, Campaign, CampaignConfig, NumberPool, WebConfig};
+use c2c_web::{AppState, CampaignConfig, Campaigns, NumberPool, WebConfig};
 
 use crate::call::Gateway;
 use crate::config::Config;
@@ -40,16 +39,24 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     tracing::info!(sip = %sbc.local_addr(), "SBC listening (UDP)");
 
     let store = config.open_store().await.context("opening the database")?;
-    let mut campaigns = HashMap::new();
+    let demo_login = if demo {
+        Some(add_demo_login(&store).await?)
+    } else {
+        None
+    };
+    let campaigns = Campaigns::default();
     for c in config.campaigns.clone() {
-        let campaign = Campaign::new(c).context("campaigns")?;
-        store
-            .seed_pool(&campaign.config.public_id, &campaign.numbers)
+        let replace = demo && c.public_id == "demo";
+        campaigns
+            .seed(&store, c, replace, unix_now())
             .await
-            .context("seeding the number pool")?;
-        campaigns.insert(campaign.config.public_id.clone(), campaign);
+            .context("campaigns")?;
     }
-    let campaigns = Arc::new(campaigns);
+    campaigns
+        .refresh(&store)
+        .await
+        .context("loading campaigns")?;
+    tokio::spawn(refresh_campaigns(store.clone(), campaigns.clone()));
     let active_calls = ActiveCalls::new();
     let state = AppState {
         config: Arc::new(WebConfig {
@@ -57,6 +64,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             static_dir: config.static_dir.clone(),
             number_lease_s: config.number_linger_s,
             demo_campaign: demo.then(|| "demo".to_string()),
+            trunks: config.trunks.iter().map(|t| t.name.clone()).collect(),
         }),
         campaigns: campaigns.clone(),
         issuer: TokenIssuer::new(
@@ -71,6 +79,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             .user_agent("c2c")
             .build()
             .context("HTTP client for bot checks")?,
+        admin: Default::default(),
     };
     let gateway = Gateway {
         sbc: Arc::new(sbc),
@@ -80,6 +89,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         active_calls,
         number_linger_s: config.number_linger_s,
         media_ip: config.media.ip,
+        media: config.media.settings(),
     };
     let app = c2c_web::router(state).merge(crate::signalling::routes(gateway));
 
@@ -93,6 +103,9 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         println!("Open {public_url}/ and click the call button: the demo trunk echoes your voice.");
     }
+    if let Some(login) = demo_login {
+        println!("Dashboard: {public_url}/admin/login {login}");
+    }
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -101,6 +114,21 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     .await
     .context("HTTP server")?;
     Ok(())
+}
+
+/// How often campaigns are reloaded from the database, so another node's dashboard edit
+/// applies here too (this node's own edits apply at once).
+const CAMPAIGN_RELOAD: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps the campaign cache in step with the database.
+async fn refresh_campaigns(store: c2c_web::Store, campaigns: Campaigns) {
+    let mut interval = tokio::time::interval(CAMPAIGN_RELOAD);
+    loop {
+        interval.tick().await;
+        if let Err(e) = campaigns.refresh(&store).await {
+            tracing::warn!(error = %e, "reloading campaigns failed; keeping the old ones");
+        }
+    }
 }
 
 /// How often the key file is checked for a rotation by `c2c keys rotate`.
@@ -123,6 +151,44 @@ async fn reload_keys(path: std::path::PathBuf, keys: SharedKeys) {
             }
         }
     }
+}
+
+/// The demo organisation's dashboard user.
+const DEMO_EMAIL: &str = "admin@demo.invalid";
+
+/// Creates the demo organisation and its owner on first use; says how to log in.
+async fn add_demo_login(store: &c2c_web::Store) -> anyhow::Result<String> {
+    let now = unix_now();
+    store
+        .create_org("demo", "Demo", now)
+        .await
+        .context("creating the demo organisation")?;
+    let password = new_password();
+    let created = store
+        .create_user(
+            "demo",
+            DEMO_EMAIL,
+            &password,
+            c2c_web::store::Role::Owner,
+            now,
+        )
+        .await
+        .context("creating the demo user")?;
+    Ok(match created {
+        Some(_) => format!("email {DEMO_EMAIL} password {password}"),
+        None => format!(
+            "email {DEMO_EMAIL} (its password was printed when it was created; \
+             `c2c user add` makes another user)"
+        ),
+    })
+}
+
+/// A random password: 20 characters from an alphabet without look-alikes.
+pub fn new_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    (0..20)
+        .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 /// Unix seconds now.
@@ -176,6 +242,7 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
         rate_per_ip_per_minute: 20,
         rate_per_campaign_per_minute: 600,
         bot_check: None,
+        privacy_id: false,
     });
     Ok(trunk)
 }

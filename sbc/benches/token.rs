@@ -17,6 +17,7 @@ fn grant() -> CallGrant {
         route: Route {
             trunk: "main".into(),
             destination: "+4930123456".into(),
+            privacy: false,
         },
     }
 }

@@ -53,6 +53,10 @@ use transaction::ClientTx;
 pub const MAX_CONTEXT_LEN: usize = 256;
 /// Longest destination or caller number we accept.
 pub const MAX_NUMBER_LEN: usize = 64;
+/// The anonymous From of RFC 3323 §4.1.1.3.
+const ANONYMOUS_FROM: &str = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
+/// Privacy value asking to withhold the asserted identity (RFC 3325 §9.3).
+const PRIVACY_ID: &str = "id";
 /// Methods we accept inside the dialog (advertised in Allow).
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO";
 
@@ -77,6 +81,8 @@ pub struct LegParams {
     pub page_url: String,
     /// Our SDP offer (see [`crate::sdp::build_offer`]).
     pub sdp_offer: String,
+    /// Ask the trunk to withhold the caller's identity from the callee (`Privacy: id`).
+    pub privacy: bool,
     /// End the attempt (as a timeout) when the trunk sent nothing at all for this long, so
     /// the next trunk can be tried; None waits for Timer B.
     pub give_up_after: Option<Duration>,
@@ -200,7 +206,14 @@ fn via_value(transport: Transport, local: SocketAddr, branch: &str) -> String {
         Transport::Tcp => "TCP",
         Transport::Tls => "TLS",
     };
-    format!("SIP/2.0/{proto} {local};branch={branch};rport")
+    // Over TLS we have no listener of our own: `alias` asks the trunk to send its requests
+    // back over the connection we opened (RFC 5923 §5).
+    let alias = if transport == Transport::Tls {
+        ";alias"
+    } else {
+        ""
+    };
+    format!("SIP/2.0/{proto} {local};branch={branch}{alias};rport")
 }
 
 /// Checks what [`TrunkLeg::new`] would refuse, without building anything.
@@ -231,26 +244,35 @@ impl TrunkLeg {
         let dest = sip::escape_user(&params.destination);
         let caller = sip::escape_user(&params.caller_number);
         let user_phone = if trunk.user_phone { ";user=phone" } else { "" };
-        let transport_param = if trunk.transport == Transport::Tcp {
-            ";transport=tcp"
-        } else {
-            ""
+        // `sip:` with transport=tls rather than `sips:`: a `sips:` Request-URI demands TLS on
+        // every hop to the callee (RFC 5630 §3.1.3), which no PSTN call can have.
+        let transport_param = match trunk.transport {
+            Transport::Udp => "",
+            Transport::Tcp => ";transport=tcp",
+            Transport::Tls => ";transport=tls",
         };
-        let request_uri = format!(
-            "sip:{dest}@{host}:{}{user_phone}{transport_param}",
-            trunk.port
-        );
+        // No port when none is configured: the trunk's domain is resolved by SRV (RFC 3263).
+        let port = match trunk.port {
+            0 => String::new(),
+            port => format!(":{port}"),
+        };
+        let request_uri = format!("sip:{dest}@{host}{port}{user_phone}{transport_param}");
         let (call_id, local_tag, cseq) = match params.continues.clone() {
             Some(c) => (c.call_id, c.local_tag, c.cseq.saturating_add(1)),
             None => (random_hex(16), random_hex(8), 1),
         };
         let from = match trunk.caller_id_header {
+            // With privacy the identity travels in P-Asserted-Identity only and From is
+            // anonymous (RFC 3323 §4.1.1.3); a From-only trunk has nowhere else to read it.
+            CallerIdHeader::Both if params.privacy => {
+                format!("{ANONYMOUS_FROM};tag={local_tag}")
+            }
             CallerIdHeader::From | CallerIdHeader::Both => {
                 format!("\"Web caller\" <sip:{caller}@{domain}>;tag={local_tag}")
             }
             CallerIdHeader::Pai => match trunk.username.as_deref() {
                 Some(user) => format!("<sip:{}@{domain}>;tag={local_tag}", sip::escape_user(user)),
-                None => format!("\"Anonymous\" <sip:anonymous@anonymous.invalid>;tag={local_tag}"),
+                None => format!("{ANONYMOUS_FROM};tag={local_tag}"),
             },
         };
         let branch = new_branch();
@@ -313,6 +335,11 @@ impl TrunkLeg {
         ) {
             h.push("P-Asserted-Identity", format!("<sip:{caller}@{domain}>"));
         }
+        if params.privacy {
+            // RFC 3325 §9.3: the trusted network removes the asserted identity before the
+            // callee sees it.
+            h.push("Privacy", PRIVACY_ID);
+        }
         h.push("Contact", leg.contact());
         h.push("Allow", ALLOW);
         h.push("Supported", "100rel");
@@ -339,7 +366,7 @@ impl TrunkLeg {
         match self.transport {
             Transport::Udp => format!("<sip:c2c@{}>", self.local_addr),
             Transport::Tcp => format!("<sip:c2c@{};transport=tcp>", self.local_addr),
-            Transport::Tls => format!("<sips:c2c@{}>", self.local_addr),
+            Transport::Tls => format!("<sip:c2c@{};transport=tls>", self.local_addr),
         }
     }
 

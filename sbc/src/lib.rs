@@ -12,6 +12,7 @@
 
 pub mod demo_trunk;
 pub mod digest;
+pub mod dns;
 pub mod e164;
 pub mod failover;
 pub mod ingress;

@@ -32,6 +32,21 @@ pub struct RemoteMedia {
     pub payload_types: Vec<u8>,
     /// Payload type of telephone-event/8000, when offered.
     pub telephone_event_pt: Option<u8>,
+    /// The direction the remote side states for itself (`a=sendonly`: it only sends).
+    pub direction: Direction,
+}
+
+impl RemoteMedia {
+    /// Whether we may send RTP to it: it receives and has a real address (not a hold).
+    pub fn receives(&self) -> bool {
+        !self.addr.ip().is_unspecified()
+            && matches!(self.direction, Direction::SendRecv | Direction::RecvOnly)
+    }
+
+    /// Whether it says it sends RTP to us.
+    pub fn sends(&self) -> bool {
+        matches!(self.direction, Direction::SendRecv | Direction::SendOnly)
+    }
 }
 
 /// Why an SDP could not be used.
@@ -88,8 +103,24 @@ fn parse_connection(value: &str) -> Result<IpAddr, SdpError> {
 }
 
 /// Reads the first audio stream of a remote SDP: its address (media-level `c=` over
-/// session-level), payload types and telephone-event payload type.
+/// session-level), payload types, telephone-event payload type and direction. A connection
+/// address of 0.0.0.0 is refused: an answer must say where to send.
 pub fn parse_answer(body: &[u8]) -> Result<RemoteMedia, SdpError> {
+    let media = parse_media(body)?;
+    if media.addr.ip().is_unspecified() {
+        return Err(SdpError::NoConnection);
+    }
+    Ok(media)
+}
+
+/// Reads a new offer inside the call (re-INVITE, UPDATE) or the answer in an ACK like
+/// [`parse_answer`], but accepts 0.0.0.0: the RFC 2543 hold (RFC 3264 §8.4), which
+/// [`RemoteMedia::receives`] then reports as nothing to send to.
+pub fn parse_offer(body: &[u8]) -> Result<RemoteMedia, SdpError> {
+    parse_media(body)
+}
+
+fn parse_media(body: &[u8]) -> Result<RemoteMedia, SdpError> {
     let text = std::str::from_utf8(body).map_err(|_| SdpError::NotUtf8)?;
     let mut session_conn: Option<IpAddr> = None;
     let mut media_conn: Option<IpAddr> = None;
@@ -147,14 +178,11 @@ pub fn parse_answer(body: &[u8]) -> Result<RemoteMedia, SdpError> {
         return Err(SdpError::Rejected);
     }
     let ip = media_conn.or(session_conn).ok_or(SdpError::NoConnection)?;
-    if ip.is_unspecified() {
-        // 0.0.0.0 is the RFC 2543 way to put a stream on hold: nothing to send to.
-        return Err(SdpError::NoConnection);
-    }
     Ok(RemoteMedia {
         addr: SocketAddr::new(ip, port),
         payload_types,
         telephone_event_pt,
+        direction: offered_direction(body),
     })
 }
 
@@ -311,6 +339,24 @@ mod tests {
         );
         assert!(answer.contains("a=recvonly\r\n") && !answer.contains("a=sendrecv"));
         assert!(answer.contains("m=audio 40000 RTP/AVP 0 101\r\n"));
+    }
+
+    #[test]
+    fn hold_offers_say_there_is_nothing_to_send_to() {
+        let held = b"v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 5000 RTP/AVP 0\r\n";
+        assert_eq!(parse_answer(held), Err(SdpError::NoConnection));
+        let media = parse_offer(held).expect("hold offer");
+        assert!(!media.receives());
+        let sendonly = b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5000 RTP/AVP 0\r\na=sendonly\r\n";
+        let media = parse_offer(sendonly).expect("sendonly offer");
+        assert_eq!(media.direction, Direction::SendOnly);
+        assert!(!media.receives() && media.sends());
+        let inactive = b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5000 RTP/AVP 0\r\na=inactive\r\n";
+        let media = parse_offer(inactive).expect("inactive offer");
+        assert!(!media.receives() && !media.sends());
+        let unhold = b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5000 RTP/AVP 0\r\n";
+        let media = parse_offer(unhold).expect("unhold offer");
+        assert!(media.receives() && media.sends());
     }
 
     #[test]

@@ -4,6 +4,9 @@
 
 mod dispatch;
 mod tcp;
+mod tls;
+
+pub use tls::TlsError;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use crate::dns::Dns;
 use crate::ingress::{Ingress, IngressConfig};
 use crate::keepalive::KeepAlive;
 use crate::leg::{check_params, new_call_identity, LegError, LegEvent, LegParams};
@@ -48,6 +52,8 @@ pub struct SbcOptions {
     pub tcp: bool,
     /// Idle timeout of TCP connections.
     pub tcp_idle: Duration,
+    /// The DNS server to locate trunks with; the system's resolvers when absent.
+    pub nameserver: Option<SocketAddr>,
 }
 
 impl Default for SbcOptions {
@@ -56,6 +62,7 @@ impl Default for SbcOptions {
             ingress: IngressConfig::default(),
             tcp: true,
             tcp_idle: TCP_IDLE,
+            nameserver: None,
         }
     }
 }
@@ -77,6 +84,8 @@ pub struct OutboundCall {
     pub page_url: String,
     /// Our SDP offer for the trunk side.
     pub sdp_offer: String,
+    /// Ask the trunk to withhold the caller ID from the callee (`Privacy: id`, RFC 3325).
+    pub privacy: bool,
 }
 
 /// Why the SBC could not start or place a call.
@@ -97,12 +106,21 @@ pub enum SbcError {
     /// The trunk host did not resolve to an address.
     #[error("trunk host {0:?} did not resolve")]
     Unresolved(String),
+    /// The DNS client could not be set up (unreadable resolver configuration).
+    #[error("DNS: {0}")]
+    Dns(String),
+    /// No trunk of the group could be connected to (TCP refused, TLS handshake failed).
+    #[error("no trunk of {0:?} could be reached")]
+    Unreachable(String),
     /// The call's parameters are invalid.
     #[error(transparent)]
     Leg(#[from] LegError),
     /// Bound to a wildcard address without an advertised one: Via/Contact would be unroutable.
     #[error("listening on {0} needs an explicit advertised address")]
     NeedsAdvertised(SocketAddr),
+    /// A TLS trunk's certificate roots or host name are unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// The SBC task has stopped.
     #[error("the SBC has stopped")]
     Stopped,
@@ -135,11 +153,15 @@ pub struct Sbc {
     local_addr: SocketAddr,
     advertised: SocketAddr,
     trunks: Arc<HashMap<String, TrunkConfig>>,
+    /// TLS clients of the trunks that use TLS, by trunk name.
+    tls: HashMap<String, tls::TrunkTls>,
     commands: mpsc::UnboundedSender<Command>,
     /// Where connections we open deliver what they receive.
     inbound: mpsc::Sender<dispatch::Inbound>,
     max_message: usize,
     tcp_idle: Duration,
+    /// Locates trunks (RFC 3263).
+    dns: Dns,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -184,6 +206,22 @@ impl Drop for Sbc {
     }
 }
 
+/// The TLS clients of the TLS trunks; the platform's roots are read only when one needs them.
+fn tls_clients(
+    trunks: &HashMap<String, TrunkConfig>,
+) -> Result<HashMap<String, tls::TrunkTls>, TlsError> {
+    let mut platform = None;
+    let mut clients = HashMap::new();
+    for trunk in trunks.values().filter(|t| t.transport == Transport::Tls) {
+        let roots = match trunk.tls_ca_file {
+            Some(_) => rustls::RootCertStore::empty(),
+            None => platform.get_or_insert_with(tls::platform_roots).clone(),
+        };
+        clients.insert(trunk.name.clone(), tls::TrunkTls::new(trunk, &roots)?);
+    }
+    Ok(clients)
+}
+
 /// Binds UDP on `listen` and TCP on the same port (retrying when port 0 picked a UDP port
 /// whose TCP twin is taken).
 async fn bind(listen: SocketAddr, tcp: bool) -> Result<(UdpSocket, Option<TcpListener>), SbcError> {
@@ -218,6 +256,7 @@ impl Sbc {
             }
             trunks.insert(trunk.name.clone(), trunk);
         }
+        let tls = tls_clients(&trunks)?;
         let (socket, listener) = bind(config.listen, options.tcp).await?;
         let local_addr = socket.local_addr()?;
         let advertised = config.advertised.unwrap_or(local_addr);
@@ -225,10 +264,15 @@ impl Sbc {
             return Err(SbcError::NeedsAdvertised(advertised));
         }
         let mut ingress = Ingress::new(options.ingress);
+        let dns = match options.nameserver {
+            Some(server) => Dns::with_nameserver(server),
+            None => Dns::system(),
+        }
+        .map_err(|e| SbcError::Dns(e.to_string()))?;
         let mut keepalive = KeepAlive::new(advertised);
         let now = std::time::Instant::now();
         for trunk in trunks.values() {
-            match resolve_all(trunk).await {
+            match resolve_all(&dns, trunk).await {
                 Ok(addrs) => {
                     addrs.iter().for_each(|a| ingress.trust(a.ip()));
                     let same_family = addrs.iter().find(|a| a.is_ipv4() == advertised.is_ipv4());
@@ -259,10 +303,12 @@ impl Sbc {
             local_addr,
             advertised,
             trunks: Arc::new(trunks),
+            tls,
             commands,
             inbound: inbound_tx,
             max_message,
             tcp_idle: options.tcp_idle,
+            dns,
             tasks,
         })
     }
@@ -290,22 +336,38 @@ impl Sbc {
         let identity = new_call_identity();
         let mut candidates = Vec::new();
         let mut conns = Vec::new();
+        let mut unreachable = false;
         for trunk in members {
-            let trunk_addr = match resolve(trunk, self.advertised).await {
+            let trunk_addr = match resolve(&self.dns, trunk, self.advertised).await {
                 Ok(addr) => addr,
                 Err(err) => {
                     warn!(trunk = %trunk.name, %err, "trunk skipped");
                     continue;
                 }
             };
-            if trunk.transport == Transport::Tcp {
-                let inbound = self.inbound.clone();
-                match tcp::connect(trunk_addr, inbound, self.max_message, self.tcp_idle).await {
-                    Ok(conn) => conns.push((trunk_addr, conn)),
-                    Err(err) => {
-                        warn!(trunk = %trunk.name, %err, "trunk unreachable over TCP, skipped");
-                        continue;
-                    }
+            let inbound = self.inbound.clone();
+            let opened = match trunk.transport {
+                Transport::Udp => None,
+                Transport::Tcp => {
+                    Some(tcp::connect(trunk_addr, inbound, self.max_message, self.tcp_idle).await)
+                }
+                Transport::Tls => match self.tls.get(&trunk.name) {
+                    Some(client) => Some(
+                        client
+                            .connect(trunk_addr, inbound, self.max_message, self.tcp_idle)
+                            .await,
+                    ),
+                    None => continue, // start_with made one for every TLS trunk
+                },
+            };
+            match opened {
+                None => {}
+                Some(Ok(conn)) => conns.push((trunk_addr, conn)),
+                Some(Err(err)) => {
+                    unreachable = true;
+                    let transport = trunk.transport;
+                    warn!(trunk = %trunk.name, %err, ?transport, "trunk unreachable, skipped");
+                    continue;
                 }
             }
             let params = LegParams {
@@ -318,6 +380,7 @@ impl Sbc {
                 campaign: call.campaign.clone(),
                 page_url: call.page_url.clone(),
                 sdp_offer: call.sdp_offer.clone(),
+                privacy: call.privacy,
                 give_up_after: failover.then(|| Duration::from_millis(trunk.failover_after_ms)),
                 continues: Some(identity.clone()),
             };
@@ -325,7 +388,10 @@ impl Sbc {
             candidates.push(params);
         }
         if candidates.is_empty() {
-            return Err(SbcError::Unresolved(named.host.clone()));
+            return Err(match unreachable {
+                true => SbcError::Unreachable(named.name.clone()),
+                false => SbcError::Unresolved(named.host.clone()),
+            });
         }
         let call_id = identity.call_id;
         let (events_tx, events) = mpsc::unbounded_channel();
@@ -344,19 +410,21 @@ impl Sbc {
     }
 }
 
-/// Every address of the trunk host.
-async fn resolve_all(trunk: &TrunkConfig) -> Result<Vec<SocketAddr>, SbcError> {
-    let host = trunk.host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, trunk.port)).await?.collect();
-    if addrs.is_empty() {
-        return Err(SbcError::Unresolved(trunk.host.clone()));
+/// Every address of the trunk (RFC 3263: SRV, then A/AAAA), in the order to try them.
+async fn resolve_all(dns: &Dns, trunk: &TrunkConfig) -> Result<Vec<SocketAddr>, SbcError> {
+    match dns.locate(trunk).await {
+        Ok(addrs) if !addrs.is_empty() => Ok(addrs),
+        _ => Err(SbcError::Unresolved(trunk.host.clone())),
     }
-    Ok(addrs)
 }
 
-/// Resolves the trunk host, preferring the address family we advertise.
-async fn resolve(trunk: &TrunkConfig, local: SocketAddr) -> Result<SocketAddr, SbcError> {
-    let addrs = resolve_all(trunk).await?;
+/// The trunk's first address, preferring the address family we advertise.
+async fn resolve(
+    dns: &Dns,
+    trunk: &TrunkConfig,
+    local: SocketAddr,
+) -> Result<SocketAddr, SbcError> {
+    let addrs = resolve_all(dns, trunk).await?;
     addrs
         .iter()
         .find(|a| a.is_ipv4() == local.is_ipv4())

@@ -1,10 +1,14 @@
 //! Trunk configuration (DESIGN §3): where calls go and how caller ID is presented.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 use thiserror::Error;
 
-/// Default SIP port (RFC 3261 §19.1.2).
+/// Default SIP port over UDP and TCP (RFC 3261 §19.1.2).
 pub const DEFAULT_SIP_PORT: u16 = 5060;
+/// Default SIP port over TLS (RFC 3261 §19.1.2).
+pub const DEFAULT_SIPS_PORT: u16 = 5061;
 
 /// Transport toward a trunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -15,8 +19,19 @@ pub enum Transport {
     Udp,
     /// SIP over TCP (RFC 3261 §18), one connection per call attempt.
     Tcp,
-    /// SIP over TLS (not implemented yet).
+    /// SIP over TLS (RFC 3261 §26.2), one connection per call attempt, certificate checked
+    /// against the trunk host name.
     Tls,
+}
+
+impl Transport {
+    /// The port used when the configuration gives none and DNS has no SRV record.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Udp | Self::Tcp => DEFAULT_SIP_PORT,
+            Self::Tls => DEFAULT_SIPS_PORT,
+        }
+    }
 }
 
 /// Which headers carry the caller's number.
@@ -40,8 +55,9 @@ pub struct TrunkConfig {
     pub name: String,
     /// Host name or IP address of the trunk.
     pub host: String,
-    /// SIP port of the trunk.
-    #[serde(default = "default_port")]
+    /// SIP port of the trunk; 0 (the default) looks up DNS SRV for a host name (RFC 3263
+    /// §4.2), else uses the transport's default port (see [`TrunkConfig::port_or_default`]).
+    #[serde(default)]
     pub port: u16,
     /// Transport toward the trunk.
     #[serde(default)]
@@ -79,6 +95,10 @@ pub struct TrunkConfig {
     /// Ping the trunk with OPTIONS this often, seconds (0: never); UDP trunks only.
     #[serde(default)]
     pub keepalive_s: u64,
+    /// PEM file of the CA certificates a TLS trunk's certificate must chain to; the
+    /// platform's roots when absent.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for TrunkConfig {
@@ -86,7 +106,7 @@ impl Default for TrunkConfig {
         Self {
             name: String::new(),
             host: String::new(),
-            port: DEFAULT_SIP_PORT,
+            port: 0,
             transport: Transport::default(),
             username: None,
             password: None,
@@ -99,12 +119,9 @@ impl Default for TrunkConfig {
             failover_after_ms: default_failover_after_ms(),
             realm: None,
             keepalive_s: 0,
+            tls_ca_file: None,
         }
     }
-}
-
-fn default_port() -> u16 {
-    DEFAULT_SIP_PORT
 }
 
 /// Default priority: middle of the road, so one trunk can be put before or after it.
@@ -125,14 +142,9 @@ fn default_failover_after_ms() -> u64 {
 /// Why a trunk configuration cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TrunkConfigError {
-    /// The transport is configured but not implemented.
-    #[error("trunk {trunk:?}: transport {transport:?} is not supported yet (udp and tcp are)")]
-    UnsupportedTransport {
-        /// Trunk name.
-        trunk: String,
-        /// The configured transport.
-        transport: Transport,
-    },
+    /// `tls_ca_file` is set on a trunk that does not use TLS.
+    #[error("trunk {0:?}: tls_ca_file is only used with transport = \"tls\"")]
+    CaFileWithoutTls(String),
     /// A field holds something that cannot go into a SIP URI.
     #[error("trunk {trunk:?}: invalid {field}")]
     Invalid {
@@ -173,16 +185,18 @@ impl TrunkConfig {
         if !is_host(self.from_domain()) {
             return Err(invalid("from_domain"));
         }
-        if self.port == 0 {
-            return Err(invalid("port"));
-        }
-        if self.transport == Transport::Tls {
-            return Err(TrunkConfigError::UnsupportedTransport {
-                trunk: self.name.clone(),
-                transport: self.transport,
-            });
+        if self.tls_ca_file.is_some() && self.transport != Transport::Tls {
+            return Err(TrunkConfigError::CaFileWithoutTls(self.name.clone()));
         }
         Ok(())
+    }
+
+    /// The configured port, or the transport's default when none was given.
+    pub fn port_or_default(&self) -> u16 {
+        match self.port {
+            0 => self.transport.default_port(),
+            port => port,
+        }
     }
 
     /// The group this trunk belongs to (its own name when it has none).
@@ -208,7 +222,7 @@ mod tests {
     fn defaults_apply() {
         let t: TrunkConfig =
             serde_json::from_str(r#"{"name":"main","host":"sip.example.net"}"#).expect("parse");
-        assert_eq!(t.port, 5060);
+        assert_eq!(t.port_or_default(), 5060);
         assert_eq!(t.transport, Transport::Udp);
         assert_eq!(t.caller_id_header, CallerIdHeader::Both);
         assert!(!t.user_phone);
@@ -217,18 +231,23 @@ mod tests {
     }
 
     #[test]
-    fn tls_is_refused_clearly_and_bad_hosts_too() {
+    fn tls_defaults_to_5061_and_bad_hosts_are_refused() {
         let t: TrunkConfig = serde_json::from_str(
-            r#"{"name":"x","host":"h","transport":"tls","caller_id_header":"pai"}"#,
+            r#"{"name":"x","host":"h","transport":"tls","caller_id_header":"pai","tls_ca_file":"/ca.pem"}"#,
         )
         .expect("parse");
-        assert!(matches!(
-            t.validate(),
-            Err(TrunkConfigError::UnsupportedTransport { .. })
-        ));
+        assert_eq!(t.validate(), Ok(()));
+        assert_eq!(t.port_or_default(), 5061);
+        let udp_with_ca = TrunkConfig {
+            transport: Transport::Udp,
+            ..t.clone()
+        };
+        assert_eq!(
+            udp_with_ca.validate(),
+            Err(TrunkConfigError::CaFileWithoutTls("x".into()))
+        );
         let bad = TrunkConfig {
             host: "evil host\r\n".into(),
-            transport: Transport::Udp,
             ..t
         };
         assert!(bad.validate().is_err());

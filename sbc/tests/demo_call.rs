@@ -7,7 +7,6 @@ use std::time::Duration;
 use c2c_sbc::demo_trunk::DemoTrunk;
 use c2c_sbc::leg::{EndCause, LegEvent};
 use c2c_sbc::shell::{OutboundCall, Sbc, SbcConfig, SbcError};
-use c2c_sbc::trunk::Transport;
 use common::{assert_echo, call, next, sbc};
 use tokio::net::UdpSocket;
 
@@ -106,16 +105,16 @@ async fn demo_trunk_survives_garbage_and_sbc_answers_strangers() {
 
 #[tokio::test]
 async fn configuration_errors_are_clear() {
-    let mut tls = common::trunk(5060);
-    tls.transport = Transport::Tls;
+    let mut udp_with_ca = common::trunk(5060);
+    udp_with_ca.tls_ca_file = Some("/etc/ssl/ca.pem".into());
     let err = Sbc::start(SbcConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         advertised: None,
-        trunks: vec![tls],
+        trunks: vec![udp_with_ca],
     })
     .await
-    .expect_err("tls refused");
-    assert!(err.to_string().contains("not supported"), "{err}");
+    .expect_err("a CA file without TLS is a mistake");
+    assert!(err.to_string().contains("tls_ca_file"), "{err}");
     let sbc = sbc(5060).await;
     let err = sbc
         .place_call(OutboundCall {
@@ -126,6 +125,7 @@ async fn configuration_errors_are_clear() {
             campaign: String::new(),
             page_url: String::new(),
             sdp_offer: String::new(),
+            privacy: false,
         })
         .await
         .expect_err("unknown trunk");

@@ -41,6 +41,7 @@ fn params() -> LegParams {
             session_id: 1,
             session_version: 1,
         }),
+        privacy: false,
         give_up_after: None,
         continues: None,
     }
@@ -141,6 +142,11 @@ fn invite_carries_caller_id_and_sanitised_context() {
     );
     assert_eq!(h.get("X-C2C-Session"), Some("ws-123"));
     assert_eq!(h.get("User-Agent"), None);
+    assert_eq!(
+        h.get("Privacy"),
+        None,
+        "no privacy unless the campaign asks"
+    );
     assert_eq!(h.get_all("Via").count(), 1, "no injected Via");
     let via = h.get("Via").expect("via");
     assert!(
@@ -149,6 +155,35 @@ fn invite_carries_caller_id_and_sanitised_context() {
     assert_eq!(cseq(&invite), (1, Method::Invite));
     assert!(!leg.call_id().contains('@'));
     assert!(String::from_utf8_lossy(&invite.body).contains("m=audio 40000 RTP/AVP 0 101"));
+}
+
+#[test]
+fn privacy_id_keeps_the_asserted_identity_and_hides_from() {
+    let mut p = params();
+    p.privacy = true;
+    let mut leg = TrunkLeg::new(p.clone(), Instant::now()).expect("leg");
+    let d = drain(&mut leg);
+    let h = &d.sent[0].0.headers;
+    assert_eq!(h.get("Privacy"), Some("id"));
+    assert_eq!(
+        h.get("P-Asserted-Identity"),
+        Some("<sip:+15559999@calls.example.com>")
+    );
+    let from = h.get("From").expect("from");
+    assert!(
+        from.starts_with("\"Anonymous\" <sip:anonymous@anonymous.invalid>;tag="),
+        "{from}"
+    );
+    // A From-only trunk has no other place for the caller ID: From keeps it.
+    p.trunk.caller_id_header = CallerIdHeader::From;
+    let mut leg = TrunkLeg::new(p, Instant::now()).expect("leg");
+    let d = drain(&mut leg);
+    let h = &d.sent[0].0.headers;
+    assert_eq!(h.get("Privacy"), Some("id"));
+    assert!(h
+        .get("From")
+        .expect("from")
+        .starts_with("\"Web caller\" <sip:+15559999@"));
 }
 
 #[test]

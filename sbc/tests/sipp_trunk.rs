@@ -235,6 +235,10 @@ async fn reinvite_hold_and_unhold_from_the_trunk() {
             panic!("hold re-INVITE reported")
         };
         assert_eq!(held.addr.port(), media);
+        assert!(
+            !held.receives() && held.sends(),
+            "a=sendonly: nothing to send"
+        );
         let LegEvent::MediaChanged(resumed) = next(&mut call, 10).await else {
             panic!("unhold re-INVITE reported")
         };
@@ -243,9 +247,18 @@ async fn reinvite_hold_and_unhold_from_the_trunk() {
             40002,
             "the new media address is followed"
         );
+        assert!(resumed.receives());
+        let LegEvent::MediaChanged(held) = next(&mut call, 10).await else {
+            panic!("c=0.0.0.0 hold reported")
+        };
+        assert!(held.addr.ip().is_unspecified() && !held.receives());
+        let LegEvent::MediaChanged(resumed) = next(&mut call, 10).await else {
+            panic!("second unhold reported")
+        };
+        assert!(resumed.receives() && resumed.addr.port() == 40002);
         call.hangup();
         assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
-        finish(sipp).await; // it checked a=recvonly then a=sendrecv in our answers
+        finish(sipp).await; // it checked a=recvonly / a=sendrecv in our four answers
     })
     .await
     .expect("test finished in time");
@@ -372,6 +385,25 @@ async fn reliable_183_is_pracked() {
         call.hangup();
         assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
         finish(sipp).await; // it checked RAck and got the BYE with a CSeq above the PRACK's
+    })
+    .await
+    .expect("test finished in time");
+}
+
+#[tokio::test]
+async fn privacy_id_reaches_the_trunk_with_the_asserted_identity() {
+    tokio::time::timeout(LIMIT, async {
+        let port = free_udp_port();
+        let sipp = Sipp::start(port, &["-sf", &scenario("uas_privacy.xml")], &[]);
+        let sbc = sbc(port).await;
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let mut private = common::outbound("main", &rtp);
+        private.privacy = true;
+        let mut call = sbc.place_call(private).await.expect("call placed");
+        assert!(matches!(next(&mut call, 10).await, LegEvent::Answered(_)));
+        call.hangup();
+        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        finish(sipp).await; // it checked Privacy: id, the PAI and the anonymous From
     })
     .await
     .expect("test finished in time");

@@ -45,6 +45,7 @@ fn grant() -> CallGrant {
         route: Route {
             trunk: "main".into(),
             destination: "+15551230000".into(),
+            privacy: false,
         },
     }
 }

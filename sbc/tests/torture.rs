@@ -212,6 +212,7 @@ async fn torture_sbc(demo: &DemoTrunk) -> Sbc {
             tcp_idle: TEST_TCP_IDLE,
             ingress: IngressConfig::default(),
             tcp: true,
+            nameserver: None,
         },
     )
     .await

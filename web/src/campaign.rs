@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use c2c_wire::{Fallback, Theme};
 
 use crate::screening::{RateLimiter, WeeklyHours};
 
 /// A campaign as written in the config file (seed data until the dashboard owns it).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignConfig {
     /// The id site owners put in `data-campaign`.
@@ -61,10 +61,13 @@ pub struct CampaignConfig {
     /// Verify a bot-check answer with this provider before issuing tokens; off when absent.
     #[serde(default)]
     pub bot_check: Option<crate::screening::BotCheckConfig>,
+    /// Ask the trunk to withhold the caller ID from the callee (`Privacy: id`, RFC 3325).
+    #[serde(default)]
+    pub privacy_id: bool,
 }
 
 /// What the widget shows when the campaign cannot take a call.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FallbackKind {
     /// `fallback_message`.
@@ -75,7 +78,7 @@ pub enum FallbackKind {
 }
 
 /// A block of consecutive E.164 numbers: `first` and the `count` numbers from it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NumberPool {
     /// First number of a block, `+` and digits.

@@ -5,15 +5,19 @@
 //! that passed every check. This crate depends on `c2c-sbc` for the token types only; the
 //! gateway crate mounts the signalling WebSocket next to these routes.
 
+mod admin;
 mod api;
 mod campaign;
+mod catalog;
 mod error;
 mod pages;
 pub mod screening;
 mod state;
 pub mod store;
 
-pub use campaign::{Campaign, CampaignConfig, FallbackKind, NumberPool};
+pub use admin::AdminState;
+pub use campaign::{Campaign, CampaignConfig, CampaignError, FallbackKind, NumberPool};
+pub use catalog::{Campaigns, CatalogError};
 pub use error::ApiError;
 pub use state::{AppState, WebConfig};
 pub use store::{Store, StoreError, WebSession};
@@ -26,5 +30,6 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes(&state))
         .nest("/v1", api::routes(&state))
         .merge(api::well_known())
+        .nest("/admin", admin::routes(&state))
         .with_state(state)
 }

@@ -1,13 +1,12 @@
 //! Shared state of the HTTP handlers.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use c2c_sbc::token::{SharedKeys, TokenIssuer};
 
 use crate::screening::ActiveCalls;
-use crate::{Campaign, Store};
+use crate::{Campaign, Campaigns, Store};
 
 /// Settings of the web role.
 #[derive(Debug, Clone)]
@@ -20,6 +19,8 @@ pub struct WebConfig {
     pub number_lease_s: i64,
     /// The campaign the page at `/` embeds, if any.
     pub demo_campaign: Option<String>,
+    /// Names of the configured SIP trunks (campaigns pick one).
+    pub trunks: Vec<String>,
 }
 
 /// Everything a handler may need; cheap to clone.
@@ -27,8 +28,8 @@ pub struct WebConfig {
 pub struct AppState {
     /// Settings.
     pub config: Arc<WebConfig>,
-    /// Active campaigns by public id.
-    pub campaigns: Arc<HashMap<String, Campaign>>,
+    /// Campaigns by public id (from the database, refreshed on change).
+    pub campaigns: Campaigns,
     /// Signs call tokens.
     pub issuer: TokenIssuer,
     /// Public keys for the JWKS.
@@ -39,6 +40,8 @@ pub struct AppState {
     pub active_calls: ActiveCalls,
     /// Outbound HTTP (the bot-check provider).
     pub http: reqwest::Client,
+    /// The dashboard's login limiters.
+    pub admin: crate::AdminState,
 }
 
 impl AppState {
@@ -56,7 +59,7 @@ impl AppState {
     }
 
     /// The active campaign with this public id.
-    pub fn campaign(&self, public_id: &str) -> Result<&Campaign, crate::ApiError> {
+    pub fn campaign(&self, public_id: &str) -> Result<Arc<Campaign>, crate::ApiError> {
         self.campaigns
             .get(public_id)
             .filter(|c| c.config.active)
@@ -67,7 +70,8 @@ impl AppState {
     /// campaign id).
     pub fn any_campaign_allows(&self, origin: &str) -> bool {
         self.campaigns
-            .values()
+            .all()
+            .iter()
             .any(|c| c.config.active && c.allows_origin(origin))
     }
 }

@@ -15,7 +15,7 @@ use tower::ServiceExt;
 
 use c2c_sbc::token::{KeyRing, TokenIssuer};
 use c2c_web::screening::ActiveCalls;
-use c2c_web::{AppState, Campaign, CampaignConfig, Store, WebConfig};
+use c2c_web::{AppState, Campaign, CampaignConfig, Campaigns, Store, WebConfig};
 
 const SHOP: &str = "https://shop.example";
 
@@ -55,16 +55,15 @@ async fn api(config: CampaignConfig) -> Api {
             static_dir: dir.clone(),
             number_lease_s: 1800,
             demo_campaign: None,
+            trunks: vec!["main".into()],
         }),
-        campaigns: Arc::new(HashMap::from([(
-            campaign.config.public_id.clone(),
-            campaign,
-        )])),
+        campaigns: Campaigns::from_list([campaign]),
         issuer: TokenIssuer::new(keys.clone(), "c2c", 60),
         keys: keys.into(),
         store: store.clone(),
         active_calls: ActiveCalls::new(),
         http: reqwest::Client::new(),
+        admin: Default::default(),
     };
     let peer: SocketAddr = "192.0.2.7:40000".parse().expect("addr");
     Api {

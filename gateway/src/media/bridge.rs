@@ -3,14 +3,20 @@
 //! Sans-IO like the peer inside it: datagrams and time go in, datagrams to send and events
 //! come out. G.711 passes through untouched; payload types are mapped between the two sides'
 //! numbering, and sequence numbers and timestamps are rewritten into one stream per direction.
+//! It also watches for RTP silence ([`RtpWatch`]), keeps the trunk's RTCP reports and stops
+//! sending to a trunk that put the call on hold.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use c2c_sbc::sdp::RemoteMedia;
 
 use super::dtmf::{DtmfSender, InvalidDigit};
 use super::peer::{BrowserPeer, BrowserPts, PeerOutput, RtpFrame};
+use super::rtcp::{self, TrunkReports};
 use super::rtp::{self, Rewriter};
+use super::watchdog::{RtpWatch, Side};
 
 /// Payload type of PCMU on the trunk side (static, RFC 3551).
 const TRUNK_PCMU: u8 = 0;
@@ -18,10 +24,33 @@ const TRUNK_PCMU: u8 = 0;
 /// What the trunk's SDP told us about its audio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TrunkMedia {
-    /// The only address we send to and accept RTP from (no learning: RTP bleed).
+    /// The only address we send to and accept RTP from (no learning: RTP bleed); 0.0.0.0
+    /// while on hold (RFC 2543 style), when we keep accepting from the previous address.
     pub addr: SocketAddr,
     /// telephone-event/8000 payload type on the trunk side.
     pub telephone_event: Option<u8>,
+    /// It takes RTP from us (sendrecv/recvonly and a real address); false while on hold.
+    pub receives: bool,
+    /// It says it sends RTP to us (sendrecv/sendonly).
+    pub sends: bool,
+}
+
+impl From<&RemoteMedia> for TrunkMedia {
+    fn from(m: &RemoteMedia) -> Self {
+        TrunkMedia {
+            addr: m.addr,
+            telephone_event: m.telephone_event_pt,
+            receives: m.receives(),
+            sends: m.sends() && !m.addr.ip().is_unspecified(),
+        }
+    }
+}
+
+/// Settings of a bridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BridgeConfig {
+    /// RTP silence from either side after which the call ends; None never.
+    pub rtp_timeout: Option<Duration>,
 }
 
 /// What the bridge wants done.
@@ -35,6 +64,8 @@ pub enum BridgeOutput {
     Connected,
     /// The browser's peer is gone.
     BrowserGone,
+    /// No RTP from this side for the configured time: end the call.
+    RtpTimeout(Side),
     /// Call `handle_timeout` at this time.
     Timeout(Instant),
 }
@@ -72,12 +103,18 @@ pub struct BridgeStats {
     pub from_trunk: u64,
     /// RTP packets from other addresses, dropped.
     pub dropped_foreign: u64,
+    /// Packets not sent to the trunk because it had put the call on hold.
+    pub held: u64,
+    /// What the trunk's RTCP reports said.
+    pub trunk_rtcp: TrunkReports,
 }
 
 /// One call's media path.
 pub struct Bridge {
     peer: BrowserPeer,
     trunk: Option<TrunkMedia>,
+    /// Where trunk RTP is accepted from: the last real address it gave.
+    trunk_source: Option<SocketAddr>,
     ssrc: u32,
     /// Our own sequence numbers toward the trunk: generated DTMF packets share the stream.
     trunk_seq: u16,
@@ -90,15 +127,19 @@ pub struct Bridge {
     dtmf: DtmfSender,
     queue: VecDeque<BridgeOutput>,
     stats: BridgeStats,
+    watch: RtpWatch,
+    /// The time of the latest input, for packets that poll_output drains.
+    now: Instant,
     gone: bool,
 }
 
 impl Bridge {
     /// A bridge around an answered browser peer; the trunk side is unknown until it answers.
-    pub fn new(peer: BrowserPeer) -> Self {
+    pub fn new(peer: BrowserPeer, config: BridgeConfig, now: Instant) -> Self {
         Bridge {
             peer,
             trunk: None,
+            trunk_source: None,
             ssrc: rand::random(),
             trunk_seq: rand::random::<u16>() & 0x7fff,
             trunk_ts: rand::random(),
@@ -108,13 +149,31 @@ impl Bridge {
             dtmf: DtmfSender::default(),
             queue: VecDeque::new(),
             stats: BridgeStats::default(),
+            watch: RtpWatch::new(config.rtp_timeout, now),
+            now,
             gone: false,
         }
     }
 
-    /// Sets (or moves) the trunk's media address, from a 183 or 200 SDP.
-    pub fn set_trunk_media(&mut self, media: TrunkMedia) {
+    /// Sets (or moves, holds, resumes) the trunk's media, from a 183, 200 or re-INVITE SDP.
+    pub fn set_trunk_media(&mut self, media: TrunkMedia, now: Instant) {
+        self.now = now;
+        if !media.addr.ip().is_unspecified() {
+            self.trunk_source = Some(media.addr);
+        }
+        self.watch.trunk_sends(media.sends, now);
         self.trunk = Some(media);
+    }
+
+    /// The trunk answered: its RTP is watched from now on.
+    pub fn trunk_answered(&mut self, now: Instant) {
+        self.now = now;
+        self.watch.answered(now);
+    }
+
+    /// Our SSRC toward the trunk (what its RTCP report blocks are about).
+    pub fn trunk_ssrc(&self) -> u32 {
+        self.ssrc
     }
 
     /// Counters so far.
@@ -129,21 +188,28 @@ impl Bridge {
 
     /// A datagram arrived on the WebRTC socket.
     pub fn handle_browser(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
+        self.now = now;
         self.peer.handle_datagram(from, data, now);
     }
 
-    /// A datagram arrived on the trunk-side RTP socket.
+    /// A datagram arrived on the trunk-side RTP socket (RTP, or RTCP when multiplexed).
     pub fn handle_trunk(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
-        let Some(trunk) = self.trunk else {
+        self.now = now;
+        let (Some(trunk), Some(source)) = (self.trunk, self.trunk_source) else {
             self.stats.dropped_foreign += 1;
             return;
         };
-        if from != trunk.addr {
+        if from != source {
             self.stats.dropped_foreign += 1;
+            return;
+        }
+        if rtcp::is_rtcp(data) {
+            self.take_rtcp(data);
             return;
         }
         let Some(p) = rtp::parse(data) else { return };
         self.stats.from_trunk += 1;
+        self.watch.heard(Side::Trunk, now);
         // Comfort noise or a codec we did not offer is dropped.
         let Some(pt) = pt_to_browser(self.peer.pts(), trunk, p.pt) else {
             return;
@@ -159,22 +225,58 @@ impl Bridge {
         self.peer.send_rtp(frame, now);
     }
 
+    /// A datagram arrived on the trunk-side RTCP socket (the RTP port + 1, RFC 3550 §11):
+    /// accepted from the trunk's media host on any port (`a=rtcp`, RFC 3605, may move it).
+    pub fn handle_trunk_rtcp(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
+        self.now = now;
+        if self.trunk_source.map(|s| s.ip()) != Some(from.ip()) {
+            self.stats.dropped_foreign += 1;
+            return;
+        }
+        self.take_rtcp(data);
+    }
+
+    fn take_rtcp(&mut self, data: &[u8]) {
+        match rtcp::parse(data) {
+            Some(reports) => self.stats.trunk_rtcp.update(&reports, self.ssrc),
+            None => tracing::debug!(len = data.len(), "malformed RTCP from the trunk"),
+        }
+    }
+
     /// Timers are due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
         self.peer.handle_timeout(now);
         self.poll_dtmf(now);
+        if let Some(side) = self.watch.check(now) {
+            self.queue.push_back(BridgeOutput::RtpTimeout(side));
+        }
     }
 
     /// Queues DTMF digits to send to the trunk as RFC 4733 telephone-events.
     pub fn send_dtmf(&mut self, digits: &str, now: Instant) -> Result<(), InvalidDigit> {
+        self.now = now;
         self.dtmf.push(digits, now)?;
         self.poll_dtmf(now);
         Ok(())
     }
 
+    /// The trunk to send to, unless it has put the call on hold (then the packet is counted
+    /// and dropped: nothing goes to 0.0.0.0 or to a trunk that said it does not listen).
+    fn sending_trunk(&mut self) -> Option<TrunkMedia> {
+        let trunk = self.trunk?;
+        if !trunk.receives {
+            self.stats.held += 1;
+            return None;
+        }
+        Some(trunk)
+    }
+
     fn poll_dtmf(&mut self, now: Instant) {
         while let Some(p) = self.dtmf.poll(now) {
-            let Some(trunk) = self.trunk else { continue };
+            let Some(trunk) = self.sending_trunk() else {
+                continue;
+            };
             let Some(pt) = trunk.telephone_event else {
                 continue;
             };
@@ -220,7 +322,10 @@ impl Bridge {
             match self.peer.poll_output() {
                 PeerOutput::Transmit { to, data } => return BridgeOutput::ToBrowser { to, data },
                 PeerOutput::Timeout(at) => {
-                    let at = self.dtmf.next_timeout().map_or(at, |d| d.min(at));
+                    let at = [self.dtmf.next_timeout(), self.watch.deadline()]
+                        .into_iter()
+                        .flatten()
+                        .fold(at, Instant::min);
                     return BridgeOutput::Timeout(at);
                 }
                 PeerOutput::Connected => return BridgeOutput::Connected,
@@ -230,6 +335,7 @@ impl Bridge {
                 }
                 PeerOutput::Rtp(frame) => {
                     self.stats.from_browser += 1;
+                    self.watch.heard(Side::Browser, self.now);
                     if let Some(out) = self.browser_to_trunk(&frame) {
                         return out;
                     }
@@ -239,7 +345,7 @@ impl Bridge {
     }
 
     fn browser_to_trunk(&mut self, f: &RtpFrame) -> Option<BridgeOutput> {
-        let trunk = self.trunk?;
+        let trunk = self.sending_trunk()?;
         let pt = pt_to_trunk(self.peer.pts(), trunk, f.pt)?;
         // The browser's SSRC is hidden from the trunk: one SSRC of ours per call.
         let (_, ts) = self.to_trunk.rewrite(0, f.seq, f.timestamp);
@@ -255,44 +361,4 @@ impl Bridge {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const BROWSER: BrowserPts = BrowserPts {
-        pcmu: 0,
-        telephone_event: Some(126),
-    };
-
-    fn trunk(te: Option<u8>) -> TrunkMedia {
-        TrunkMedia {
-            addr: "127.0.0.1:6000".parse().expect("addr"),
-            telephone_event: te,
-        }
-    }
-
-    #[test]
-    fn telephone_events_are_renumbered_both_ways() {
-        assert_eq!(pt_to_trunk(BROWSER, trunk(Some(101)), 126), Some(101));
-        assert_eq!(pt_to_browser(BROWSER, trunk(Some(101)), 101), Some(126));
-        assert_eq!(pt_to_trunk(BROWSER, trunk(Some(101)), 0), Some(0));
-        assert_eq!(pt_to_browser(BROWSER, trunk(Some(101)), 0), Some(0));
-    }
-
-    #[test]
-    fn what_the_other_side_did_not_negotiate_is_dropped() {
-        assert_eq!(pt_to_trunk(BROWSER, trunk(None), 126), None);
-        assert_eq!(
-            pt_to_browser(
-                BrowserPts {
-                    pcmu: 0,
-                    telephone_event: None
-                },
-                trunk(Some(101)),
-                101
-            ),
-            None
-        );
-        assert_eq!(pt_to_browser(BROWSER, trunk(Some(101)), 13), None); // CN
-        assert_eq!(pt_to_trunk(BROWSER, trunk(Some(101)), 111), None); // opus
-    }
-}
+mod tests;

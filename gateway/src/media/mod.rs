@@ -3,5 +3,20 @@
 pub mod bridge;
 pub mod dtmf;
 pub mod peer;
+pub mod ports;
+pub mod rtcp;
 pub mod rtp;
 pub mod task;
+pub mod watchdog;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What every call's media needs from the configuration; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct MediaSettings {
+    /// The `[media]` port range, shared by all calls.
+    pub ports: Arc<ports::PortPool>,
+    /// RTP silence after which a call ends; None never.
+    pub rtp_timeout: Option<Duration>,
+}

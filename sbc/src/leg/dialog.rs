@@ -129,7 +129,13 @@ impl TrunkLeg {
             .and_then(|r| sip::name_addr_uri(r))
             .unwrap_or(&target)
             .to_owned();
-        let next_hop = next_hop(&hop_uri, self.trunk_addr);
+        // Over TLS the connection we opened and verified is the only way to the trunk: a new
+        // one to the Contact's address would have no name to check the certificate against
+        // (RFC 5922 §7), so in-dialog requests go back over it (RFC 5923).
+        let next_hop = match self.transport {
+            crate::trunk::Transport::Tls => self.trunk_addr,
+            _ => next_hop(&hop_uri, self.trunk_addr),
+        };
         let (_, via) = self.fresh_via();
         let ack = self.base_request(Method::Ack, &target, &via, &remote_to, &routes);
         Dialog {

@@ -1,7 +1,8 @@
 //! New offers from the trunk inside the call (RFC 3261 §14.2, RFC 3311 UPDATE): hold, unhold
 //! and moved media. We answer with our own SDP restated (same address, mirrored direction,
 //! higher version), retransmit a 2xx to a re-INVITE until its ACK (§13.3.1.4), and tell the
-//! application when the trunk's media address changes.
+//! application when the trunk's media address or direction changes (a hold with c=0.0.0.0
+//! included, so the media bridge stops sending).
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -63,11 +64,9 @@ impl TrunkLeg {
         }
         let msg = Message::Request(req.clone());
         let direction = if msg.has_sdp() {
-            match sdp::parse_answer(&req.body) {
+            match sdp::parse_offer(&req.body) {
                 Ok(media) => self.event(LegEvent::MediaChanged(media)),
-                Err(err) => {
-                    debug!(call_id = %self.call_id, %err, "new offer without a usable address (hold)")
-                }
+                Err(err) => debug!(call_id = %self.call_id, %err, "new offer without usable audio"),
             }
             sdp::offered_direction(&req.body).answer()
         } else if req.method == Method::Update {
@@ -81,8 +80,7 @@ impl TrunkLeg {
         self.sdp_version += 1;
         let body = sdp::restate(&self.local_sdp, self.sdp_version, direction);
         let mut resp = sip::response_to(&req, 200, "OK", None);
-        resp.headers
-            .push("Contact", format!("<sip:c2c@{}>", self.local_addr));
+        resp.headers.push("Contact", self.contact());
         resp.headers.push("Content-Type", "application/sdp");
         resp.body = body.into_bytes();
         let bytes = Message::Response(resp).to_bytes();
@@ -114,7 +112,7 @@ impl TrunkLeg {
         }
         r.ok_tx = None;
         if r.answer_in_ack && Message::Request(req.clone()).has_sdp() {
-            match sdp::parse_answer(&req.body) {
+            match sdp::parse_offer(&req.body) {
                 Ok(media) => self.event(LegEvent::MediaChanged(media)),
                 Err(err) => debug!(call_id = %self.call_id, %err, "ACK answer without address"),
             }

@@ -1,13 +1,13 @@
-//! The TCP listener: bounded connections, one reader and one writer task each. Readers frame
-//! messages ([`StreamFramer`]) and hand them to the SIP task; writers send what it answers.
+//! The TCP listener and the connections we open (TCP, or TLS on top): bounded connections,
+//! one reader and one writer task each. Readers frame messages ([`StreamFramer`]) and hand
+//! them to the SIP task; writers send what it answers.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
@@ -79,12 +79,22 @@ pub(super) async fn accept_loop(
             debug!(%peer, "TCP connection refused: limit reached");
             continue; // dropping the stream closes it
         };
+        let _ = stream.set_nodelay(true);
         spawn_connection(stream, peer, inbound.clone(), max_message, idle, Some(slot));
     }
 }
 
 /// How long we wait for a trunk to accept our connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Opens a TCP connection to a trunk (no reader yet).
+pub(super) async fn open(peer: SocketAddr) -> std::io::Result<TcpStream> {
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
 
 /// Opens a connection to a trunk; what it receives goes to the SIP task like any other.
 pub(super) async fn connect(
@@ -93,9 +103,7 @@ pub(super) async fn connect(
     max_message: usize,
     idle: Duration,
 ) -> std::io::Result<mpsc::Sender<ConnOut>> {
-    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    let stream = open(peer).await?;
     Ok(spawn_connection(
         stream,
         peer,
@@ -106,15 +114,32 @@ pub(super) async fn connect(
     ))
 }
 
+/// Starts the reader and writer of a connection we opened (TLS over [`open`]'s stream).
+pub(super) fn spawn_outbound<S>(
+    stream: S,
+    peer: SocketAddr,
+    inbound: mpsc::Sender<Inbound>,
+    max_message: usize,
+    idle: Duration,
+) -> mpsc::Sender<ConnOut>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    spawn_connection(stream, peer, inbound, max_message, idle, None)
+}
+
 /// Starts the reader and writer of one connection; returns the way to write to it.
-fn spawn_connection(
-    stream: TcpStream,
+fn spawn_connection<S>(
+    stream: S,
     peer: SocketAddr,
     inbound: mpsc::Sender<Inbound>,
     max_message: usize,
     idle: Duration,
     slot: Option<Slot>,
-) -> mpsc::Sender<ConnOut> {
+) -> mpsc::Sender<ConnOut>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let (conn, out) = mpsc::channel(CONNECTION_QUEUE);
     let handle = conn.clone();
     tokio::spawn(async move {
@@ -124,8 +149,8 @@ fn spawn_connection(
     handle
 }
 
-async fn read_loop(
-    stream: TcpStream,
+async fn read_loop<S: AsyncRead + AsyncWrite + Send + 'static>(
+    stream: S,
     peer: SocketAddr,
     inbound: mpsc::Sender<Inbound>,
     max_message: usize,
@@ -133,8 +158,7 @@ async fn read_loop(
     conn: mpsc::Sender<ConnOut>,
     out: mpsc::Receiver<ConnOut>,
 ) {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, writer) = stream.into_split();
+    let (mut reader, writer) = tokio::io::split(stream);
     let writer_task = tokio::spawn(write_loop(writer, out));
     let mut framer = StreamFramer::new(max_message);
     let mut buf = vec![0u8; READ_CHUNK];
@@ -194,7 +218,7 @@ async fn read_loop(
 }
 
 /// Writes what the SIP task sends until told to close or every sender is gone.
-async fn write_loop(mut writer: OwnedWriteHalf, mut out: mpsc::Receiver<ConnOut>) {
+async fn write_loop<S: AsyncWrite>(mut writer: WriteHalf<S>, mut out: mpsc::Receiver<ConnOut>) {
     while let Some(item) = out.recv().await {
         match item {
             ConnOut::Send(bytes) => {

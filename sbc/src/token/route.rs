@@ -17,6 +17,9 @@ pub struct Route {
     pub trunk: String,
     /// Callee: an E.164 number or a SIP user part.
     pub destination: String,
+    /// Withhold the caller ID from the callee (`Privacy: id`); absent in older tokens.
+    #[serde(default)]
+    pub privacy: bool,
 }
 
 /// The AES-256-GCM key that seals [`Route`]s; known to the SBC side only.
@@ -98,6 +101,7 @@ mod tests {
         Route {
             trunk: "main".into(),
             destination: "+15551234567".into(),
+            privacy: false,
         }
     }
 

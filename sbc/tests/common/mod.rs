@@ -66,6 +66,7 @@ pub fn outbound(trunk: &str, rtp: &UdpSocket) -> OutboundCall {
         campaign: "cmp-1".into(),
         page_url: "https://shop.example/".into(),
         sdp_offer: offer,
+        privacy: false,
     }
 }
 

@@ -20,7 +20,7 @@ pub(crate) async fn request(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let campaign = state.campaign(&req.campaign)?;
-    super::allowed_origin(&headers, campaign)?;
+    super::allowed_origin(&headers, &campaign)?;
     campaign
         .ip_limiter
         .check(&format!("cb:{}", peer.ip()), Instant::now())

@@ -21,9 +21,9 @@ pub(crate) async fn issue(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let campaign = state.campaign(&req.campaign)?;
-    let origin = super::allowed_origin(&headers, campaign)?;
+    let origin = super::allowed_origin(&headers, &campaign)?;
     let now = super::unix_now();
-    screen(&state, campaign, &peer, now).await?;
+    screen(&state, &campaign, &peer, now).await?;
     if let Some(check) = &campaign.config.bot_check {
         let ip = peer.ip().to_string();
         crate::screening::verify_bot_check(&state.http, check, req.bot_token.as_deref(), &ip)
@@ -48,6 +48,7 @@ pub(crate) async fn issue(
         route: Route {
             trunk: campaign.config.trunk.clone(),
             destination: campaign.config.destination.clone(),
+            privacy: campaign.config.privacy_id,
         },
     };
     let (token, claims) = state

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How long the provider may take; a check that cannot complete refuses the call (fail closed).
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A campaign's bot-check settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BotCheckConfig {
     /// The provider's verify endpoint, e.g. `https://challenges.cloudflare.com/turnstile/v0/siteverify`.

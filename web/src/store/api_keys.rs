@@ -63,3 +63,42 @@ impl Store {
         }))
     }
 }
+
+/// An API key as the dashboard lists it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiKeyInfo {
+    /// Key id.
+    pub id: String,
+    /// What it is for.
+    pub label: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, when revoked.
+    pub revoked_at: Option<i64>,
+}
+
+impl Store {
+    /// The API keys of an organisation, newest first.
+    pub async fn api_keys(&self, org: &str) -> Result<Vec<ApiKeyInfo>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, label, created_at, revoked_at FROM api_keys WHERE org = $1 \
+             ORDER BY created_at DESC, id",
+        )
+        .bind(org)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Revokes an API key of `org`; false when it has no such (unrevoked) key.
+    pub async fn revoke_api_key(&self, org: &str, id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND org = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(org)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

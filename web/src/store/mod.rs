@@ -6,9 +6,12 @@
 
 mod api_keys;
 mod callbacks;
+mod calls;
+mod campaigns;
 mod leases;
 mod ledger;
 mod sessions;
+mod users;
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,9 +19,12 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
-pub use api_keys::NewApiKey;
+pub use api_keys::{ApiKeyInfo, NewApiKey};
 pub use callbacks::CallbackRequest;
+pub use calls::{CallEvent, CallFilter, CallRecord, CallStats, NewCall};
+pub use campaigns::CampaignRow;
 pub use sessions::WebSession;
+pub use users::{Login, NewLogin, Role, User};
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]

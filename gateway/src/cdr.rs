@@ -1,0 +1,193 @@
+//! Call detail records: each call is inserted when it starts, updated at every state and
+//! completed when it ends, with a timeline of what the gateway saw (states and the SIP
+//! messages they imply, for the dashboard's ladder).
+//!
+//! Writes go through one task per call, in order, so the call loop never waits on the
+//! database and a slow database never reorders a call's events.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use c2c_sbc::leg::{EndCause, LegEvent};
+use c2c_sbc::token::VerifiedCall;
+use c2c_web::store::NewCall;
+use c2c_web::Store;
+use c2c_wire::EndReason;
+
+/// One pending write of a call's record.
+enum Write {
+    Insert(Box<NewCall>),
+    SipCallId(String),
+    Answered(i64),
+    Event {
+        at_ms: i64,
+        kind: &'static str,
+        detail: String,
+    },
+    End {
+        at: i64,
+        disposition: &'static str,
+        sip_status: Option<u16>,
+    },
+}
+
+/// Records one call; cheap to clone and to use from the call loop (no awaits).
+#[derive(Clone)]
+pub struct CallRecorder {
+    id: String,
+    writes: mpsc::UnboundedSender<Write>,
+    /// The final SIP status the trunk gave, for the end of the record.
+    last_status: Arc<Mutex<Option<u16>>>,
+    /// Whether the trunk answered (a local hangup is then a BYE, else a CANCEL).
+    answered: Arc<AtomicBool>,
+}
+
+impl CallRecorder {
+    /// Inserts the record of a verified call about to be placed.
+    pub fn start(store: &Store, v: &VerifiedCall) -> CallRecorder {
+        let id = format!("call_{:032x}", rand::random::<u128>());
+        let (writes, rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_all(store.clone(), id.clone(), rx));
+        let rec = CallRecorder {
+            id,
+            writes,
+            last_status: Arc::new(Mutex::new(None)),
+            answered: Arc::new(AtomicBool::new(false)),
+        };
+        rec.send(Write::Insert(Box::new(NewCall {
+            id: rec.id.clone(),
+            org: v.claims.org.clone(),
+            campaign: v.claims.cmp.clone(),
+            session_id: v.claims.sub.clone(),
+            number: v.claims.num.clone(),
+            destination: v.route.destination.clone(),
+            trunk: v.route.trunk.clone(),
+            sip_call_id: String::new(),
+            started_at: unix_ms() / 1000,
+        })));
+        rec.event("state", "verified");
+        rec
+    }
+
+    /// The record's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The INVITE went out with this Call-ID.
+    pub fn placed(&self, sip_call_id: &str) {
+        self.send(Write::SipCallId(sip_call_id.to_owned()));
+        self.event("sip_out", "INVITE");
+    }
+
+    /// The INVITE could not be sent.
+    pub fn not_placed(&self, why: &str) {
+        self.event("error", why);
+        self.end(EndReason::Failed);
+    }
+
+    /// Records what the trunk leg reported.
+    pub fn leg_event(&self, ev: Option<&LegEvent>) {
+        match ev {
+            Some(LegEvent::Trying) => self.event("sip_in", "100 Trying"),
+            Some(LegEvent::Ringing) => {
+                self.event("sip_in", "180 Ringing");
+                self.event("state", "ringing");
+            }
+            Some(LegEvent::EarlyMedia(m)) => {
+                self.event("sip_in", "183 Session Progress (SDP)");
+                self.event("state", &format!("early_media from {}", m.addr));
+            }
+            Some(LegEvent::Answered(m)) => {
+                self.event("sip_in", "200 OK (SDP)");
+                self.event("sip_out", "ACK");
+                self.event("state", &format!("answered, media from {}", m.addr));
+                self.answered.store(true, Ordering::Relaxed);
+                self.send(Write::Answered(unix_ms() / 1000));
+            }
+            Some(LegEvent::MediaChanged(m)) => {
+                self.event("sip_in", "re-INVITE / UPDATE (SDP)");
+                self.event("state", &format!("media moved to {}", m.addr));
+            }
+            Some(LegEvent::Ended { cause, status }) => {
+                let answered = self.answered.load(Ordering::Relaxed);
+                match cause {
+                    EndCause::HangupLocal => {
+                        self.event("sip_out", if answered { "BYE" } else { "CANCEL" });
+                    }
+                    EndCause::HangupRemote => {
+                        self.event("sip_in", "BYE");
+                        self.event("sip_out", "200 OK");
+                    }
+                    _ => {}
+                }
+                if let Some(s) = status {
+                    self.event("sip_in", &format!("{s} (final)"));
+                    if let Ok(mut last) = self.last_status.lock() {
+                        *last = Some(*s);
+                    }
+                }
+                self.event("state", &format!("trunk leg ended: {}", cause.as_str()));
+            }
+            None => self.event("error", "trunk leg vanished"),
+        }
+    }
+
+    /// Completes the record with the reason the browser was given.
+    pub fn end(&self, reason: EndReason) {
+        let sip_status = self.last_status.lock().ok().and_then(|s| *s);
+        self.event("end", reason.as_str());
+        self.send(Write::End {
+            at: unix_ms() / 1000,
+            disposition: reason.as_str(),
+            sip_status,
+        });
+    }
+
+    /// Appends a timeline entry.
+    pub fn event(&self, kind: &'static str, detail: &str) {
+        self.send(Write::Event {
+            at_ms: unix_ms(),
+            kind,
+            detail: detail.to_owned(),
+        });
+    }
+
+    fn send(&self, w: Write) {
+        // The writer only stops when every sender is gone.
+        let _ = self.writes.send(w);
+    }
+}
+
+/// Applies one call's writes in order until the recorder is dropped.
+async fn write_all(store: Store, id: String, mut rx: mpsc::UnboundedReceiver<Write>) {
+    while let Some(w) = rx.recv().await {
+        let result = match w {
+            Write::Insert(c) => store.insert_call(&c).await,
+            Write::SipCallId(s) => store.set_call_sip_id(&id, &s).await,
+            Write::Answered(at) => store.call_answered(&id, at).await,
+            Write::Event {
+                at_ms,
+                kind,
+                detail,
+            } => store.add_call_event(&id, at_ms, kind, &detail).await,
+            Write::End {
+                at,
+                disposition,
+                sip_status,
+            } => store.end_call(&id, at, disposition, sip_status).await,
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, call = %id, "call record write failed");
+        }
+    }
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
