@@ -191,3 +191,80 @@ fn unix_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn verified() -> VerifiedCall {
+        let claims = serde_json::json!({
+            "iss": "c2c", "aud": "c2c-sbc", "sub": "ws_1", "org": "o1", "cmp": "sales",
+            "num": "+15550100000", "ori": "https://shop.example", "iat": 0, "nbf": 0,
+            "exp": 60, "jti": "j1", "rte": "sealed"
+        });
+        let route =
+            serde_json::json!({"trunk": "main", "destination": "+4930123456", "privacy": false});
+        VerifiedCall {
+            claims: serde_json::from_value(claims).expect("claims"),
+            route: serde_json::from_value(route).expect("route"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_is_recorded_at_start_and_completed_with_its_ladder() {
+        let dir = std::env::temp_dir().join(format!("c2c-cdr-{:016x}", rand::random::<u64>()));
+        let store = Store::open_sqlite_in(&dir).await.expect("store");
+        let rec = CallRecorder::start(&store, &verified());
+        let id = rec.id().to_owned();
+        rec.placed("abc@127.0.0.1");
+        rec.leg_event(Some(&LegEvent::Trying));
+        rec.leg_event(Some(&LegEvent::Ringing));
+        // In progress: the record exists before the call ends.
+        let start = std::time::Instant::now();
+        while store.call("o1", &id).await.expect("get").is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "no record at start"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        rec.leg_event(Some(&LegEvent::Ended {
+            cause: EndCause::Busy,
+            status: Some(486),
+        }));
+        rec.end(EndReason::Busy);
+        drop(rec);
+        let record = loop {
+            let c = store.call("o1", &id).await.expect("get").expect("record");
+            if c.ended_at.is_some() {
+                break c;
+            }
+            assert!(start.elapsed() < Duration::from_secs(5), "never completed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(
+            (
+                record.sip_call_id.as_str(),
+                record.disposition.as_deref(),
+                record.sip_status,
+                record.session_id.as_str(),
+                record.campaign.as_str()
+            ),
+            ("abc@127.0.0.1", Some("busy"), Some(486), "ws_1", "sales")
+        );
+        let ladder: Vec<String> = store
+            .call_events(&id)
+            .await
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.kind.starts_with("sip_"))
+            .map(|e| e.detail)
+            .collect();
+        assert_eq!(
+            ladder,
+            vec!["INVITE", "100 Trying", "180 Ringing", "486 (final)"]
+        );
+    }
+}

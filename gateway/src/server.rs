@@ -64,7 +64,16 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             static_dir: config.static_dir.clone(),
             number_lease_s: config.number_linger_s,
             demo_campaign: demo.then(|| "demo".to_string()),
-            trunks: config.trunks.iter().map(|t| t.name.clone()).collect(),
+            trunks: config
+                .trunks
+                .iter()
+                .map(|t| c2c_web::TrunkInfo {
+                    name: t.name.clone(),
+                    host: t.host.clone(),
+                    port: t.port,
+                    transport: format!("{:?}", t.transport).to_lowercase(),
+                })
+                .collect(),
         }),
         campaigns: campaigns.clone(),
         issuer: TokenIssuer::new(

@@ -19,7 +19,7 @@ pub use admin::AdminState;
 pub use campaign::{Campaign, CampaignConfig, CampaignError, FallbackKind, NumberPool};
 pub use catalog::{Campaigns, CatalogError};
 pub use error::ApiError;
-pub use state::{AppState, WebConfig};
+pub use state::{AppState, TrunkInfo, WebConfig};
 pub use store::{Store, StoreError, WebSession};
 
 use axum::Router;

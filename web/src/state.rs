@@ -19,8 +19,28 @@ pub struct WebConfig {
     pub number_lease_s: i64,
     /// The campaign the page at `/` embeds, if any.
     pub demo_campaign: Option<String>,
-    /// Names of the configured SIP trunks (campaigns pick one).
-    pub trunks: Vec<String>,
+    /// The configured SIP trunks (campaigns pick one; the dashboard can ping them).
+    pub trunks: Vec<TrunkInfo>,
+}
+
+/// What the dashboard knows of a trunk: never its credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkInfo {
+    /// Name campaigns refer to.
+    pub name: String,
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// `udp`, `tcp` or `tls`.
+    pub transport: String,
+}
+
+impl WebConfig {
+    /// The names of the configured trunks.
+    pub fn trunk_names(&self) -> Vec<String> {
+        self.trunks.iter().map(|t| t.name.clone()).collect()
+    }
 }
 
 /// Everything a handler may need; cheap to clone.

@@ -55,7 +55,12 @@ async fn api(config: CampaignConfig) -> Api {
             static_dir: dir.clone(),
             number_lease_s: 1800,
             demo_campaign: None,
-            trunks: vec!["main".into()],
+            trunks: vec![c2c_web::TrunkInfo {
+                name: "main".into(),
+                host: "127.0.0.1".into(),
+                port: 9,
+                transport: "udp".into(),
+            }],
         }),
         campaigns: Campaigns::from_list([campaign]),
         issuer: TokenIssuer::new(keys.clone(), "c2c", 60),

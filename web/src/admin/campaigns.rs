@@ -257,7 +257,7 @@ impl CampaignPage {
         CampaignPage {
             nav: Nav::new(admin, "campaigns"),
             creating,
-            trunks: state.config.trunks.clone(),
+            trunks: state.config.trunk_names(),
             error_field: "",
             error: String::new(),
             saved: false,
@@ -304,7 +304,7 @@ pub(crate) async fn new_form(
     admin: Admin,
 ) -> Result<CampaignPage, AdminError> {
     admin.require(Role::Admin)?;
-    let f = CampaignForm::from_config(&blank(admin.org(), &state.config.trunks));
+    let f = CampaignForm::from_config(&blank(admin.org(), &state.config.trunk_names()));
     Ok(CampaignPage::new(&state, &admin, true, f))
 }
 
@@ -316,8 +316,8 @@ pub(crate) async fn create(
 ) -> Result<Response, AdminError> {
     admin.require(Role::Admin)?;
     let campaign = match f.to_config(
-        blank(admin.org(), &state.config.trunks),
-        &state.config.trunks,
+        blank(admin.org(), &state.config.trunk_names()),
+        &state.config.trunk_names(),
     ) {
         Ok(c) => c,
         Err((field, why)) => return Ok(invalid(&state, &admin, true, f, field, why)),
@@ -385,7 +385,7 @@ pub(crate) async fn update(
     let current = owned(&state, &admin, &id)?;
     admin.require(Role::Admin)?;
     f.public_id = id.clone();
-    let campaign = match f.to_config(current.config.clone(), &state.config.trunks) {
+    let campaign = match f.to_config(current.config.clone(), &state.config.trunk_names()) {
         Ok(c) => c,
         Err((field, why)) => return Ok(invalid(&state, &admin, false, f, field, why)),
     };

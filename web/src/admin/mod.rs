@@ -10,6 +10,7 @@ mod campaigns;
 mod keys;
 mod live;
 mod overview;
+mod sip_ping;
 mod trunks;
 mod users;
 
@@ -50,6 +51,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             get(campaigns::edit_form).post(campaigns::update),
         )
         .route("/trunks", get(trunks::list))
+        .route("/trunks/{name}/test", post(trunks::test))
         .route("/callbacks", get(callbacks::list))
         .route("/callbacks/{id}/done", post(callbacks::done))
         .route("/keys", get(keys::list).post(keys::create))

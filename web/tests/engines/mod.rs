@@ -1,0 +1,78 @@
+//! The storage engines under test: SQLite (a file in a temp dir) and PostgreSQL (a database
+//! made for the test on the local server `scripts/postgres.sh` starts, dropped afterwards).
+
+#![allow(dead_code)] // each test file uses a part of it
+
+use c2c_web::Store;
+
+/// One engine under test, dropped at the end.
+pub struct Engine {
+    pub name: &'static str,
+    pub store: Store,
+    drop_db: Option<(String, String)>,
+}
+
+impl Engine {
+    pub async fn finish(self) {
+        self.store.close().await;
+        if let Some((admin, db)) = self.drop_db {
+            let pool = sqlx::AnyPool::connect(&admin)
+                .await
+                .expect("admin connection");
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+            )))
+            .execute(&pool)
+            .await
+            .expect("drop test database");
+            pool.close().await;
+        }
+    }
+}
+
+pub fn suffix() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+pub async fn sqlite() -> Engine {
+    let dir = std::env::temp_dir().join(format!("c2c-store-{}", suffix()));
+    let store = Store::open_sqlite_in(&dir).await.expect("sqlite store");
+    Engine {
+        name: "sqlite",
+        store,
+        drop_db: None,
+    }
+}
+
+pub async fn postgres() -> Engine {
+    sqlx::any::install_default_drivers();
+    let admin = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "TEST_POSTGRES_URL is not set: run `make test`, or \
+             `TEST_POSTGRES_URL=$(scripts/postgres.sh) cargo test -p c2c-web`"
+        )
+    });
+    let db = format!("c2c_t_{}", suffix());
+    let pool = sqlx::AnyPool::connect(&admin).await.unwrap_or_else(|e| {
+        panic!("cannot reach PostgreSQL at {admin} ({e}); start it with scripts/postgres.sh")
+    });
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&pool)
+        .await
+        .expect("create database");
+    pool.close().await;
+    let url = match admin.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{db}"),
+        None => panic!("TEST_POSTGRES_URL must end in /DATABASE"),
+    };
+    let store = Store::open(&url).await.expect("postgres store");
+    Engine {
+        name: "postgres",
+        store,
+        drop_db: Some((admin, db)),
+    }
+}
+
+pub async fn engines() -> Vec<Engine> {
+    vec![sqlite().await, postgres().await]
+}
