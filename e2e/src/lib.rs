@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod gateway;
 pub mod http;
+pub mod loadgen;
 pub mod ports;
 pub mod scene;
 pub mod sipp;

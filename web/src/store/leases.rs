@@ -2,10 +2,13 @@
 
 use super::{Store, StoreError};
 
-/// How many free candidates one attempt looks at; concurrent requests race for them.
-const CANDIDATES: i64 = 8;
-/// Attempts before concluding the pool is exhausted under contention.
-const ATTEMPTS: usize = 6;
+/// How many of the least recently used free numbers one attempt looks at, in LRU order. A
+/// request that loses a number to a concurrent one moves on to the next, so the window must be
+/// wider than the requests that may be in flight at once.
+const CANDIDATES: i64 = 128;
+/// Rounds before giving up under contention; a round only repeats when every candidate it saw
+/// was taken by someone else in the meantime.
+const ATTEMPTS: usize = 20;
 
 impl Store {
     /// Makes sure every number of `campaign`'s pool has a row (a number never lent has
