@@ -187,6 +187,8 @@ pub async fn tab_to(b: &Browser, target: &str, back: bool, max: usize) {
 /// Records every state the widget announces, through both `C2C.on('state')` and the
 /// `c2c:state` DOM event, into `window.__c2cStates` / `window.__c2cEvents`. Works before the
 /// widget has loaded: the loader's `C2C` queues the listener.
+/// (Pages from [`csp_embed_page`] record from their first script on, before the widget can
+/// load; for them this is a no-op.)
 pub async fn record_states(b: &Browser) {
     js(
         b,
@@ -229,7 +231,12 @@ pub fn csp_embed_page(gateway: &str, campaign: &str, data_attrs: &str) -> String
          connect-src 'self' {gateway} {ws}; style-src 'self'; img-src 'self'\">\
          <script nonce=\"e2e\">window.__cspViolations=[];\
          document.addEventListener('securitypolicyviolation',function(e){{\
-         window.__cspViolations.push(e.violatedDirective+' '+e.blockedURI)}});</script>\
+         window.__cspViolations.push(e.violatedDirective+' '+e.blockedURI)}});\
+         window.__c2cStates=[];window.__c2cEvents=[];\
+         window.addEventListener('c2c:state',function(e){{window.__c2cEvents.push(e.detail.state)}});\
+         (function w(){{if(window.C2C&&window.C2C.on){{\
+         C2C.on('state',function(s){{window.__c2cStates.push(s.state)}})}}else{{setTimeout(w,5)}}}})();\
+         </script>\
          </head><body><h1>A customer's shop</h1><p><a href=\"#top\">Shop home</a></p>\
          <script src=\"{gateway}/widget.js\" data-campaign=\"{campaign}\" {data_attrs} async></script>\
          </body></html>"
