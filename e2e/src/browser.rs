@@ -23,6 +23,17 @@ pub struct Browser {
     _driver: Child,
 }
 
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self._driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 impl Browser {
     /// Starts chromedriver and a headless Chromium whose microphone plays `tone` (a WAV).
     pub async fn start(dir: &Path, tone: &Path) -> Browser {
@@ -40,6 +51,9 @@ impl Browser {
         let port = crate::ports::free_tcp();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            // Its own process group, so Chromium (its child) dies with it even when the
+            // test panics before closing the session.
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -108,6 +122,7 @@ impl Browser {
 
     /// Ends the session.
     pub async fn close(self) {
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.client.close()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.client.clone().close()).await;
+        // Dropping self then kills whatever of the driver's process group is left.
     }
 }
