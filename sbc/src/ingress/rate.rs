@@ -1,8 +1,10 @@
-//! Per-source rate limiting: a token bucket per IP address, sans-IO (time is an input).
+//! Rate limiting: a token bucket per key (an IP address at SIP ingress; a client or campaign
+//! on the web side), sans-IO (time is an input).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -25,29 +27,43 @@ struct Bucket {
     at: Instant,
 }
 
-/// Token buckets keyed by source address.
+/// Token buckets keyed by `K` (source addresses unless said otherwise).
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = IpAddr> {
     limit: RateLimit,
-    buckets: HashMap<IpAddr, Bucket>,
+    capacity: usize,
+    buckets: HashMap<K, Bucket>,
 }
 
 impl RateLimiter {
     /// A limiter applying `limit` to every source separately.
     pub fn new(limit: RateLimit) -> Self {
-        Self {
-            limit,
-            buckets: HashMap::new(),
-        }
+        Self::with_capacity(limit, MAX_TRACKED_SOURCES)
     }
 
     /// Takes one token for `ip`; false when the source is over its rate.
     pub fn allow(&mut self, ip: IpAddr, now: Instant) -> bool {
-        if self.buckets.len() >= MAX_TRACKED_SOURCES && !self.buckets.contains_key(&ip) {
+        self.take(ip, now).is_ok()
+    }
+}
+
+impl<K: Hash + Eq> RateLimiter<K> {
+    /// A limiter applying `limit` to every key separately, tracking at most `capacity` keys.
+    pub fn with_capacity(limit: RateLimit, capacity: usize) -> Self {
+        Self {
+            limit,
+            capacity: capacity.max(1),
+            buckets: HashMap::new(),
+        }
+    }
+
+    /// Takes one token for `key`; `Err(wait)` (until the next token) when over the rate.
+    pub fn take(&mut self, key: K, now: Instant) -> Result<(), Duration> {
+        if self.buckets.len() >= self.capacity && !self.buckets.contains_key(&key) {
             self.forget_idle(now);
         }
         let limit = self.limit;
-        let bucket = self.buckets.entry(ip).or_insert(Bucket {
+        let bucket = self.buckets.entry(key).or_insert(Bucket {
             tokens: limit.burst,
             at: now,
         });
@@ -56,9 +72,11 @@ impl RateLimiter {
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
-            true
+            Ok(())
         } else {
-            false
+            Err(Duration::from_secs_f64(
+                (1.0 - bucket.tokens) / limit.per_second,
+            ))
         }
     }
 
@@ -70,7 +88,7 @@ impl RateLimiter {
             let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
             b.tokens + elapsed * limit.per_second < limit.burst
         });
-        if self.buckets.len() >= MAX_TRACKED_SOURCES {
+        if self.buckets.len() >= self.capacity {
             self.buckets.clear();
         }
     }
