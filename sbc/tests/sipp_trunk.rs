@@ -308,10 +308,18 @@ async fn call_completes_over_tcp() {
 async fn retransmissions_carry_the_call_through_loss() {
     tokio::time::timeout(Duration::from_secs(60), async {
         let port = free_udp_port();
+        let trace = std::env::temp_dir().join(format!("c2c-lossy-{port}.log"));
+        let trace_arg = trace.display().to_string();
         let sipp = Sipp::start(
             port,
             &["-sf", &scenario("uas_lossy.xml")],
-            &["-max_retrans", "10"],
+            &[
+                "-max_retrans",
+                "10",
+                "-trace_msg",
+                "-message_file",
+                &trace_arg,
+            ],
         );
         let sbc = sbc(port).await;
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
@@ -332,6 +340,14 @@ async fn retransmissions_carry_the_call_through_loss() {
             ended(EndCause::HangupLocal, None)
         );
         finish(sipp).await;
+        // SIPp sat on the first INVITE for 1.7 s: Timer A must have sent it again (0.5 s, 1.5 s).
+        let log = std::fs::read_to_string(&trace).unwrap_or_default();
+        let invites = log.matches("INVITE sip:").count();
+        let _ = std::fs::remove_file(&trace);
+        assert!(
+            invites >= 2,
+            "SIPp received {invites} INVITE(s); Timer A did not retransmit"
+        );
     })
     .await
     .expect("test finished in time");
