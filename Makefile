@@ -1,6 +1,10 @@
 # The two commands a newcomer needs: `make run` and `make test`. Both install what is missing.
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
+# CI builds a clean clone once: incremental caches would only cost disk and time there.
+ifeq ($(CI),true)
+export CARGO_INCREMENTAL ?= 0
+endif
 
 .PHONY: run test setup widget build lint unit e2e clean
 

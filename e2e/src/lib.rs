@@ -30,12 +30,13 @@ pub fn static_dir() -> PathBuf {
         .unwrap_or_else(|_| workspace_root().join("static"))
 }
 
-/// A fresh, empty directory under the system temp dir for one test's files.
-pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("c2c-e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::create_dir_all(&dir);
-    dir
+/// A fresh, empty directory under the system temp dir for one test's files, removed when the
+/// guard drops (`.path()` gives the folder).
+pub fn scratch_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("c2c-e2e-{name}-"))
+        .tempdir()
+        .expect("a temp dir")
 }
 
 /// Where tests save artefacts (screenshots, SIP traces) for people to look at.

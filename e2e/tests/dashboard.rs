@@ -89,17 +89,18 @@ async fn body_text(c: &Client) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_creates_a_campaign_and_finds_the_call_with_its_ladder() {
     tokio::time::timeout(LIMIT, async {
-        let dir = scratch_dir("dashboard");
-        let sipp = Sipp::uas_echo(&dir);
+        let scratch = scratch_dir("dashboard");
+        let dir = scratch.path();
+        let sipp = Sipp::uas_echo(dir);
         let (site, gw) = scene::start(
-            &dir,
+            dir,
             sipp.port,
             |gw| Site::embed_page(gw, "shop"),
             Default::default(),
         )
         .await;
-        add_user(&dir).await;
-        let browser = scene::browser(&dir, 5).await;
+        add_user(dir).await;
+        let browser = scene::browser(dir, 5).await;
         let c = &browser.client;
         let shots = artifacts_dir();
 

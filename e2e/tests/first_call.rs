@@ -14,24 +14,25 @@ const LIMIT: Duration = Duration::from_secs(150);
 async fn setup(
     name: &str,
     sipp: impl FnOnce(&std::path::Path) -> Sipp,
-) -> (std::path::PathBuf, Sipp, Site, Gateway) {
-    let dir = scratch_dir(name);
-    let sipp = sipp(&dir);
+) -> (tempfile::TempDir, Sipp, Site, Gateway) {
+    let scratch = scratch_dir(name);
+    let dir = scratch.path();
+    let sipp = sipp(dir);
     let (site, gw) = scene::start(
-        &dir,
+        dir,
         sipp.port,
         |gw| Site::embed_page(gw, "e2e"),
         Default::default(),
     )
     .await;
-    (dir, sipp, site, gw)
+    (scratch, sipp, site, gw)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_carries_the_session_number_echoes_audio_and_hangs_up_with_bye() {
     tokio::time::timeout(LIMIT, async {
-        let (dir, mut sipp, site, gw) = setup("first-call", Sipp::uas_echo).await;
-        let browser = scene::browser(&dir, 5).await;
+        let (scratch, mut sipp, site, gw) = setup("first-call", Sipp::uas_echo).await;
+        let browser = scene::browser(scratch.path(), 5).await;
         browser
             .client
             .goto(&site.origin)
@@ -126,9 +127,9 @@ async fn a_call_carries_the_session_number_echoes_audio_and_hangs_up_with_bye() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_trunk_ends_the_call_as_busy() {
     tokio::time::timeout(LIMIT, async {
-        let (dir, mut sipp, site, gw) =
+        let (scratch, mut sipp, site, gw) =
             setup("busy", |d| Sipp::uas_scenario(d, "uas_486.xml")).await;
-        let browser = scene::browser(&dir, 2).await;
+        let browser = scene::browser(scratch.path(), 2).await;
         browser
             .client
             .goto(&site.origin)
@@ -157,15 +158,16 @@ async fn a_busy_trunk_ends_the_call_as_busy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_page_calls_the_in_process_echo_trunk() {
     tokio::time::timeout(LIMIT, async {
-        let dir = scratch_dir("demo");
+        let scratch = scratch_dir("demo");
+        let dir = scratch.path();
         let http_port = ports::free_tcp();
         let config = format!(
             "data_dir = \"{}\"\nstatic_dir = \"{}\"\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n[sip]\nlisten = \"127.0.0.1:0\"\n",
             dir.join("data").display(),
             c2c_e2e::static_dir().display()
         );
-        let gw = Gateway::start(&dir, &config, &["--demo"]).await;
-        let browser = scene::browser(&dir, 5).await;
+        let gw = Gateway::start(dir, &config, &["--demo"]).await;
+        let browser = scene::browser(scratch.path(), 5).await;
         browser.client.goto(&format!("{}/", gw.url)).await.expect("open the demo page");
         let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
         call.click().await.expect("click the call button");

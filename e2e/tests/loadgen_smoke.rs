@@ -14,9 +14,10 @@ const LIMIT: Duration = Duration::from_secs(120);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_simulated_browsers_call_through_the_gateway_and_hear_their_echo() {
     tokio::time::timeout(LIMIT, async {
-        let dir = scratch_dir("loadgen-smoke");
-        let sipp = SippEcho::start(&dir, CALLS).expect("SIPp");
-        let (gw, pid) = spawn::gateway(&dir, sipp.port).await.expect("gateway");
+        let scratch = scratch_dir("loadgen-smoke");
+        let dir = scratch.path();
+        let sipp = SippEcho::start(dir, CALLS).expect("SIPp");
+        let (gw, pid) = spawn::gateway(dir, sipp.port).await.expect("gateway");
         let config = LoadConfig {
             target: Target::C2c {
                 gateway: gw.url.clone(),

@@ -53,8 +53,9 @@ fn tamper(token: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_origin_expired_and_tampered_tokens_place_no_call() {
     tokio::time::timeout(LIMIT, async {
-        let dir = scratch_dir("token-refusal");
-        let sipp = Sipp::uas_echo(&dir);
+        let scratch = scratch_dir("token-refusal");
+        let dir = scratch.path();
+        let sipp = Sipp::uas_echo(dir);
         let http_port = ports::free_tcp();
         let gw_url = format!("http://127.0.0.1:{http_port}");
         let shop = Site::start(Site::embed_page(&gw_url, "e2e")).await;
@@ -70,10 +71,10 @@ async fn foreign_origin_expired_and_tampered_tokens_place_no_call() {
                 &dir.join("data")
             )
         );
-        let gw = Gateway::start(&dir, &config, &[]).await;
+        let gw = Gateway::start(dir, &config, &[]).await;
         let tone_path = dir.join("tone.wav");
         tone::write_tone_wav(&tone_path, 1).expect("tone");
-        let browser = Browser::start(&dir, &tone_path).await;
+        let browser = Browser::start(dir, &tone_path).await;
 
         // The token endpoint itself refuses a foreign page.
         let refused = http::token(&gw.url, &foreign.origin, "e2e").await;

@@ -13,16 +13,17 @@ const LIMIT: Duration = Duration::from_secs(150);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_sees_every_state_of_a_call_and_each_is_announced() {
     tokio::time::timeout(LIMIT, async {
-        let dir = scratch_dir("widget-call");
-        let mut sipp = Sipp::uas_scenario(&dir, "uas_progress.xml");
+        let scratch = scratch_dir("widget-call");
+        let dir = scratch.path();
+        let mut sipp = Sipp::uas_scenario(dir, "uas_progress.xml");
         let (site, gw) = scene::start(
-            &dir,
+            dir,
             sipp.port,
             |gw| widget::csp_embed_page(gw, "e2e", ""),
             Default::default(),
         )
         .await;
-        let b = scene::browser(&dir, 20).await;
+        let b = scene::browser(dir, 20).await;
         b.client
             .goto(&site.origin)
             .await
@@ -164,16 +165,17 @@ async fn a_visitor_sees_every_state_of_a_call_and_each_is_announced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_microphone_says_how_to_allow_it_and_costs_no_call() {
     tokio::time::timeout(LIMIT, async {
-        let dir = scratch_dir("widget-mic-denied");
+        let scratch = scratch_dir("widget-mic-denied");
+        let dir = scratch.path();
         // Nothing listens on the trunk port: no call may get that far.
         let (site, gw) = scene::start(
-            &dir,
+            dir,
             ports::free_udp(),
             |gw| widget::csp_embed_page(gw, "e2e", ""),
             Default::default(),
         )
         .await;
-        let b = scene::browser_denying_microphone(&dir).await;
+        let b = scene::browser_denying_microphone(dir).await;
         b.client
             .goto(&site.origin)
             .await

@@ -15,7 +15,8 @@ const LIMIT: Duration = Duration::from_secs(120);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_campaign_takes_a_callback_request_that_lands_in_the_database() {
     tokio::time::timeout(LIMIT, async {
-        let dir = scratch_dir("widget-callback");
+        let scratch = scratch_dir("widget-callback");
+        let dir = scratch.path();
         let http_port = ports::free_tcp();
         let gw_url = format!("http://127.0.0.1:{http_port}");
         let site = Site::start(widget::csp_embed_page(&gw_url, "e2e", "")).await;
@@ -34,10 +35,10 @@ async fn a_closed_campaign_takes_a_callback_request_that_lands_in_the_database()
             "{config}fallback = \"callback\"\ntimezone = \"UTC\"\nhours = [\"{} 09:00-10:00\"]\n",
             weekday_in_two_days()
         );
-        let gw = Gateway::start(&dir, &config, &[]).await;
+        let gw = Gateway::start(dir, &config, &[]).await;
         let tone_path = dir.join("tone.wav");
         tone::write_tone_wav(&tone_path, 1).expect("tone");
-        let b = Browser::start(&dir, &tone_path).await;
+        let b = Browser::start(dir, &tone_path).await;
         b.client
             .goto(&site.origin)
             .await

@@ -19,7 +19,8 @@ const GLOBALS: &str = "return Object.getOwnPropertyNames(window).sort();";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_script_tag_adds_one_global_a_shadow_root_and_honours_its_attributes() {
     tokio::time::timeout(LIMIT, async {
-        let dir = scratch_dir("widget-embed");
+        let scratch = scratch_dir("widget-embed");
+        let dir = scratch.path();
         let http_port = ports::free_tcp();
         let gw_url = format!("http://127.0.0.1:{http_port}");
         let attrs = "data-language=\"de\" data-position=\"bottom-left\" data-color=\"#aa0000\"";
@@ -35,10 +36,10 @@ async fn one_script_tag_adds_one_global_a_shadow_root_and_honours_its_attributes
             &c2c_e2e::static_dir(),
             &dir.join("data"),
         );
-        let gw = Gateway::start(&dir, &config, &[]).await;
+        let gw = Gateway::start(dir, &config, &[]).await;
         let tone_path = dir.join("tone.wav");
         tone::write_tone_wav(&tone_path, 1).expect("tone");
-        let b = Browser::start(&dir, &tone_path).await;
+        let b = Browser::start(dir, &tone_path).await;
         let s = Duration::from_secs;
 
         b.client.goto(&bare.origin).await.expect("open the bare page");

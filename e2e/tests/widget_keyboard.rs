@@ -13,16 +13,17 @@ const LIMIT: Duration = Duration::from_secs(150);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_calls_and_hangs_up_with_the_keyboard_only() {
     tokio::time::timeout(LIMIT, async {
-        let dir = scratch_dir("widget-keyboard");
-        let mut sipp = Sipp::uas_echo(&dir);
+        let scratch = scratch_dir("widget-keyboard");
+        let dir = scratch.path();
+        let mut sipp = Sipp::uas_echo(dir);
         let (site, gw) = scene::start(
-            &dir,
+            dir,
             sipp.port,
             |gw| widget::csp_embed_page(gw, "e2e", ""),
             Default::default(),
         )
         .await;
-        let b = scene::browser(&dir, 10).await;
+        let b = scene::browser(dir, 10).await;
         b.client
             .goto(&site.origin)
             .await

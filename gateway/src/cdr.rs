@@ -214,8 +214,11 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_call_is_recorded_at_start_and_completed_with_its_ladder() {
-        let dir = std::env::temp_dir().join(format!("c2c-cdr-{:016x}", rand::random::<u64>()));
-        let store = Store::open_sqlite_in(&dir).await.expect("store");
+        let dir = tempfile::Builder::new()
+            .prefix("c2c-cdr-")
+            .tempdir()
+            .expect("temp dir");
+        let store = Store::open_sqlite_in(dir.path()).await.expect("store");
         let rec = CallRecorder::start(&store, &verified());
         let id = rec.id().to_owned();
         rec.placed("abc@127.0.0.1");

@@ -38,10 +38,16 @@ number_pool = { first = "+4930999000", count = 5 }
 struct Api {
     router: Router,
     store: Store,
+    /// The SQLite file's folder, removed when the test ends.
+    _dir: tempfile::TempDir,
 }
 
 async fn api(config: CampaignConfig) -> Api {
-    let dir = std::env::temp_dir().join(format!("c2c-api-{:016x}", rand::random::<u64>()));
+    let scratch = tempfile::Builder::new()
+        .prefix("c2c-api-")
+        .tempdir()
+        .expect("temp dir");
+    let dir = scratch.path().to_owned();
     let store = Store::open_sqlite_in(&dir).await.expect("store");
     let campaign = Campaign::new(config).expect("valid campaign");
     store
@@ -74,6 +80,7 @@ async fn api(config: CampaignConfig) -> Api {
     Api {
         router: c2c_web::router(state).layer(MockConnectInfo(peer)),
         store,
+        _dir: scratch,
     }
 }
 

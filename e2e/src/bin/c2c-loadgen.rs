@@ -172,11 +172,12 @@ fn config(cli: &Cli, target: Target, calls: usize, pid: Option<u32>) -> LoadConf
 }
 
 async fn spawned_run(cli: &Cli, what: Spawn, calls: usize) -> anyhow::Result<Report> {
-    let dir = c2c_e2e::scratch_dir(&format!("loadgen-{calls}"));
+    let scratch = c2c_e2e::scratch_dir(&format!("loadgen-{calls}"));
+    let dir = scratch.path();
     let report = match what {
         Spawn::C2c => {
-            let sipp = SippEcho::start(&dir, calls).context("SIPp")?;
-            let (gw, pid) = spawn::gateway(&dir, sipp.port).await.context("c2c")?;
+            let sipp = SippEcho::start(dir, calls).context("SIPp")?;
+            let (gw, pid) = spawn::gateway(dir, sipp.port).await.context("c2c")?;
             let target = Target::C2c {
                 gateway: gw.url.clone(),
                 origin: spawn::ORIGIN.into(),
@@ -188,7 +189,7 @@ async fn spawned_run(cli: &Cli, what: Spawn, calls: usize) -> anyhow::Result<Rep
             report
         }
         Spawn::Rtpengine => {
-            let rtpengine = Rtpengine::start(&dir).await.context("rtpengine")?;
+            let rtpengine = Rtpengine::start(dir).await.context("rtpengine")?;
             let echo = RtpEcho::start().context("RTP echo")?;
             let target = Target::Rtpengine {
                 ng: rtpengine.ng,

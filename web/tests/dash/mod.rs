@@ -59,6 +59,8 @@ pub struct Dash {
     pub cb: String,
     /// o1's API key id.
     pub key: String,
+    /// The SQLite file's folder, removed when the test ends.
+    _dir: tempfile::TempDir,
 }
 
 impl Dash {
@@ -88,7 +90,11 @@ pub async fn dash(public_url: &str) -> Dash {
 }
 
 pub async fn dash_with_trunk(public_url: &str, trunk_port: u16) -> Dash {
-    let dir = std::env::temp_dir().join(format!("c2c-admin-{:016x}", rand::random::<u64>()));
+    let scratch = tempfile::Builder::new()
+        .prefix("c2c-admin-")
+        .tempdir()
+        .expect("temp dir");
+    let dir = scratch.path().to_owned();
     let store = Store::open_sqlite_in(&dir).await.expect("store");
     let campaigns = Campaigns::default();
     for (id, org) in [("sales", "o1"), ("rival", "o2")] {
@@ -138,6 +144,7 @@ pub async fn dash_with_trunk(public_url: &str, trunk_port: u16) -> Dash {
         store,
         cb,
         key,
+        _dir: scratch,
     }
 }
 

@@ -10,6 +10,8 @@ pub struct Engine {
     pub name: &'static str,
     pub store: Store,
     drop_db: Option<(String, String)>,
+    /// The SQLite file's folder, removed when the engine drops.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Engine {
@@ -30,17 +32,28 @@ impl Engine {
     }
 }
 
+/// A fresh folder under the temp dir, removed when the guard drops.
+pub fn scratch(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("temp dir")
+}
+
 pub fn suffix() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
 pub async fn sqlite() -> Engine {
-    let dir = std::env::temp_dir().join(format!("c2c-store-{}", suffix()));
-    let store = Store::open_sqlite_in(&dir).await.expect("sqlite store");
+    let dir = scratch("c2c-store-");
+    let store = Store::open_sqlite_in(dir.path())
+        .await
+        .expect("sqlite store");
     Engine {
         name: "sqlite",
         store,
         drop_db: None,
+        _dir: Some(dir),
     }
 }
 
@@ -70,6 +83,7 @@ pub async fn postgres() -> Engine {
         name: "postgres",
         store,
         drop_db: Some((admin, db)),
+        _dir: None,
     }
 }
 
