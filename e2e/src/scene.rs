@@ -15,6 +15,8 @@ pub struct Extra<'a> {
     pub root: &'a str,
     /// TOML keys appended to campaign `e2e`.
     pub campaign: &'a str,
+    /// Replaces campaign `e2e`'s one destination when not empty, e.g. `["+1555…", "+1555…"]`.
+    pub destinations: &'a str,
 }
 
 /// Starts the site serving `page(gateway_url)` and the gateway whose campaign `e2e` allows
@@ -35,6 +37,13 @@ pub async fn start(
         &static_dir(),
         &dir.join("data"),
     );
+    let config = match extra.destinations {
+        "" => config,
+        list => config.replace(
+            "destination = \"+15551230000\"",
+            &format!("destinations = {list}"),
+        ),
+    };
     let config = format!("{}\n{config}{}\n", extra.root, extra.campaign);
     let gw = Gateway::start(dir, &config, &[]).await;
     assert_eq!(gw.url, gw_url);

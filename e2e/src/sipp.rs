@@ -33,15 +33,37 @@ impl Sipp {
         Self::start(dir, &["-sf", &path.display().to_string()])
     }
 
+    /// SIPp running scenario `name` for `calls` calls, echoing RTP.
+    pub fn uas_calls(dir: &Path, name: &str, calls: u32) -> Sipp {
+        let path = scenario(name);
+        let calls = calls.to_string();
+        Self::start(
+            dir,
+            &[
+                "-sf",
+                &path.display().to_string(),
+                "-rtp_echo",
+                "-m",
+                &calls,
+            ],
+        )
+    }
+
     fn start(dir: &Path, scenario_args: &[&str]) -> Sipp {
         let port = crate::ports::free_udp();
         let media_port = crate::ports::free_udp_pair();
         let trace = dir.join(format!("sipp-{port}-messages.log"));
+        // One call unless the scenario arguments say how many.
+        let calls: &[&str] = match scenario_args.contains(&"-m") {
+            true => &[],
+            false => &["-m", "1"],
+        };
         let child = Command::new("sipp")
             .args(scenario_args)
+            .args(calls)
             .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
             .args(["-p", &port.to_string(), "-mp", &media_port.to_string()])
-            .args(["-m", "1", "-nostdin", "-timeout", "60s", "-timeout_error"])
+            .args(["-nostdin", "-timeout", "60s", "-timeout_error"])
             .arg("-trace_msg")
             .arg("-message_file")
             .arg(&trace)

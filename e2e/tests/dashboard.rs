@@ -132,7 +132,7 @@ async fn an_owner_creates_a_campaign_and_finds_the_call_with_its_ladder() {
         fill(c, "#public_id", "shop").await;
         fill(c, "#name", "Shop hotline").await;
         fill(c, "#allowed_origins", &site.origin).await;
-        fill(c, "#destination", "+15551230000").await;
+        fill(c, "#destinations", "+15551230000").await;
         fill(c, "#pool_first", "+15558880000").await;
         fill(c, "#pool_count", "10").await;
         submit(c).await;

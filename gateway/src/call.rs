@@ -33,6 +33,8 @@ const FIRST_MESSAGE_WAIT: Duration = Duration::from_secs(10);
 const HANGUP_WAIT: Duration = Duration::from_secs(40);
 /// Longest call we let run; a runaway call costs the customer money.
 const MAX_CALL: Duration = Duration::from_secs(4 * 3600);
+/// Ring time per destination when the campaign is gone from the cache mid-call.
+const DEFAULT_RING: Duration = Duration::from_secs(20);
 
 /// What every call needs; cheap to clone.
 #[derive(Clone)]
@@ -120,6 +122,15 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
 /// A call that got past verification.
 struct Call {
     trunk: TrunkCall,
+    /// The INVITE's parameters; only the destination changes between attempts.
+    outbound: OutboundCall,
+    /// The campaign's destinations in order, and the index of the one being called.
+    destinations: Vec<String>,
+    current: usize,
+    /// How long one destination rings before the next is tried.
+    ring_timeout: Duration,
+    /// When the current destination's INVITE went out.
+    attempt_started: Instant,
     media: MediaHandle,
     session: String,
     number: String,
@@ -157,27 +168,21 @@ impl Call {
             session_id: rand::random::<u32>().into(),
             session_version: 1,
         });
-        let trunk = gw
-            .sbc
-            .place_call(OutboundCall {
-                trunk: v.route.trunk.clone(),
-                destination: v.route.destination.clone(),
-                caller_number: v.claims.num.clone(),
-                session_id: v.claims.sub.clone(),
-                campaign: v.claims.cmp.clone(),
-                page_url,
-                sdp_offer,
-                privacy: v.route.privacy,
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        tracing::info!(
-            session = %v.claims.sub,
-            number = %v.claims.num,
-            call_id = %trunk.call_id(),
-            "call placed"
-        );
-        cdr.placed(trunk.call_id());
+        let outbound = OutboundCall {
+            trunk: v.route.trunk.clone(),
+            destination: String::new(),
+            caller_number: v.claims.num.clone(),
+            session_id: v.claims.sub.clone(),
+            campaign: v.claims.cmp.clone(),
+            page_url,
+            sdp_offer,
+            privacy: v.route.privacy,
+        };
+        let destinations = v.route.destinations.clone();
+        let (trunk, current) = place_from(gw, &outbound, &destinations, 0, cdr).await?;
+        let ring_timeout = gw.campaigns.get(&v.claims.cmp).map_or(DEFAULT_RING, |c| {
+            Duration::from_secs(c.config.ring_timeout_s.into())
+        });
         send(
             ws,
             &ServerMessage::State {
@@ -192,6 +197,11 @@ impl Call {
         let media = task::spawn(bridge, sockets, &v.claims.sub);
         Ok(Call {
             trunk,
+            outbound,
+            destinations,
+            current,
+            ring_timeout,
+            attempt_started: Instant::now(),
             media,
             session: v.claims.sub.clone(),
             number: v.claims.num.clone(),
@@ -205,11 +215,16 @@ impl Call {
         let mut hangup_asked: Option<Instant> = None;
         let mut timed_out = false;
         let mut ws_open = true;
+        let mut answered = false;
+        // The current destination rang out and was cancelled: its end moves to the next.
+        let mut moving_on = false;
         let reason = loop {
             let deadline = match hangup_asked {
                 Some(at) => at + HANGUP_WAIT,
                 None => self.started + MAX_CALL,
             };
+            let hunting = !answered && !moving_on && hangup_asked.is_none() && self.has_next();
+            let ring_out = hunting.then(|| self.attempt_started + self.ring_timeout);
             tokio::select! {
                 ev = next_leg_event(&mut self.trunk, &self.cdr) => match ev {
                     Some(LegEvent::Trying) => {}
@@ -225,13 +240,28 @@ impl Call {
                         self.set_trunk_media(&m).await;
                     }
                     Some(LegEvent::Answered(m)) => {
+                        answered = true;
                         self.set_trunk_media(&m).await;
                         let _ = self.media.commands.send(MediaCommand::Answered).await;
                         send(ws, &ServerMessage::State { state: CallState::Answered }).await;
                     }
                     Some(LegEvent::Ended { cause, status }) => {
+                        let next = !answered && hangup_asked.is_none() && (moving_on || hunts_on(cause));
+                        if next && self.has_next() {
+                            tracing::info!(session = %self.session, cause = cause.as_str(), ?status, "destination did not take the call; trying the next");
+                            moving_on = false;
+                            match self.next_destination(gw).await {
+                                Ok(()) => continue,
+                                Err(e) => {
+                                    tracing::warn!(session = %self.session, error = %e, "no further destination could be called");
+                                    break EndReason::Failed;
+                                }
+                            }
+                        }
                         tracing::info!(session = %self.session, cause = cause.as_str(), ?status, "call ended");
-                        break if timed_out {
+                        break if moving_on {
+                            EndReason::NoAnswer
+                        } else if timed_out {
                             EndReason::Timeout
                         } else if hangup_asked.is_some() {
                             EndReason::HangupLocal
@@ -283,7 +313,13 @@ impl Call {
                     }
                     Some(MediaEvent::Stopped(_)) => {}
                 },
-                () = tokio::time::sleep_until(deadline.into()) => {
+                () = tokio::time::sleep_until(ring_out.map_or(deadline, |r| r.min(deadline)).into()) => {
+                    if ring_out.is_some_and(|r| r <= Instant::now()) && hangup_asked.is_none() {
+                        // Rang long enough: cancel, and call the next when the CANCEL is done.
+                        moving_on = true;
+                        self.trunk.hangup();
+                        continue;
+                    }
                     if hangup_asked.is_some() {
                         break EndReason::Failed;
                     }
@@ -309,6 +345,27 @@ impl Call {
         }
     }
 
+    /// Whether another destination is left to try.
+    fn has_next(&self) -> bool {
+        self.current + 1 < self.destinations.len()
+    }
+
+    /// Calls the next destination that can be placed, with the same offer and media.
+    async fn next_destination(&mut self, gw: &Gateway) -> Result<(), String> {
+        let (trunk, current) = place_from(
+            gw,
+            &self.outbound,
+            &self.destinations,
+            self.current + 1,
+            &self.cdr,
+        )
+        .await?;
+        self.trunk = trunk;
+        self.current = current;
+        self.attempt_started = Instant::now();
+        Ok(())
+    }
+
     async fn set_trunk_media(&self, m: &RemoteMedia) {
         let media = TrunkMedia::from(m);
         let _ = self
@@ -317,6 +374,50 @@ impl Call {
             .send(MediaCommand::TrunkMedia(media))
             .await;
     }
+}
+
+/// Places the call to the first destination from `from` on that the SBC accepts; the trunk
+/// leg and the destination's index.
+async fn place_from(
+    gw: &Gateway,
+    outbound: &OutboundCall,
+    destinations: &[String],
+    from: usize,
+    cdr: &CallRecorder,
+) -> Result<(TrunkCall, usize), String> {
+    let mut last_error = String::from("no destination");
+    for (i, destination) in destinations.iter().enumerate().skip(from) {
+        let call = OutboundCall {
+            destination: destination.clone(),
+            ..outbound.clone()
+        };
+        cdr.attempt(i + 1, destinations.len(), destination);
+        match gw.sbc.place_call(call).await {
+            Ok(trunk) => {
+                tracing::info!(
+                    session = %outbound.session_id,
+                    number = %outbound.caller_number,
+                    call_id = %trunk.call_id(),
+                    attempt = i + 1,
+                    "call placed"
+                );
+                cdr.placed(trunk.call_id());
+                return Ok((trunk, i));
+            }
+            Err(e) => {
+                tracing::warn!(session = %outbound.session_id, attempt = i + 1, error = %e, "destination could not be called");
+                cdr.event("error", &e.to_string());
+                last_error = e.to_string();
+            }
+        }
+    }
+    Err(last_error)
+}
+
+/// Whether a trunk leg that ended this way, unanswered, moves on to the next destination:
+/// every refusal does (busy, declined, unreachable, no answer), a hang-up does not.
+fn hunts_on(cause: EndCause) -> bool {
+    !matches!(cause, EndCause::HangupLocal | EndCause::HangupRemote)
 }
 
 /// Binds the call's WebRTC socket and trunk RTP/RTCP pair from the `[media]` port range.

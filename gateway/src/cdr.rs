@@ -19,6 +19,7 @@ use c2c_wire::EndReason;
 /// One pending write of a call's record.
 enum Write {
     Insert(Box<NewCall>),
+    Destination(String),
     SipCallId(String),
     Answered(i64),
     Event {
@@ -62,7 +63,7 @@ impl CallRecorder {
             campaign: v.claims.cmp.clone(),
             session_id: v.claims.sub.clone(),
             number: v.claims.num.clone(),
-            destination: v.route.destination.clone(),
+            destination: v.route.destinations.first().cloned().unwrap_or_default(),
             trunk: v.route.trunk.clone(),
             sip_call_id: String::new(),
             started_at: unix_ms() / 1000,
@@ -74,6 +75,14 @@ impl CallRecorder {
     /// The record's id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Destination `n` of `of` is about to be called.
+    pub fn attempt(&self, n: usize, of: usize, destination: &str) {
+        self.send(Write::Destination(destination.to_owned()));
+        if of > 1 {
+            self.event("route", &format!("destination {n} of {of}: {destination}"));
+        }
     }
 
     /// The INVITE went out with this Call-ID.
@@ -166,6 +175,7 @@ async fn write_all(store: Store, id: String, mut rx: mpsc::UnboundedReceiver<Wri
     while let Some(w) = rx.recv().await {
         let result = match w {
             Write::Insert(c) => store.insert_call(&c).await,
+            Write::Destination(d) => store.set_call_destination(&id, &d).await,
             Write::SipCallId(s) => store.set_call_sip_id(&id, &s).await,
             Write::Answered(at) => store.call_answered(&id, at).await,
             Write::Event {
@@ -205,7 +215,7 @@ mod tests {
             "exp": 60, "jti": "j1", "rte": "sealed"
         });
         let route =
-            serde_json::json!({"trunk": "main", "destination": "+4930123456", "privacy": false});
+            serde_json::json!({"trunk": "main", "destinations": ["+4930123456"], "privacy": false});
         VerifiedCall {
             claims: serde_json::from_value(claims).expect("claims"),
             route: serde_json::from_value(route).expect("route"),

@@ -235,7 +235,8 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
         active: true,
         allowed_origins: origins,
         trunk: "demo".into(),
-        destination: "echo".into(),
+        destinations: vec!["echo".into()],
+        ring_timeout_s: 20,
         number_pool: NumberPool {
             first: "+15550100000".into(),
             count: 100,

@@ -16,7 +16,7 @@ fn grant() -> CallGrant {
         origin: ORIGIN.into(),
         route: Route {
             trunk: "main".into(),
-            destination: "+4930123456".into(),
+            destinations: vec!["+4930123456".into()],
             privacy: false,
         },
     }

@@ -42,6 +42,7 @@ pub use auth::MAX_AUTH_ATTEMPTS;
 pub use event::{EndCause, LegEvent, Output};
 pub use transaction::{CANCEL_WAIT, LINGER, T1, T2, TIMER_B, TIMER_F};
 
+use crate::destination::{check_number, Destination, DestinationError};
 use crate::e164;
 use crate::sdp::RemoteMedia;
 use crate::sip::{self, Message, Method, Request, Response};
@@ -51,8 +52,6 @@ use transaction::ClientTx;
 
 /// Longest value we put in an X-C2C-* header: the trunk needs context, not a document.
 pub const MAX_CONTEXT_LEN: usize = 256;
-/// Longest destination or caller number we accept.
-pub const MAX_NUMBER_LEN: usize = 64;
 /// The anonymous From of RFC 3323 §4.1.1.3.
 const ANONYMOUS_FROM: &str = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
 /// Privacy value asking to withhold the asserted identity (RFC 3325 §9.3).
@@ -69,7 +68,7 @@ pub struct LegParams {
     pub trunk_addr: SocketAddr,
     /// Our address as the trunk should see it (Via sent-by and Contact).
     pub local_addr: SocketAddr,
-    /// The number or user to call (Request-URI user part).
+    /// Who to call: a number or user part at the trunk, or an agent's `sip:` URI.
     pub destination: String,
     /// The caller ID to present (the web-session number).
     pub caller_number: String,
@@ -105,9 +104,9 @@ pub struct Continuation {
 /// Why a leg could not be created.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LegError {
-    /// The destination or caller number is empty, too long or has characters a number can't.
-    #[error("invalid {0}: expected 1-{MAX_NUMBER_LEN} of 0-9 A-Z a-z + * # . _ -")]
-    InvalidNumber(&'static str),
+    /// The destination or caller number is unusable.
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
 }
 
 /// Where the INVITE client transaction is (RFC 3261 Figure 5).
@@ -190,15 +189,6 @@ fn new_branch() -> String {
     format!("z9hG4bK{}", random_hex(10))
 }
 
-fn check_number(text: &str, what: &'static str) -> Result<(), LegError> {
-    let ok = !text.is_empty()
-        && text.len() <= MAX_NUMBER_LEN
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+*#._-".contains(c));
-    ok.then_some(()).ok_or(LegError::InvalidNumber(what))
-}
-
 /// A Via value for a request we send (RFC 3261 §18.1.1 sent-protocol, RFC 3581 rport).
 fn via_value(transport: Transport, local: SocketAddr, branch: &str) -> String {
     let proto = match transport {
@@ -218,8 +208,11 @@ fn via_value(transport: Transport, local: SocketAddr, branch: &str) -> String {
 
 /// Checks what [`TrunkLeg::new`] would refuse, without building anything.
 pub fn check_params(params: &LegParams) -> Result<(), LegError> {
-    check_number(&e164::normalize(&params.destination), "destination")?;
-    check_number(&e164::normalize(&params.caller_number), "caller_number")
+    Destination::parse(&params.destination, "destination")?;
+    Ok(check_number(
+        &e164::normalize(&params.caller_number),
+        "caller_number",
+    )?)
 }
 
 /// A fresh call identity: random Call-ID and From tag, before the first CSeq.
@@ -235,13 +228,12 @@ impl TrunkLeg {
     /// Builds the INVITE and queues its first transmission.
     pub fn new(params: LegParams, now: Instant) -> Result<Self, LegError> {
         let mut params = params;
-        params.destination = e164::normalize(&params.destination);
+        let destination = Destination::parse(&params.destination, "destination")?;
         params.caller_number = e164::normalize(&params.caller_number);
-        check_params(&params)?;
+        check_number(&params.caller_number, "caller_number")?;
         let trunk = &params.trunk;
         let host = trunk.uri_host();
         let domain = trunk.from_domain();
-        let dest = sip::escape_user(&params.destination);
         let caller = sip::escape_user(&params.caller_number);
         let user_phone = if trunk.user_phone { ";user=phone" } else { "" };
         // `sip:` with transport=tls rather than `sips:`: a `sips:` Request-URI demands TLS on
@@ -256,7 +248,18 @@ impl TrunkLeg {
             0 => String::new(),
             port => format!(":{port}"),
         };
-        let request_uri = format!("sip:{dest}@{host}{port}{user_phone}{transport_param}");
+        let request_uri = match &destination {
+            Destination::Number(n) => {
+                let dest = sip::escape_user(n);
+                format!("sip:{dest}@{host}{port}{user_phone}{transport_param}")
+            }
+            // An agent's own address: the trunk is only the next hop (outbound proxy), so
+            // neither its port nor its transport belong in the URI.
+            Destination::Uri { user, host, port } => {
+                let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+                format!("sip:{}@{host}{port}", sip::escape_user(user))
+            }
+        };
         let (call_id, local_tag, cseq) = match params.continues.clone() {
             Some(c) => (c.call_id, c.local_tag, c.cseq.saturating_add(1)),
             None => (random_hex(16), random_hex(8), 1),

@@ -11,6 +11,7 @@
 //! This crate depends on no other c2c crate; the gateway and web crates build on it.
 
 pub mod demo_trunk;
+pub mod destination;
 pub mod digest;
 pub mod dns;
 pub mod e164;

@@ -203,11 +203,22 @@ fn pai_only_and_invalid_numbers() {
     spaced.destination = "+1 (555) 010-0".into();
     let mut leg = TrunkLeg::new(spaced, Instant::now()).expect("separators are removed (E.123)");
     assert!(drain(&mut leg).sent[0].0.uri.starts_with("sip:+15550100@"));
+    // An agent's SIP address is the Request-URI; the trunk is only the next hop.
+    let mut agent = params();
+    agent.destination = "sip:agent.7@pbx.example:5080".into();
+    let mut leg = TrunkLeg::new(agent, Instant::now()).expect("a sip: destination");
+    let d = drain(&mut leg);
+    assert_eq!(d.sent[0].0.uri, "sip:agent.7@pbx.example:5080");
+    assert_eq!(
+        d.sent[0].0.headers.get("To"),
+        Some("<sip:agent.7@pbx.example:5080>")
+    );
     for bad in [
         "",
         "1 x 2",
         "+1555\r\nX: y",
-        "sip:evil@host",
+        "sip:evil@host>;lr",
+        "sip:evil@host;maddr=10.0.0.1",
         &"1".repeat(65),
     ] {
         let mut p = params();

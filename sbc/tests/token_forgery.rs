@@ -44,7 +44,7 @@ fn grant() -> CallGrant {
         origin: ORIGIN.into(),
         route: Route {
             trunk: "main".into(),
-            destination: "+15551230000".into(),
+            destinations: vec!["+15551230000".into()],
             privacy: false,
         },
     }
@@ -493,7 +493,7 @@ fn cases() -> Vec<Case> {
         (
             "rte replaced by plaintext",
             b(resign_claims(|c| {
-                c["rte"] = json!("{\"trunk\":\"main\",\"destination\":\"+19005550000\"}")
+                c["rte"] = json!("{\"trunk\":\"main\",\"destinations\":[\"+19005550000\"]}")
             })),
             ORIGIN,
         ),

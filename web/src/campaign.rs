@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use c2c_sbc::destination::Destination;
 use c2c_wire::{Fallback, Theme};
 
 use crate::screening::{RateLimiter, WeeklyHours};
@@ -27,8 +28,14 @@ pub struct CampaignConfig {
     pub allowed_origins: Vec<String>,
     /// Name of the trunk calls leave through.
     pub trunk: String,
-    /// The callee: E.164 number or SIP user part.
-    pub destination: String,
+    /// Callees in the order they are tried: E.164 numbers, user parts or agents' `sip:`
+    /// URIs. `destination = "…"` (one) is accepted for older config files.
+    #[serde(alias = "destination", deserialize_with = "one_or_many")]
+    pub destinations: Vec<String>,
+    /// How long a destination rings before the next one is tried, seconds (the last one
+    /// rings until the trunk gives up).
+    #[serde(default = "default_ring_timeout")]
+    pub ring_timeout_s: u32,
     /// Caller-ID numbers lent to web sessions.
     pub number_pool: NumberPool,
     /// Button look.
@@ -90,6 +97,27 @@ pub struct NumberPool {
     /// Individual numbers, instead of or besides a block.
     #[serde(default)]
     pub list: Vec<String>,
+}
+
+/// Most destinations a campaign may hunt through (each one rides in every token).
+pub const MAX_DESTINATIONS: usize = 10;
+
+/// A list, or a single string as a list of one.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+fn default_ring_timeout() -> u32 {
+    20
 }
 
 fn default_tz() -> String {
@@ -181,6 +209,23 @@ impl Campaign {
                 "give first = \"+E164\" and count = 1..100000 for a block, and/or list = [\"+E164\", …]; numbers are + and 8 to 15 digits".into(),
             )
         })?;
+        if config.destinations.is_empty() || config.destinations.len() > MAX_DESTINATIONS {
+            return Err(err(
+                "destinations",
+                format!("give 1 to {MAX_DESTINATIONS} destinations, tried in order"),
+            ));
+        }
+        for d in &config.destinations {
+            Destination::parse(d, "destination").map_err(|_| {
+                err(
+                    "destinations",
+                    format!("{d:?} is neither an E.164 number like +4930123456 nor a SIP URI like sip:sales@pbx.example"),
+                )
+            })?;
+        }
+        if !(5..=300).contains(&config.ring_timeout_s) {
+            return Err(err("ring_timeout_s", "use 5 to 300 seconds".into()));
+        }
         let hours = WeeklyHours::parse(&config.timezone, &config.hours)
             .map_err(|e| err("hours", e.to_string()))?;
         if config.max_concurrent_calls == 0 {

@@ -49,7 +49,8 @@ fn campaign_form<'a>(csrf: &'a str, id: &'a str, origin: &'a str) -> Vec<(&'a st
         ("timezone", "Europe/Berlin"),
         ("hours", ""),
         ("trunk", "main"),
-        ("destination", "sip:support@pbx.example"),
+        ("destinations", "sip:support@pbx.example\n+4930 123 456\n"),
+        ("ring_timeout_s", "15"),
         ("pool_first", "+4930888000"),
         ("pool_count", "5"),
         ("max_concurrent_calls", "3"),
@@ -93,10 +94,15 @@ async fn a_campaign_made_in_the_dashboard_takes_the_next_call_and_edits_apply_at
         r.body
     );
     bad = campaign_form(&csrf, "support", shop);
-    bad.retain(|(k, _)| *k != "destination");
-    bad.push(("destination", "<b>"));
+    bad.retain(|(k, _)| *k != "destinations");
+    bad.push(("destinations", "+4930123456\n<b>"));
     let r = send(&d, post("/admin/campaigns/new", Some(&session), &bad)).await;
-    assert!(r.body.contains("id=\"destination-error\""), "{}", r.body);
+    assert!(r.body.contains("id=\"destinations-error\""), "{}", r.body);
+    assert!(
+        r.body.contains("&#34;&#60;b&#62;&#34; is neither"),
+        "{}",
+        r.body
+    );
     let taken = campaign_form(&csrf, "rival", shop);
     let r = send(&d, post("/admin/campaigns/new", Some(&session), &taken)).await;
     assert!(r.body.contains("id=\"public_id-error\""), "{}", r.body);
@@ -119,6 +125,13 @@ async fn a_campaign_made_in_the_dashboard_takes_the_next_call_and_edits_apply_at
         page.body
     );
     assert!(page.body.contains("data-copy=\"snippet\""));
+    // Destinations keep their order; the form shows them one per line.
+    assert!(
+        page.body
+            .contains("sip:support@pbx.example\n+4930 123 456</textarea>"),
+        "{}",
+        page.body
+    );
     assert_eq!(token_status(&d, "support", shop).await, StatusCode::OK);
 
     // Edit: another origin; the old one is refused on the very next request.

@@ -130,6 +130,74 @@ async fn expired_numbers_return_least_recently_used_first_and_linger_extends() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbers_dropped_from_a_pool_are_never_lent_again_and_can_return() {
+    for e in engines().await {
+        let pool = numbers(3);
+        e.store.seed_pool("c", &pool).await.expect("seed");
+        // Another campaign's number is not taken over by a pool that lists it too.
+        e.store
+            .seed_pool("other", &["+15559990000".to_string()])
+            .await
+            .expect("seed other");
+        let held = e
+            .store
+            .lease_number("c", "s1", 0, 100)
+            .await
+            .expect("lease")
+            .expect("a number");
+        // The pool is edited down to one number that is not the lent one.
+        let kept: Vec<String> = pool
+            .iter()
+            .filter(|n| **n != held)
+            .take(1)
+            .cloned()
+            .collect();
+        let mut edited = kept.clone();
+        edited.push("+15559990000".into());
+        e.store.seed_pool("c", &edited).await.expect("edit");
+        let mut lent = Vec::new();
+        for i in 0..4 {
+            // Long after every lease ended: only the kept number is ever lent.
+            if let Some(n) = e
+                .store
+                .lease_number("c", &format!("t{i}"), 1000 + i, 1001 + i)
+                .await
+                .expect("lease")
+            {
+                lent.push(n);
+            }
+        }
+        assert!(!lent.is_empty(), "{}", e.name);
+        assert!(
+            lent.iter().all(|n| *n == kept[0]),
+            "{}: lent {lent:?}",
+            e.name
+        );
+        let other = e
+            .store
+            .lease_number("other", "o1", 2000, 2001)
+            .await
+            .expect("lease");
+        assert_eq!(other.as_deref(), Some("+15559990000"), "{}", e.name);
+        // Put back, the retired number is lent again.
+        e.store.seed_pool("c", &pool).await.expect("restore");
+        let mut again = std::collections::HashSet::new();
+        for i in 0..3 {
+            if let Some(n) = e
+                .store
+                .lease_number("c", &format!("u{i}"), 3000, 3100)
+                .await
+                .expect("lease")
+            {
+                again.insert(n);
+            }
+        }
+        assert!(again.contains(&held), "{}: {again:?}", e.name);
+        e.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_is_found_by_its_number_while_the_lease_holds() {
     for e in engines().await {
         e.store.seed_pool("c", &numbers(1)).await.expect("seed");

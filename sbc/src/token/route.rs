@@ -15,8 +15,8 @@ use super::TokenError;
 pub struct Route {
     /// Trunk name from the configuration.
     pub trunk: String,
-    /// Callee: an E.164 number or a SIP user part.
-    pub destination: String,
+    /// Callees in the order to try them: E.164 numbers, SIP user parts or `sip:` URIs.
+    pub destinations: Vec<String>,
     /// Withhold the caller ID from the callee (`Privacy: id`); absent in older tokens.
     #[serde(default)]
     pub privacy: bool,
@@ -89,7 +89,12 @@ impl RouteKey {
             .key
             .open_in_place(nonce, Aad::from(jti.as_bytes()), &mut buf)
             .map_err(|_| TokenError::Route)?;
-        serde_json::from_slice(plain).map_err(|_| TokenError::Route)
+        let route: Route = serde_json::from_slice(plain).map_err(|_| TokenError::Route)?;
+        // Sealed by us, but a route that names nobody can only be a bug: refuse it here.
+        match route.destinations.is_empty() {
+            true => Err(TokenError::Route),
+            false => Ok(route),
+        }
     }
 }
 
@@ -100,7 +105,7 @@ mod tests {
     fn route() -> Route {
         Route {
             trunk: "main".into(),
-            destination: "+15551234567".into(),
+            destinations: vec!["+15551234567".into(), "sip:agent@pbx.example".into()],
             privacy: false,
         }
     }

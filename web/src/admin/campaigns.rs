@@ -21,7 +21,8 @@ pub(crate) struct CampaignRow {
     name: String,
     active: bool,
     origins: String,
-    destination: String,
+    /// The destinations in the order they are tried.
+    destinations: String,
 }
 
 /// `/admin/campaigns`.
@@ -48,7 +49,7 @@ pub(crate) async fn list(
             name: c.config.name.clone(),
             active: c.config.active,
             origins: c.origins.join(" "),
-            destination: c.config.destination.clone(),
+            destinations: c.config.destinations.join(" → "),
         })
         .collect();
     Ok(CampaignsPage {
@@ -75,8 +76,11 @@ pub(crate) struct CampaignForm {
     hours: String,
     #[serde(default)]
     trunk: String,
+    /// One destination per line, in the order they are tried.
     #[serde(default)]
-    destination: String,
+    destinations: String,
+    #[serde(default)]
+    ring_timeout_s: String,
     #[serde(default)]
     pool_first: String,
     #[serde(default)]
@@ -115,7 +119,8 @@ impl CampaignForm {
             timezone: c.timezone.clone(),
             hours: c.hours.join("\n"),
             trunk: c.trunk.clone(),
-            destination: c.destination.clone(),
+            destinations: c.destinations.join("\n"),
+            ring_timeout_s: c.ring_timeout_s.to_string(),
             pool_first: c.number_pool.first.clone(),
             pool_count: c.number_pool.count.to_string(),
             pool_list: c.number_pool.list.join("\n"),
@@ -146,13 +151,6 @@ impl CampaignForm {
         if !trunks.contains(&self.trunk) {
             return Err(("trunk", "Pick one of the configured trunks.".into()));
         }
-        if !valid_destination(self.destination.trim()) {
-            return Err((
-                "destination",
-                "Enter an E.164 number like +4930123456 or a SIP URI like sip:sales@pbx.example."
-                    .into(),
-            ));
-        }
         if !is_hex_colour(self.color.trim()) {
             return Err(("color", "Use a colour like #0b6bcb.".into()));
         }
@@ -175,7 +173,8 @@ impl CampaignForm {
         base.timezone = self.timezone.trim().to_owned();
         base.hours = lines(&self.hours);
         base.trunk = self.trunk.clone();
-        base.destination = self.destination.trim().to_owned();
+        base.destinations = lines(&self.destinations);
+        base.ring_timeout_s = number("ring_timeout_s", &self.ring_timeout_s)?;
         base.number_pool = NumberPool {
             first: self.pool_first.trim().to_owned(),
             count: if self.pool_count.trim().is_empty() {
@@ -214,17 +213,6 @@ fn form_field(key: &'static str) -> &'static str {
         "number_pool" => "pool_first",
         other => other,
     }
-}
-
-/// `+` and 7 to 15 digits, or a `sip:`/`sips:` URI without spaces or angle brackets.
-fn valid_destination(d: &str) -> bool {
-    if let Some(digits) = d.strip_prefix('+') {
-        return (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
-    }
-    (d.starts_with("sip:") || d.starts_with("sips:"))
-        && d.len() < 256
-        && d.contains('@')
-        && !d.chars().any(|c| c.is_whitespace() || "<>\"".contains(c))
 }
 
 fn is_hex_colour(c: &str) -> bool {
@@ -278,7 +266,8 @@ fn blank(org: &str, trunks: &[String]) -> CampaignConfig {
         active: true,
         allowed_origins: Vec::new(),
         trunk: trunks.first().cloned().unwrap_or_default(),
-        destination: String::new(),
+        destinations: Vec::new(),
+        ring_timeout_s: 20,
         number_pool: NumberPool {
             first: String::new(),
             count: 100,

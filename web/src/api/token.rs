@@ -47,7 +47,7 @@ pub(crate) async fn issue(
         origin,
         route: Route {
             trunk: campaign.config.trunk.clone(),
-            destination: campaign.config.destination.clone(),
+            destinations: campaign.config.destinations.clone(),
             privacy: campaign.config.privacy_id,
         },
     };

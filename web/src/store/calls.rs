@@ -134,6 +134,20 @@ impl Store {
         Ok(())
     }
 
+    /// The destination being called now (a campaign hunts through several in order).
+    pub async fn set_call_destination(
+        &self,
+        id: &str,
+        destination: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE calls SET destination = $1 WHERE id = $2")
+            .bind(destination)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Marks a call answered (the first answer counts).
     pub async fn call_answered(&self, id: &str, at: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE calls SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL")

@@ -9,17 +9,46 @@ const CANDIDATES: i64 = 128;
 /// Rounds before giving up under contention; a round only repeats when every candidate it saw
 /// was taken by someone else in the meantime.
 const ATTEMPTS: usize = 20;
+/// The campaign of a number no pool holds any more: no campaign lends it, while the lease of
+/// the session that has it runs out (public ids are never empty).
+const RETIRED: &str = "";
 
 impl Store {
-    /// Makes sure every number of `campaign`'s pool has a row (a number never lent has
-    /// `expires_at = 0`, so it comes first).
+    /// Makes the lendable numbers of `campaign` exactly `numbers`: new ones get a row (a
+    /// number never lent has `expires_at = 0`, so it comes first), numbers dropped from the
+    /// pool are retired (a session holding one keeps it until its lease ends, but it is never
+    /// lent again), and a retired number put back returns. Only the difference is written, so
+    /// reloading an unchanged pool costs one read.
     pub async fn seed_pool(&self, campaign: &str, numbers: &[String]) -> Result<(), StoreError> {
+        let held: std::collections::HashSet<String> =
+            sqlx::query_as::<_, (String,)>("SELECT number FROM number_leases WHERE campaign = $1")
+                .bind(campaign)
+                .fetch_all(self.pool())
+                .await?
+                .into_iter()
+                .map(|(n,)| n)
+                .collect();
+        let wanted: std::collections::HashSet<&str> = numbers.iter().map(String::as_str).collect();
         let mut tx = self.pool().begin().await?;
-        for n in numbers {
+        for n in numbers.iter().filter(|n| !held.contains(n.as_str())) {
+            // A number another campaign holds stays with it; a retired one is taken back.
             sqlx::query(
                 "INSERT INTO number_leases (number, campaign, session_id, leased_at, expires_at) \
-                 VALUES ($1, $2, NULL, 0, 0) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, NULL, 0, 0) \
+                 ON CONFLICT (number) DO UPDATE SET campaign = excluded.campaign \
+                 WHERE number_leases.campaign = $3",
             )
+            .bind(n.as_str())
+            .bind(campaign)
+            .bind(RETIRED)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for n in held.iter().filter(|n| !wanted.contains(n.as_str())) {
+            sqlx::query(
+                "UPDATE number_leases SET campaign = $1 WHERE number = $2 AND campaign = $3",
+            )
+            .bind(RETIRED)
             .bind(n.as_str())
             .bind(campaign)
             .execute(&mut *tx)
