@@ -17,6 +17,7 @@ use c2c_sbc::leg::{EndCause, LegEvent};
 use c2c_sbc::sdp::{build_offer, MediaOffer, RemoteMedia};
 use c2c_sbc::shell::{OutboundCall, Sbc, TrunkCall};
 use c2c_sbc::token::{TokenVerifier, VerifiedCall};
+use c2c_web::metrics as m;
 use c2c_web::screening::{ActiveCalls, CallSlot};
 use c2c_web::{Campaigns, Store};
 use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
@@ -91,6 +92,7 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
     {
         Ok(v) => v,
         Err(e) => {
+            metrics::counter!(m::CALLS_REFUSED, "reason" => e.code()).increment(1);
             tracing::warn!(reason = %e, origin = ?origin, "call token refused");
             return refuse(&mut ws, e.code(), "call token refused").await;
         }
@@ -100,6 +102,7 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
         .get(&verified.claims.cmp)
         .is_some_and(|c| c.config.active)
     {
+        metrics::counter!(m::CALLS_REFUSED, "reason" => "campaign_inactive").increment(1);
         tracing::warn!(campaign = %verified.claims.cmp, "token for an inactive campaign");
         return refuse(
             &mut ws,
@@ -112,6 +115,7 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
     match Call::start(&gw, &mut ws, &verified, &offer, &cdr).await {
         Ok(call) => call.run(&gw, &mut ws, incoming).await,
         Err(e) => {
+            metrics::counter!(m::CALLS_REFUSED, "reason" => "not_placed").increment(1);
             cdr.not_placed(&e);
             tracing::warn!(error = %e, session = %verified.claims.sub, "call could not start");
             refuse(&mut ws, "failed", &e).await;
@@ -137,6 +141,8 @@ struct Call {
     started: Instant,
     /// Counts this call against its campaign until the call is dropped.
     _slot: CallSlot,
+    /// Counts this call in `c2c_calls_active` until the call is dropped.
+    _active: ActiveGauge,
     /// The call's detail record.
     cdr: CallRecorder,
 }
@@ -207,6 +213,7 @@ impl Call {
             number: v.claims.num.clone(),
             started: Instant::now(),
             _slot: slot,
+            _active: ActiveGauge::new(),
             cdr: cdr.clone(),
         })
     }
@@ -240,6 +247,9 @@ impl Call {
                         self.set_trunk_media(&m).await;
                     }
                     Some(LegEvent::Answered(m)) => {
+                        if !answered {
+                            metrics::histogram!(m::CALL_SETUP_SECONDS).record(self.started.elapsed().as_secs_f64());
+                        }
                         answered = true;
                         self.set_trunk_media(&m).await;
                         let _ = self.media.commands.send(MediaCommand::Answered).await;
@@ -329,6 +339,7 @@ impl Call {
             }
         };
         self.cdr.end(reason);
+        metrics::counter!(m::CALLS_ENDED, "reason" => reason.as_str()).increment(1);
         let _ = self.media.commands.send(MediaCommand::Stop).await;
         // The linger starts now: an agent can still look the caller up or call back.
         let until = unix_now() + gw.number_linger_s;
@@ -360,6 +371,7 @@ impl Call {
             &self.cdr,
         )
         .await?;
+        metrics::counter!(m::DESTINATIONS_HUNTED).increment(1);
         self.trunk = trunk;
         self.current = current;
         self.attempt_started = Instant::now();
@@ -418,6 +430,22 @@ async fn place_from(
 /// every refusal does (busy, declined, unreachable, no answer), a hang-up does not.
 fn hunts_on(cause: EndCause) -> bool {
     !matches!(cause, EndCause::HangupLocal | EndCause::HangupRemote)
+}
+
+/// One call in `c2c_calls_active`, for as long as it lives (also when its task is dropped).
+struct ActiveGauge;
+
+impl ActiveGauge {
+    fn new() -> Self {
+        metrics::gauge!(m::CALLS_ACTIVE).increment(1.0);
+        ActiveGauge
+    }
+}
+
+impl Drop for ActiveGauge {
+    fn drop(&mut self) {
+        metrics::gauge!(m::CALLS_ACTIVE).decrement(1.0);
+    }
 }
 
 /// Binds the call's WebRTC socket and trunk RTP/RTCP pair from the `[media]` port range.

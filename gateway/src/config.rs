@@ -67,6 +67,10 @@ pub struct HttpConfig {
     /// How browsers reach us (`http://host:port`, no path); defaults to `http://{listen}`.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Bearer token a Prometheus scraper off this host sends for `/metrics`; without it only
+    /// loopback may scrape.
+    #[serde(default)]
+    pub metrics_token: Option<String>,
 }
 
 /// `[sip]`.
@@ -112,6 +116,7 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: default_http_listen(),
             public_url: None,
+            metrics_token: None,
         }
     }
 }

@@ -17,6 +17,8 @@ use crate::config::Config;
 
 /// Runs the gateway until Ctrl-C or SIGTERM.
 pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    // Installed first, so every count from the start is in /metrics.
+    c2c_web::metrics::handle();
     let _demo_trunk = if demo {
         Some(add_demo(&mut config).await?)
     } else {
@@ -64,6 +66,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             static_dir: config.static_dir.clone(),
             number_lease_s: config.number_linger_s,
             demo_campaign: demo.then(|| "demo".to_string()),
+            metrics_token: config.http.metrics_token.clone(),
             trunks: config
                 .trunks
                 .iter()

@@ -43,6 +43,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The JSON `error` code (also the metrics label of a refusal).
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             ApiError::CampaignNotFound => (

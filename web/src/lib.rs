@@ -10,6 +10,7 @@ mod api;
 mod campaign;
 mod catalog;
 mod error;
+pub mod metrics;
 mod pages;
 pub mod screening;
 mod state;

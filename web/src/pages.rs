@@ -16,7 +16,8 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/", get(demo_page))
         .route("/widget.js", get(widget_loader))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ready" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(crate::metrics::render))
         // Customer pages import the widget cross-origin, so static files are public to all.
         .nest_service(
             "/static",
@@ -27,6 +28,17 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
                 ))
                 .service(ServeDir::new(&state.config.static_dir)),
         )
+}
+
+/// `GET /readyz`: ready when the database answers (a load balancer stops sending otherwise).
+async fn ready(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
 }
 
 /// A page that embeds the widget exactly as a site owner would.

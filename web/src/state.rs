@@ -19,6 +19,8 @@ pub struct WebConfig {
     pub number_lease_s: i64,
     /// The campaign the page at `/` embeds, if any.
     pub demo_campaign: Option<String>,
+    /// Bearer token that lets a scraper off this host read `/metrics`; loopback only when None.
+    pub metrics_token: Option<String>,
     /// The configured SIP trunks (campaigns pick one; the dashboard can ping them).
     pub trunks: Vec<TrunkInfo>,
 }

@@ -60,6 +60,7 @@ async fn api(config: CampaignConfig) -> Api {
             public_url: "https://calls.example".into(),
             static_dir: dir.clone(),
             number_lease_s: 1800,
+            metrics_token: None,
             demo_campaign: None,
             trunks: vec![c2c_web::TrunkInfo {
                 name: "main".into(),
@@ -427,4 +428,31 @@ async fn the_jwks_publishes_the_key_that_signs_tokens() {
         keys.iter().all(|k| k.get("d").is_none()),
         "no private parts published"
     );
+}
+
+#[tokio::test]
+async fn metrics_are_not_served_to_other_hosts_without_the_token() {
+    // The test router's peer is 192.0.2.7 and no metrics token is configured.
+    let a = api(campaign(|_| {})).await;
+    let r = send(
+        &a,
+        Request::get("/metrics").body(Body::empty()).expect("req"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = send(
+        &a,
+        Request::get("/metrics")
+            .header(header::AUTHORIZATION, "Bearer guess")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = send(
+        &a,
+        Request::get("/readyz").body(Body::empty()).expect("req"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
 }

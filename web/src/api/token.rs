@@ -10,6 +10,7 @@ use axum::Json;
 use c2c_sbc::token::{CallGrant, Jwks, Route};
 use c2c_wire::{TokenRequest, TokenResponse};
 
+use crate::metrics as m;
 use crate::{ApiError, AppState, Campaign, WebSession};
 
 /// Issues a call token to a page the campaign allows, when the campaign can take a call.
@@ -19,11 +20,31 @@ pub(crate) async fn issue(
     headers: HeaderMap,
     body: Result<Json<TokenRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let result = match body {
+        Ok(Json(req)) => screen_and_mint(&state, peer, &headers, req).await,
+        Err(e) => Err(ApiError::BadRequest(e.body_text())),
+    };
+    match &result {
+        // Only a campaign that exists gets a label: unknown ids are the caller's choice.
+        Ok((campaign, _)) => {
+            metrics::counter!(m::TOKENS_ISSUED, "campaign" => campaign.clone()).increment(1)
+        }
+        Err(e) => metrics::counter!(m::TOKENS_REFUSED, "reason" => e.code()).increment(1),
+    }
+    result.map(|(_, response)| response)
+}
+
+/// The screening and minting behind [`issue`]; the campaign id with the response.
+async fn screen_and_mint(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    req: TokenRequest,
+) -> Result<(String, Json<TokenResponse>), ApiError> {
     let campaign = state.campaign(&req.campaign)?;
-    let origin = super::allowed_origin(&headers, &campaign)?;
+    let origin = super::allowed_origin(headers, &campaign)?;
     let now = super::unix_now();
-    screen(&state, &campaign, &peer, now).await?;
+    screen(state, &campaign, &peer, now).await?;
     if let Some(check) = &campaign.config.bot_check {
         let ip = peer.ip().to_string();
         crate::screening::verify_bot_check(&state.http, check, req.bot_token.as_deref(), &ip)
@@ -81,13 +102,14 @@ pub(crate) async fn issue(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     tracing::info!(session = %session_id, campaign = %grant.campaign, %number, "call token issued");
-    Ok(Json(TokenResponse {
+    let response = TokenResponse {
         token,
         expires_at: claims.exp,
         session_number: number,
         ws_url: state.ws_url(),
         ice_servers: Vec::new(),
-    }))
+    };
+    Ok((grant.campaign, Json(response)))
 }
 
 /// Rate limits, business hours, capacity and the daily cap, cheapest first.

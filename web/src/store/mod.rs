@@ -114,6 +114,12 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Whether the database answers a trivial query (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(self.pool()).await?;
+        Ok(())
+    }
+
     /// The connection pool, for queries of other modules.
     pub fn pool(&self) -> &AnyPool {
         &self.pool

@@ -121,6 +121,7 @@ pub async fn dash_with_trunk(public_url: &str, trunk_port: u16) -> Dash {
             public_url: public_url.into(),
             static_dir: dir.clone(),
             number_lease_s: 1800,
+            metrics_token: None,
             demo_campaign: None,
             trunks: vec![c2c_web::TrunkInfo {
                 name: "main".into(),

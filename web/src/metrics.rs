@@ -1,0 +1,87 @@
+//! `GET /metrics`: Prometheus text for scrapers on this host, or anywhere with the bearer
+//! token of `[http] metrics_token`. Counters are recorded through the `metrics` facade by
+//! whichever part sees the event (tokens here, calls in the gateway).
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use subtle::ConstantTimeEq;
+
+use crate::AppState;
+
+/// Tokens issued, by campaign.
+pub const TOKENS_ISSUED: &str = "c2c_tokens_issued_total";
+/// Token requests refused, by reason (the JSON `error` code).
+pub const TOKENS_REFUSED: &str = "c2c_tokens_refused_total";
+/// Calls ended, by the reason the browser was given.
+pub const CALLS_ENDED: &str = "c2c_calls_ended_total";
+/// Calls refused on the signalling socket before any SIP, by reason.
+pub const CALLS_REFUSED: &str = "c2c_calls_refused_total";
+/// Calls in progress.
+pub const CALLS_ACTIVE: &str = "c2c_calls_active";
+/// Seconds from the first INVITE to the answer.
+pub const CALL_SETUP_SECONDS: &str = "c2c_call_setup_seconds";
+/// Destinations tried after the first one (hunting).
+pub const DESTINATIONS_HUNTED: &str = "c2c_destinations_hunted_total";
+
+/// The process-wide recorder's handle, installed on first use. Should another recorder be
+/// installed already (a test harness), this one still renders, just without global events.
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full(CALL_SETUP_SECONDS.into()),
+                &[0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0],
+            )
+            .map(PrometheusBuilder::build_recorder)
+            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed; /metrics shows only its own");
+        }
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    metrics::describe_counter!(TOKENS_ISSUED, "Call tokens issued, by campaign.");
+    metrics::describe_counter!(TOKENS_REFUSED, "Token requests refused, by reason.");
+    metrics::describe_counter!(CALLS_ENDED, "Calls ended, by reason.");
+    metrics::describe_counter!(CALLS_REFUSED, "Calls refused before any SIP, by reason.");
+    metrics::describe_gauge!(CALLS_ACTIVE, "Calls in progress.");
+    metrics::describe_histogram!(CALL_SETUP_SECONDS, "First INVITE to answer, seconds.");
+    metrics::describe_counter!(DESTINATIONS_HUNTED, "Destinations called after the first.");
+}
+
+/// `GET /metrics`.
+pub(crate) async fn render(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let token_ok = state.config.metrics_token.as_deref().is_some_and(|want| {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|got| bool::from(got.as_bytes().ct_eq(want.as_bytes())))
+    });
+    // Campaign names and call volumes are business data: not for the open internet.
+    if !(peer.ip().is_loopback() || token_ok) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle().render(),
+    )
+        .into_response()
+}
