@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use c2c_sbc::leg::{EndCause, LegEvent};
@@ -24,8 +23,8 @@ use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
 
 use crate::cdr::CallRecorder;
 use crate::media::bridge::{Bridge, BridgeConfig, TrunkMedia};
+use crate::media::loops::{MediaCommand, MediaEvent, MediaHandle, MediaLoops};
 use crate::media::peer::BrowserPeer;
-use crate::media::task::{self, MediaCommand, MediaEvent, MediaHandle, MediaSockets};
 use crate::media::MediaSettings;
 
 /// How long a browser has to send its `call` message after connecting.
@@ -56,6 +55,8 @@ pub struct Gateway {
     pub media_ip: IpAddr,
     /// Media port range and RTP timeout.
     pub media: MediaSettings,
+    /// The per-core loops that carry every call's audio.
+    pub media_loops: Arc<MediaLoops>,
 }
 
 /// The sending half of the signalling socket.
@@ -155,12 +156,23 @@ impl Call {
         offer: &str,
         cdr: &CallRecorder,
     ) -> Result<Call, String> {
-        let sockets = bind_media(gw)?;
-        let browser_addr = sockets.browser.local_addr().map_err(|e| e.to_string())?;
-        let rtp_addr = sockets.rtp.local_addr().map_err(|e| e.to_string())?;
-
-        let (peer, answer) =
-            BrowserPeer::answer(offer, browser_addr, Instant::now()).map_err(|e| e.to_string())?;
+        let trunk_ports = gw
+            .media
+            .ports
+            .bind_pair(gw.media_ip)
+            .map_err(|e| e.to_string())?;
+        let rtp_addr = trunk_ports.rtp.local_addr().map_err(|e| e.to_string())?;
+        let media_slot = gw.media_loops.pick();
+        let (peer, answer) = BrowserPeer::answer(offer, media_slot.browser_addr, Instant::now())
+            .map_err(|e| e.to_string())?;
+        // In its loop before the browser has the answer: its first ICE check must find it.
+        let config = BridgeConfig {
+            rtp_timeout: gw.media.rtp_timeout,
+        };
+        let bridge = Bridge::new(peer, config, Instant::now());
+        let media = gw
+            .media_loops
+            .add(media_slot, bridge, trunk_ports, &v.claims.sub);
         send(ws, &ServerMessage::Answer { sdp: answer }).await;
 
         let page_url = match gw.store.session(&v.claims.sub).await {
@@ -196,11 +208,6 @@ impl Call {
             },
         )
         .await;
-        let config = BridgeConfig {
-            rtp_timeout: gw.media.rtp_timeout,
-        };
-        let bridge = Bridge::new(peer, config, Instant::now());
-        let media = task::spawn(bridge, sockets, &v.claims.sub);
         Ok(Call {
             trunk,
             outbound,
@@ -239,20 +246,20 @@ impl Call {
                         send(ws, &ServerMessage::State { state: CallState::Ringing }).await;
                     }
                     Some(LegEvent::EarlyMedia(m)) => {
-                        self.set_trunk_media(&m).await;
+                        self.set_trunk_media(&m);
                         send(ws, &ServerMessage::State { state: CallState::EarlyMedia }).await;
                     }
                     Some(LegEvent::MediaChanged(m)) => {
                         // A re-INVITE moved the trunk's media (hold/unhold, new address).
-                        self.set_trunk_media(&m).await;
+                        self.set_trunk_media(&m);
                     }
                     Some(LegEvent::Answered(m)) => {
                         if !answered {
                             metrics::histogram!(m::CALL_SETUP_SECONDS).record(self.started.elapsed().as_secs_f64());
                         }
                         answered = true;
-                        self.set_trunk_media(&m).await;
-                        let _ = self.media.commands.send(MediaCommand::Answered).await;
+                        self.set_trunk_media(&m);
+                        self.media.send(MediaCommand::Answered);
                         send(ws, &ServerMessage::State { state: CallState::Answered }).await;
                     }
                     Some(LegEvent::Ended { cause, status }) => {
@@ -291,7 +298,7 @@ impl Call {
                     }
                     Some(Incoming::Message(ClientMessage::Dtmf { digits })) => {
                         if digits.chars().all(|c| crate::media::dtmf::event_code(c).is_ok()) {
-                            let _ = self.media.commands.send(MediaCommand::Dtmf(digits)).await;
+                            self.media.send(MediaCommand::Dtmf(digits));
                         } else {
                             let msg = ServerMessage::Error { code: "bad_dtmf".into(), message: "digits must be 0-9, *, # or A-D".into() };
                             send(ws, &msg).await;
@@ -340,7 +347,7 @@ impl Call {
         };
         self.cdr.end(reason);
         metrics::counter!(m::CALLS_ENDED, "reason" => reason.as_str()).increment(1);
-        let _ = self.media.commands.send(MediaCommand::Stop).await;
+        self.media.send(MediaCommand::Stop);
         // The linger starts now: an agent can still look the caller up or call back.
         let until = unix_now() + gw.number_linger_s;
         if let Err(e) = gw
@@ -378,13 +385,9 @@ impl Call {
         Ok(())
     }
 
-    async fn set_trunk_media(&self, m: &RemoteMedia) {
-        let media = TrunkMedia::from(m);
-        let _ = self
-            .media
-            .commands
-            .send(MediaCommand::TrunkMedia(media))
-            .await;
+    fn set_trunk_media(&self, m: &RemoteMedia) {
+        self.media
+            .send(MediaCommand::TrunkMedia(TrunkMedia::from(m)));
     }
 }
 
@@ -446,30 +449,6 @@ impl Drop for ActiveGauge {
     fn drop(&mut self) {
         metrics::gauge!(m::CALLS_ACTIVE).decrement(1.0);
     }
-}
-
-/// Binds the call's WebRTC socket and trunk RTP/RTCP pair from the `[media]` port range.
-fn bind_media(gw: &Gateway) -> Result<MediaSockets, String> {
-    let browser = gw
-        .media
-        .ports
-        .bind_one(gw.media_ip)
-        .map_err(|e| e.to_string())?;
-    let pair = gw
-        .media
-        .ports
-        .bind_pair(gw.media_ip)
-        .map_err(|e| e.to_string())?;
-    let tokio_socket = |s: std::net::UdpSocket| {
-        s.set_nonblocking(true)
-            .and_then(|()| UdpSocket::from_std(s))
-            .map_err(|e| format!("media socket: {e}"))
-    };
-    Ok(MediaSockets {
-        browser: tokio_socket(browser)?,
-        rtp: tokio_socket(pair.rtp)?,
-        rtcp: tokio_socket(pair.rtcp)?,
-    })
 }
 
 /// The trunk leg's next event, recorded in the call's CDR first.

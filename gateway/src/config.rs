@@ -99,9 +99,20 @@ pub struct MediaConfig {
     /// the call ends with reason `timeout`; 0 never.
     #[serde(default = "default_rtp_timeout")]
     pub rtp_timeout_s: u64,
+    /// Media loop threads, each with its own WebRTC port; 0 means one per CPU core.
+    #[serde(default)]
+    pub threads: usize,
 }
 
 impl MediaConfig {
+    /// How many media loops to run.
+    pub fn loop_threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
+
     /// What calls need at run time: the shared port pool and the RTP timeout.
     pub fn settings(&self) -> MediaSettings {
         MediaSettings {
@@ -136,6 +147,7 @@ impl Default for MediaConfig {
             port_min: default_port_min(),
             port_max: default_port_max(),
             rtp_timeout_s: default_rtp_timeout(),
+            threads: 0,
         }
     }
 }

@@ -14,6 +14,7 @@ use c2c_web::{AppState, CampaignConfig, Campaigns, NumberPool, WebConfig};
 
 use crate::call::Gateway;
 use crate::config::Config;
+use crate::media::loops::MediaLoops;
 
 /// Runs the gateway until Ctrl-C or SIGTERM.
 pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
@@ -93,6 +94,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             .context("HTTP client for bot checks")?,
         admin: Default::default(),
     };
+    let media = config.media.settings();
     let gateway = Gateway {
         sbc: Arc::new(sbc),
         verifier: TokenVerifier::new(keys, config.token_issuer.clone(), Arc::new(store.clone())),
@@ -101,7 +103,9 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         active_calls,
         number_linger_s: config.number_linger_s,
         media_ip: config.media.ip,
-        media: config.media.settings(),
+        media_loops: MediaLoops::start(config.media.ip, &media.ports, config.media.loop_threads())
+            .context("starting the media loops ([media] ip, port_min/port_max)")?,
+        media,
     };
     let app = c2c_web::router(state).merge(crate::signalling::routes(gateway));
 

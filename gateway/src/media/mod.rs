@@ -1,12 +1,13 @@
-//! Media: the browser's WebRTC peer, the bridge to the trunk's RTP, and the task that runs it.
+//! Media: the browser's WebRTC peer, the bridge to the trunk's RTP, and the per-core loops
+//! that run every call's bridge.
 
 pub mod bridge;
 pub mod dtmf;
+pub mod loops;
 pub mod peer;
 pub mod ports;
 pub mod rtcp;
 pub mod rtp;
-pub mod task;
 pub mod watchdog;
 
 use std::sync::Arc;
