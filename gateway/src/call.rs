@@ -160,7 +160,8 @@ impl Call {
         let trunk = gw
             .sbc
             .place_call(OutboundCall {
-                trunk: v.route.trunk.clone(),
+                // The SBC knows trunks by org/name: the token's org picks among its own.
+                trunk: c2c_web::qualified_trunk_name(&v.claims.org, &v.route.trunk),
                 destination: v.route.destination.clone(),
                 caller_number: v.claims.num.clone(),
                 session_id: v.claims.sub.clone(),

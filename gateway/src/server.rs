@@ -10,10 +10,10 @@ use c2c_sbc::shell::{Sbc, SbcConfig};
 use c2c_sbc::token::{KeyRing, SharedKeys, TokenIssuer, TokenVerifier};
 use c2c_sbc::trunk::TrunkConfig;
 use c2c_web::screening::ActiveCalls;
-use c2c_web::{AppState, CampaignConfig, Campaigns, NumberPool, WebConfig};
+use c2c_web::{AppState, CampaignConfig, Campaigns, NumberPool, SecretBox, Trunks, WebConfig};
 
 use crate::call::Gateway;
-use crate::config::Config;
+use crate::config::{Config, SeedTrunk};
 
 /// Runs the gateway until Ctrl-C or SIGTERM.
 pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
@@ -29,16 +29,32 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("signing keys at {}", keys_path.display()))?
         .into();
     tokio::spawn(reload_keys(keys_path, keys.clone()));
-    let sbc = Sbc::start(SbcConfig {
-        listen: config.sip.listen,
-        advertised: None,
-        trunks: config.trunks.clone(),
-    })
-    .await
-    .context("starting the SBC (sip.listen)")?;
-    tracing::info!(sip = %sbc.local_addr(), "SBC listening (UDP)");
-
     let store = config.open_store().await.context("opening the database")?;
+    let secrets_path = config.data_dir.join("secrets.key");
+    let secrets = SecretBox::load_or_create(&secrets_path)
+        .with_context(|| format!("trunk password key at {}", secrets_path.display()))?;
+    let trunks = Trunks::new(secrets);
+    for t in &config.trunks {
+        let replace = demo && t.org == DEMO_ORG && t.trunk.name == DEMO_TRUNK;
+        trunks
+            .seed(&store, &t.org, &t.trunk, replace, unix_now())
+            .await
+            .with_context(|| format!("trunk {} of organisation {}", t.trunk.name, t.org))?;
+    }
+    trunks.refresh(&store).await.context("loading trunks")?;
+    let sbc = Arc::new(
+        Sbc::start(SbcConfig {
+            listen: config.sip.listen,
+            advertised: None,
+            trunks: Vec::new(),
+        })
+        .await
+        .context("starting the SBC (sip.listen)")?,
+    );
+    tracing::info!(sip = %sbc.local_addr(), "SBC listening (UDP)");
+    apply_trunks(&sbc, &trunks).await;
+    tokio::spawn(sync_trunks(store.clone(), trunks.clone(), sbc.clone()));
+
     let demo_login = if demo {
         Some(add_demo_login(&store).await?)
     } else {
@@ -64,18 +80,9 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             static_dir: config.static_dir.clone(),
             number_lease_s: config.number_linger_s,
             demo_campaign: demo.then(|| "demo".to_string()),
-            trunks: config
-                .trunks
-                .iter()
-                .map(|t| c2c_web::TrunkInfo {
-                    name: t.name.clone(),
-                    host: t.host.clone(),
-                    port: t.port,
-                    transport: format!("{:?}", t.transport).to_lowercase(),
-                })
-                .collect(),
         }),
         campaigns: campaigns.clone(),
+        trunks,
         issuer: TokenIssuer::new(
             keys.clone(),
             config.token_issuer.clone(),
@@ -91,7 +98,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         admin: Default::default(),
     };
     let gateway = Gateway {
-        sbc: Arc::new(sbc),
+        sbc,
         verifier: TokenVerifier::new(keys, config.token_issuer.clone(), Arc::new(store.clone())),
         store,
         campaigns,
@@ -140,6 +147,47 @@ async fn refresh_campaigns(store: c2c_web::Store, campaigns: Campaigns) {
     }
 }
 
+/// How often trunks are reloaded from the database (another node's dashboard edit); this
+/// node's own edits reach the SBC at once.
+const TRUNK_RELOAD: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps the trunk cache in step with the database and the SBC in step with the cache.
+async fn sync_trunks(store: c2c_web::Store, trunks: Trunks, sbc: Arc<Sbc>) {
+    let mut interval = tokio::time::interval(TRUNK_RELOAD);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {
+                if let Err(e) = trunks.refresh(&store).await {
+                    tracing::warn!(error = %e, "reloading trunks failed; keeping the old ones");
+                }
+            }
+            () = trunks.changed() => {}
+        }
+        apply_trunks(&sbc, &trunks).await;
+    }
+}
+
+/// Pushes the cached trunk set into the SBC; a trunk the SBC refuses (say, an unreadable
+/// CA file) is logged and left out so the others still apply.
+async fn apply_trunks(sbc: &Sbc, trunks: &Trunks) {
+    let mut set = trunks.sbc_set();
+    loop {
+        match sbc.set_trunks(set.clone()).await {
+            Ok(()) => return,
+            Err(e) => match e.trunk().map(str::to_owned) {
+                Some(bad) if set.iter().any(|t| t.name == bad) => {
+                    tracing::error!(trunk = %bad, error = %e, "trunk left out of the SBC");
+                    set.retain(|t| t.name != bad);
+                }
+                _ => {
+                    tracing::error!(error = %e, "the SBC refused the trunk set; keeping the old one");
+                    return;
+                }
+            },
+        }
+    }
+}
+
 /// How often the key file is checked for a rotation by `c2c keys rotate`.
 const KEY_RELOAD: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -161,6 +209,11 @@ async fn reload_keys(path: std::path::PathBuf, keys: SharedKeys) {
         }
     }
 }
+
+/// The demo organisation.
+const DEMO_ORG: &str = "demo";
+/// The demo trunk's name.
+const DEMO_TRUNK: &str = "demo";
 
 /// The demo organisation's dashboard user.
 const DEMO_EMAIL: &str = "admin@demo.invalid";
@@ -213,13 +266,18 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
     let trunk = DemoTrunk::start(config.media.ip)
         .await
         .context("starting the demo trunk")?;
-    config.trunks.retain(|t| t.name != "demo");
-    config.trunks.push(TrunkConfig {
-        name: "demo".into(),
-        host: trunk.sip_addr.ip().to_string(),
-        port: trunk.sip_addr.port(),
-        from_domain: Some("c2c.invalid".into()),
-        ..TrunkConfig::default()
+    config
+        .trunks
+        .retain(|t| !(t.org == DEMO_ORG && t.trunk.name == DEMO_TRUNK));
+    config.trunks.push(SeedTrunk {
+        org: DEMO_ORG.into(),
+        trunk: TrunkConfig {
+            name: DEMO_TRUNK.into(),
+            host: trunk.sip_addr.ip().to_string(),
+            port: trunk.sip_addr.port(),
+            from_domain: Some("c2c.invalid".into()),
+            ..TrunkConfig::default()
+        },
     });
     let public = config.public_url();
     let mut origins = vec![public.clone()];
@@ -230,11 +288,11 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
     config.campaigns.retain(|c| c.public_id != "demo");
     config.campaigns.push(CampaignConfig {
         public_id: "demo".into(),
-        org: "demo".into(),
+        org: DEMO_ORG.into(),
         name: "Demo (echo)".into(),
         active: true,
         allowed_origins: origins,
-        trunk: "demo".into(),
+        trunk: DEMO_TRUNK.into(),
         destination: "echo".into(),
         number_pool: NumberPool {
             first: "+15550100000".into(),

@@ -127,6 +127,18 @@ pub enum SbcError {
     Stopped,
 }
 
+impl SbcError {
+    /// The trunk a trunk-set error is about (so the rest of the set can still be used).
+    pub fn trunk(&self) -> Option<&str> {
+        match self {
+            Self::Trunk(e) => Some(e.trunk()),
+            Self::Tls(e) => Some(e.trunk()),
+            Self::DuplicateTrunk(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
 enum Command {
     Place {
         candidates: Vec<LegParams>,

@@ -155,6 +155,15 @@ pub enum TrunkConfigError {
     },
 }
 
+impl TrunkConfigError {
+    /// The trunk this error is about.
+    pub fn trunk(&self) -> &str {
+        match self {
+            Self::CaFileWithoutTls(trunk) | Self::Invalid { trunk, .. } => trunk,
+        }
+    }
+}
+
 /// True when `text` can be a URI host: letters, digits, '-', '.', or an IPv6 literal.
 fn is_host(text: &str) -> bool {
     !text.is_empty()

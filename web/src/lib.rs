@@ -18,7 +18,9 @@ pub mod store;
 mod trunk_catalog;
 
 pub use admin::AdminState;
-pub use campaign::{Campaign, CampaignConfig, CampaignError, FallbackKind, NumberPool};
+pub use campaign::{
+    Campaign, CampaignConfig, CampaignError, FallbackKind, NumberPool, DEFAULT_ORG,
+};
 pub use catalog::{Campaigns, CatalogError};
 pub use error::ApiError;
 pub use secrets::{SecretBox, SecretError};
