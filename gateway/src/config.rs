@@ -357,8 +357,9 @@ impl Config {
                 .any(|t| t.org == c.org && t.trunk.name == c.trunk)
             {
                 return Err(format!(
-                    "campaigns[{}].trunk = {:?}: no [[trunks]] entry of organisation {:?} has this name",
-                    c.public_id, c.trunk, c.org
+                    "campaigns[{}].trunk = {:?}: no [[trunks]] entry of organisation {:?} has this name \
+                     (a campaign may only use its own organisation's trunks: give the trunk org = {:?})",
+                    c.public_id, c.trunk, c.org, c.org
                 ));
             }
         }

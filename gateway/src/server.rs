@@ -14,6 +14,7 @@ use c2c_web::{AppState, CampaignConfig, Campaigns, NumberPool, SecretBox, Trunks
 
 use crate::call::Gateway;
 use crate::config::{Config, SeedTrunk};
+use crate::trunk_sync::{apply_trunks, sync_trunks};
 
 /// Runs the gateway until Ctrl-C or SIGTERM.
 pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
@@ -143,47 +144,6 @@ async fn refresh_campaigns(store: c2c_web::Store, campaigns: Campaigns) {
         interval.tick().await;
         if let Err(e) = campaigns.refresh(&store).await {
             tracing::warn!(error = %e, "reloading campaigns failed; keeping the old ones");
-        }
-    }
-}
-
-/// How often trunks are reloaded from the database (another node's dashboard edit); this
-/// node's own edits reach the SBC at once.
-const TRUNK_RELOAD: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Keeps the trunk cache in step with the database and the SBC in step with the cache.
-async fn sync_trunks(store: c2c_web::Store, trunks: Trunks, sbc: Arc<Sbc>) {
-    let mut interval = tokio::time::interval(TRUNK_RELOAD);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {
-                if let Err(e) = trunks.refresh(&store).await {
-                    tracing::warn!(error = %e, "reloading trunks failed; keeping the old ones");
-                }
-            }
-            () = trunks.changed() => {}
-        }
-        apply_trunks(&sbc, &trunks).await;
-    }
-}
-
-/// Pushes the cached trunk set into the SBC; a trunk the SBC refuses (say, an unreadable
-/// CA file) is logged and left out so the others still apply.
-async fn apply_trunks(sbc: &Sbc, trunks: &Trunks) {
-    let mut set = trunks.sbc_set();
-    loop {
-        match sbc.set_trunks(set.clone()).await {
-            Ok(()) => return,
-            Err(e) => match e.trunk().map(str::to_owned) {
-                Some(bad) if set.iter().any(|t| t.name == bad) => {
-                    tracing::error!(trunk = %bad, error = %e, "trunk left out of the SBC");
-                    set.retain(|t| t.name != bad);
-                }
-                _ => {
-                    tracing::error!(error = %e, "the SBC refused the trunk set; keeping the old one");
-                    return;
-                }
-            },
         }
     }
 }
