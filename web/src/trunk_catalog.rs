@@ -25,6 +25,9 @@ pub struct Trunk {
     pub config: TrunkConfig,
     /// Unix seconds of the last change.
     pub updated_at: i64,
+    /// The stored password does not open (another node's or a lost `secrets.key`): the
+    /// dashboard shows the trunk so the password can be entered again; the SBC does not get it.
+    pub password_unreadable: bool,
 }
 
 /// Why a trunk could not be loaded, seeded or stored.
@@ -109,6 +112,7 @@ impl Trunks {
     pub fn sbc_set(&self) -> Vec<TrunkConfig> {
         self.read()
             .iter()
+            .filter(|t| !t.password_unreadable)
             .map(|t| {
                 let mut c = t.config.clone();
                 c.name = qualified_trunk_name(&t.org, &t.config.name);
@@ -203,18 +207,28 @@ impl Trunks {
     fn open_row(&self, row: TrunkRow) -> Result<Trunk, TrunkCatalogError> {
         let mut config: TrunkConfig = serde_json::from_str(&row.config)?;
         config.name = row.name;
+        let mut password_unreadable = false;
         config.password = match row.secret.as_str() {
             "" => None,
-            sealed => Some(
-                self.secrets
-                    .open(&qualified_trunk_name(&row.org, &config.name), sealed)?,
-            ),
+            sealed => match self
+                .secrets
+                .open(&qualified_trunk_name(&row.org, &config.name), sealed)
+            {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    tracing::error!(org = %row.org, trunk = %config.name, error = %e,
+                        "trunk password unreadable; the trunk is left out of the SBC");
+                    password_unreadable = true;
+                    None
+                }
+            },
         };
         check(&config)?;
         Ok(Trunk {
             org: row.org,
             config,
             updated_at: row.updated_at,
+            password_unreadable,
         })
     }
 

@@ -142,7 +142,8 @@ async fn the_cache_seals_passwords_and_qualifies_names_for_the_sbc() {
             cache.get("o1", "main").expect("o1").config.host,
             "changed.test"
         );
-        // A sealed password moved to another row does not open there: that row is left out.
+        // A sealed password moved to another row does not open there: the dashboard still
+        // shows the trunk (to enter the password again), the SBC does not get it.
         let o1 = s.trunk("o1", "main").await.expect("get").expect("o1");
         let o2 = s.trunk("o2", "main").await.expect("get").expect("o2");
         let moved = SecretUpdate::Set(&o1.secret);
@@ -151,8 +152,18 @@ async fn the_cache_seals_passwords_and_qualifies_names_for_the_sbc() {
             .await
             .expect("u"));
         cache.refresh(s).await.expect("refresh");
-        assert!(cache.get("o2", "main").is_none(), "{}", e.name);
-        assert!(cache.get("o1", "main").is_some());
+        let o2 = cache.get("o2", "main").expect("o2 shown");
+        assert!(
+            o2.password_unreadable && o2.config.password.is_none(),
+            "{}",
+            e.name
+        );
+        let sbc: Vec<String> = cache.sbc_set().into_iter().map(|t| t.name).collect();
+        assert_eq!(sbc, ["o1/main"], "{}", e.name);
+        // Another node with another key file opens none of them.
+        let stranger = Trunks::new(SecretBox::ephemeral().expect("key"));
+        stranger.refresh(s).await.expect("refresh");
+        assert!(stranger.sbc_set().is_empty(), "{}", e.name);
         // Invalid settings are refused before they reach the database.
         let bad = TrunkConfig {
             host: "bad host".into(),

@@ -28,6 +28,7 @@ pub(crate) struct TrunkRowView {
     group: String,
     priority: u16,
     password_set: bool,
+    password_unreadable: bool,
 }
 
 fn transport_name(t: Transport) -> &'static str {
@@ -71,6 +72,7 @@ pub(crate) async fn list(
             group: t.config.group.clone().unwrap_or_default(),
             priority: t.config.priority,
             password_set: t.config.password.is_some(),
+            password_unreadable: t.password_unreadable,
         })
         .collect();
     Ok(TrunksPage {
@@ -129,6 +131,8 @@ pub(crate) struct TrunkPage {
     f: TrunkForm,
     /// A password is stored (the form shows "set — leave blank to keep").
     password_set: bool,
+    /// The stored password does not open here: it must be entered again.
+    password_unreadable: bool,
     /// The CA file from the configuration file, shown read-only.
     tls_ca_file: String,
     error_field: &'static str,
@@ -138,10 +142,13 @@ pub(crate) struct TrunkPage {
 }
 
 impl TrunkPage {
-    fn new(admin: &Admin, creating: bool, current: Option<&TrunkConfig>, f: TrunkForm) -> Self {
+    fn new(admin: &Admin, creating: bool, current: Option<&Trunk>, f: TrunkForm) -> Self {
+        let password_unreadable = current.is_some_and(|t| t.password_unreadable);
+        let current = current.map(|t| &t.config);
         TrunkPage {
             nav: Nav::new(admin, "trunks"),
             creating,
+            password_unreadable,
             password_set: current.is_some_and(|c| c.password.is_some()),
             tls_ca_file: current
                 .and_then(|c| c.tls_ca_file.as_ref())
@@ -205,7 +212,7 @@ pub(crate) async fn edit_form(
 ) -> Result<TrunkPage, AdminError> {
     let t = owned(&state, &admin, &name)?;
     let f = TrunkForm::from_config(&t.config);
-    let mut page = TrunkPage::new(&admin, false, Some(&t.config), f);
+    let mut page = TrunkPage::new(&admin, false, Some(&t), f);
     page.saved = q.saved.is_some();
     Ok(page)
 }
@@ -220,7 +227,7 @@ pub(crate) async fn update(
     let current = owned(&state, &admin, &name)?;
     admin.require(Role::Admin)?;
     f.name = name.clone(); // the name is the key campaigns use; it does not change
-    let cur = Some(&current.config);
+    let cur = Some(current.as_ref());
     let config = match f.to_config(current.config.clone()) {
         Ok(c) => c,
         Err((field, why)) => return Ok(invalid(&admin, false, cur, f, field, why)),
@@ -310,7 +317,7 @@ async fn refresh(state: &AppState) -> Result<(), AdminError> {
 fn rejected(
     admin: &Admin,
     creating: bool,
-    current: Option<&TrunkConfig>,
+    current: Option<&Trunk>,
     f: TrunkForm,
     e: &crate::TrunkCatalogError,
 ) -> Result<Response, AdminError> {
@@ -326,7 +333,7 @@ fn rejected(
 fn invalid(
     admin: &Admin,
     creating: bool,
-    current: Option<&TrunkConfig>,
+    current: Option<&Trunk>,
     f: TrunkForm,
     field: &'static str,
     why: String,
