@@ -187,7 +187,8 @@ impl Call {
             session_version: 1,
         });
         let outbound = OutboundCall {
-            trunk: v.route.trunk.clone(),
+            // The SBC knows trunks by org/name: the token's org picks among its own.
+            trunk: c2c_web::qualified_trunk_name(&v.claims.org, &v.route.trunk),
             destination: String::new(),
             caller_number: v.claims.num.clone(),
             session_id: v.claims.sub.clone(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use c2c_sbc::trunk::TrunkConfig;
 use c2c_web::CampaignConfig;
@@ -49,12 +49,50 @@ pub struct Config {
     /// Lifetime of the call tokens this node mints, seconds (1 to 60).
     #[serde(default = "default_token_lifetime")]
     pub token_lifetime_s: i64,
-    /// SIP trunks.
+    /// SIP trunks (seed data: each goes into the database unless its organisation has a
+    /// trunk of that name already; the dashboard owns it then).
     #[serde(default)]
-    pub trunks: Vec<TrunkConfig>,
+    pub trunks: Vec<SeedTrunk>,
     /// Campaigns (seed data).
     #[serde(default)]
     pub campaigns: Vec<CampaignConfig>,
+}
+
+/// A `[[trunks]]` entry: the trunk's settings plus `org`, the organisation it belongs to
+/// (default `"default"`, like campaigns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedTrunk {
+    /// Owning organisation.
+    pub org: String,
+    /// The trunk.
+    pub trunk: TrunkConfig,
+}
+
+impl SeedTrunk {
+    /// A trunk of the default organisation.
+    pub fn new(trunk: TrunkConfig) -> SeedTrunk {
+        SeedTrunk {
+            org: c2c_web::DEFAULT_ORG.into(),
+            trunk,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SeedTrunk {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        // `org` is ours; the rest is the SBC's TrunkConfig, which refuses unknown keys.
+        let mut table = toml::Table::deserialize(d)?;
+        let org = match table.remove("org") {
+            None => c2c_web::DEFAULT_ORG.to_owned(),
+            Some(toml::Value::String(org)) => org,
+            Some(_) => return Err(D::Error::custom("org must be a string")),
+        };
+        let trunk = toml::Value::Table(table)
+            .try_into()
+            .map_err(D::Error::custom)?;
+        Ok(SeedTrunk { org, trunk })
+    }
 }
 
 /// `[http]`.
@@ -307,11 +345,38 @@ impl Config {
                 m.port_min, m.port_max
             ));
         }
-        for c in &self.campaigns {
-            if !self.trunks.iter().any(|t| t.name == c.trunk) {
+        for (i, t) in self.trunks.iter().enumerate() {
+            let name = &t.trunk.name;
+            if !c2c_web::valid_trunk_name(name) {
                 return Err(format!(
-                    "campaigns[{}].trunk = {:?}: no [[trunks]] entry has this name",
-                    c.public_id, c.trunk
+                    "trunks[{i}].name = {name:?}: use 1 to {} letters, digits, '.', '-' or '_'",
+                    c2c_web::MAX_TRUNK_NAME
+                ));
+            }
+            t.trunk
+                .validate()
+                .map_err(|e| format!("trunks[{name}]: {e}"))?;
+            if self.trunks[..i]
+                .iter()
+                .any(|o| o.org == t.org && o.trunk.name == *name)
+            {
+                return Err(format!(
+                    "trunks[{name}]: organisation {:?} has two trunks of this name",
+                    t.org
+                ));
+            }
+        }
+        for c in &self.campaigns {
+            // A campaign may only use a trunk of its own organisation.
+            if !self
+                .trunks
+                .iter()
+                .any(|t| t.org == c.org && t.trunk.name == c.trunk)
+            {
+                return Err(format!(
+                    "campaigns[{}].trunk = {:?}: no [[trunks]] entry of organisation {:?} has this name \
+                     (a campaign may only use its own organisation's trunks: give the trunk org = {:?})",
+                    c.public_id, c.trunk, c.org, c.org
                 ));
             }
         }
@@ -392,6 +457,46 @@ mod tests {
         let c = Config::load(None, env).expect("config");
         assert_eq!(c.http.listen.port(), 9000);
         assert_eq!(c.media.ip.to_string(), "127.0.0.2");
+    }
+
+    #[test]
+    fn trunks_carry_an_org_and_campaigns_use_their_own_orgs_trunks() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("c2c.toml");
+        let write = |text: &str| std::fs::write(&path, text).expect("write");
+        let trunks = "[[trunks]]\nname = \"main\"\nhost = \"sip.example.net\"\n\
+                      [[trunks]]\nname = \"main\"\norg = \"acme\"\nhost = \"pbx.acme.test\"\n";
+        let campaign = |org: &str| {
+            format!(
+                "[[campaigns]]\npublic_id = \"c\"\norg = \"{org}\"\nallowed_origins = []\n\
+                 trunk = \"main\"\ndestination = \"+4930123456\"\nnumber_pool = {{ first = \"+4930100\", count = 1 }}\n"
+            )
+        };
+        write(&format!("{trunks}{}", campaign("acme")));
+        let c = Config::load(Some(&path), Vec::new()).expect("config");
+        assert_eq!(c.trunks[0].org, "default");
+        assert_eq!(c.trunks[1].org, "acme");
+        assert_eq!(c.trunks[1].trunk.host, "pbx.acme.test");
+        write(&format!("{trunks}{}", campaign("other")));
+        let e = Config::load(Some(&path), Vec::new())
+            .expect_err("foreign trunk")
+            .to_string();
+        assert!(e.contains("organisation \"other\""), "{e}");
+        write(&format!("{trunks}{trunks}"));
+        let e = Config::load(Some(&path), Vec::new())
+            .expect_err("duplicate")
+            .to_string();
+        assert!(e.contains("two trunks"), "{e}");
+        write("[[trunks]]\nname = \"a/b\"\nhost = \"h\"\n");
+        let e = Config::load(Some(&path), Vec::new())
+            .expect_err("bad name")
+            .to_string();
+        assert!(e.contains("trunks[0].name"), "{e}");
+        write("[[trunks]]\nname = \"a\"\nhost = \"h\"\nbogus = 1\n");
+        let e = Config::load(Some(&path), Vec::new())
+            .expect_err("unknown key")
+            .to_string();
+        assert!(e.contains("bogus"), "{e}");
     }
 
     #[test]

@@ -9,3 +9,4 @@ pub mod config;
 pub mod media;
 pub mod server;
 pub mod signalling;
+pub mod trunk_sync;

@@ -10,11 +10,12 @@ use c2c_sbc::shell::{Sbc, SbcConfig};
 use c2c_sbc::token::{KeyRing, SharedKeys, TokenIssuer, TokenVerifier};
 use c2c_sbc::trunk::TrunkConfig;
 use c2c_web::screening::ActiveCalls;
-use c2c_web::{AppState, CampaignConfig, Campaigns, NumberPool, WebConfig};
+use c2c_web::{AppState, CampaignConfig, Campaigns, NumberPool, SecretBox, Trunks, WebConfig};
 
 use crate::call::Gateway;
-use crate::config::Config;
+use crate::config::{Config, SeedTrunk};
 use crate::media::loops::MediaLoops;
+use crate::trunk_sync::{apply_trunks, sync_trunks};
 
 /// Runs the gateway until Ctrl-C or SIGTERM.
 pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
@@ -32,16 +33,32 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("signing keys at {}", keys_path.display()))?
         .into();
     tokio::spawn(reload_keys(keys_path, keys.clone()));
-    let sbc = Sbc::start(SbcConfig {
-        listen: config.sip.listen,
-        advertised: None,
-        trunks: config.trunks.clone(),
-    })
-    .await
-    .context("starting the SBC (sip.listen)")?;
-    tracing::info!(sip = %sbc.local_addr(), "SBC listening (UDP)");
-
     let store = config.open_store().await.context("opening the database")?;
+    let secrets_path = config.data_dir.join("secrets.key");
+    let secrets = SecretBox::load_or_create(&secrets_path)
+        .with_context(|| format!("trunk password key at {}", secrets_path.display()))?;
+    let trunks = Trunks::new(secrets);
+    for t in &config.trunks {
+        let replace = demo && t.org == DEMO_ORG && t.trunk.name == DEMO_TRUNK;
+        trunks
+            .seed(&store, &t.org, &t.trunk, replace, unix_now())
+            .await
+            .with_context(|| format!("trunk {} of organisation {}", t.trunk.name, t.org))?;
+    }
+    trunks.refresh(&store).await.context("loading trunks")?;
+    let sbc = Arc::new(
+        Sbc::start(SbcConfig {
+            listen: config.sip.listen,
+            advertised: None,
+            trunks: Vec::new(),
+        })
+        .await
+        .context("starting the SBC (sip.listen)")?,
+    );
+    tracing::info!(sip = %sbc.local_addr(), "SBC listening (UDP)");
+    apply_trunks(&sbc, &trunks).await;
+    tokio::spawn(sync_trunks(store.clone(), trunks.clone(), sbc.clone()));
+
     let demo_login = if demo {
         Some(add_demo_login(&store).await?)
     } else {
@@ -68,18 +85,9 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             number_lease_s: config.number_linger_s,
             demo_campaign: demo.then(|| "demo".to_string()),
             metrics_token: config.http.metrics_token.clone(),
-            trunks: config
-                .trunks
-                .iter()
-                .map(|t| c2c_web::TrunkInfo {
-                    name: t.name.clone(),
-                    host: t.host.clone(),
-                    port: t.port,
-                    transport: format!("{:?}", t.transport).to_lowercase(),
-                })
-                .collect(),
         }),
         campaigns: campaigns.clone(),
+        trunks,
         issuer: TokenIssuer::new(
             keys.clone(),
             config.token_issuer.clone(),
@@ -96,7 +104,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     };
     let media = config.media.settings();
     let gateway = Gateway {
-        sbc: Arc::new(sbc),
+        sbc,
         verifier: TokenVerifier::new(keys, config.token_issuer.clone(), Arc::new(store.clone())),
         store,
         campaigns,
@@ -169,6 +177,11 @@ async fn reload_keys(path: std::path::PathBuf, keys: SharedKeys) {
     }
 }
 
+/// The demo organisation.
+const DEMO_ORG: &str = "demo";
+/// The demo trunk's name.
+const DEMO_TRUNK: &str = "demo";
+
 /// The demo organisation's dashboard user.
 const DEMO_EMAIL: &str = "admin@demo.invalid";
 
@@ -220,13 +233,18 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
     let trunk = DemoTrunk::start(config.media.ip)
         .await
         .context("starting the demo trunk")?;
-    config.trunks.retain(|t| t.name != "demo");
-    config.trunks.push(TrunkConfig {
-        name: "demo".into(),
-        host: trunk.sip_addr.ip().to_string(),
-        port: trunk.sip_addr.port(),
-        from_domain: Some("c2c.invalid".into()),
-        ..TrunkConfig::default()
+    config
+        .trunks
+        .retain(|t| !(t.org == DEMO_ORG && t.trunk.name == DEMO_TRUNK));
+    config.trunks.push(SeedTrunk {
+        org: DEMO_ORG.into(),
+        trunk: TrunkConfig {
+            name: DEMO_TRUNK.into(),
+            host: trunk.sip_addr.ip().to_string(),
+            port: trunk.sip_addr.port(),
+            from_domain: Some("c2c.invalid".into()),
+            ..TrunkConfig::default()
+        },
     });
     let public = config.public_url();
     let mut origins = vec![public.clone()];
@@ -237,11 +255,11 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
     config.campaigns.retain(|c| c.public_id != "demo");
     config.campaigns.push(CampaignConfig {
         public_id: "demo".into(),
-        org: "demo".into(),
+        org: DEMO_ORG.into(),
         name: "Demo (echo)".into(),
         active: true,
         allowed_origins: origins,
-        trunk: "demo".into(),
+        trunk: DEMO_TRUNK.into(),
         destinations: vec!["echo".into()],
         ring_timeout_s: 20,
         number_pool: NumberPool {

@@ -68,6 +68,25 @@ impl KeepAlive {
         });
     }
 
+    /// Makes the probes exactly `wanted` (trunk, address, interval): unchanged ones keep their
+    /// schedule and transaction, gone ones stop, new ones ping first at `now`.
+    pub fn replace(&mut self, wanted: &[(String, SocketAddr, Duration)], now: Instant) {
+        self.probes.retain(|p| {
+            wanted
+                .iter()
+                .any(|(t, a, i)| *t == p.trunk && *a == p.addr && *i == p.interval)
+        });
+        for (trunk, addr, interval) in wanted {
+            let known = self
+                .probes
+                .iter()
+                .any(|p| p.trunk == *trunk && p.addr == *addr && p.interval == *interval);
+            if !known {
+                self.add(trunk, *addr, *interval, now);
+            }
+        }
+    }
+
     /// Sends due pings and retransmissions; returns trunks found down.
     pub fn handle_timeout(&mut self, now: Instant) -> Vec<Health> {
         let mut found = Vec::new();

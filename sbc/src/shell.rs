@@ -5,12 +5,13 @@
 mod dispatch;
 mod tcp;
 mod tls;
+mod trunk_set;
 
 pub use tls::TlsError;
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use thiserror::Error;
@@ -126,6 +127,18 @@ pub enum SbcError {
     Stopped,
 }
 
+impl SbcError {
+    /// The trunk a trunk-set error is about (so the rest of the set can still be used).
+    pub fn trunk(&self) -> Option<&str> {
+        match self {
+            Self::Trunk(e) => Some(e.trunk()),
+            Self::Tls(e) => Some(e.trunk()),
+            Self::DuplicateTrunk(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
 enum Command {
     Place {
         candidates: Vec<LegParams>,
@@ -136,6 +149,12 @@ enum Command {
     Hangup {
         call_id: String,
     },
+    /// The trunk set changed: trust exactly these addresses (and those of calls in
+    /// progress) and ping exactly these trunks.
+    SetTrunks {
+        trusted: HashSet<IpAddr>,
+        probes: Vec<trunk_set::Probe>,
+    },
 }
 
 impl std::fmt::Debug for Command {
@@ -143,6 +162,14 @@ impl std::fmt::Debug for Command {
         match self {
             Self::Place { candidates, .. } => write!(f, "Place({} candidates)", candidates.len()),
             Self::Hangup { call_id } => write!(f, "Hangup({call_id})"),
+            Self::SetTrunks { trusted, probes } => {
+                write!(
+                    f,
+                    "SetTrunks({} addresses, {} probes)",
+                    trusted.len(),
+                    probes.len()
+                )
+            }
         }
     }
 }
@@ -152,9 +179,10 @@ impl std::fmt::Debug for Command {
 pub struct Sbc {
     local_addr: SocketAddr,
     advertised: SocketAddr,
-    trunks: Arc<HashMap<String, TrunkConfig>>,
-    /// TLS clients of the trunks that use TLS, by trunk name.
-    tls: HashMap<String, tls::TrunkTls>,
+    /// The current trunks; replaced whole by [`Sbc::set_trunks`], never locked across .await.
+    trunks: RwLock<Arc<trunk_set::TrunkSet>>,
+    /// Serialises [`Sbc::set_trunks`] so two updates cannot apply out of order.
+    updating: tokio::sync::Mutex<()>,
     commands: mpsc::UnboundedSender<Command>,
     /// Where connections we open deliver what they receive.
     inbound: mpsc::Sender<dispatch::Inbound>,
@@ -206,22 +234,6 @@ impl Drop for Sbc {
     }
 }
 
-/// The TLS clients of the TLS trunks; the platform's roots are read only when one needs them.
-fn tls_clients(
-    trunks: &HashMap<String, TrunkConfig>,
-) -> Result<HashMap<String, tls::TrunkTls>, TlsError> {
-    let mut platform = None;
-    let mut clients = HashMap::new();
-    for trunk in trunks.values().filter(|t| t.transport == Transport::Tls) {
-        let roots = match trunk.tls_ca_file {
-            Some(_) => rustls::RootCertStore::empty(),
-            None => platform.get_or_insert_with(tls::platform_roots).clone(),
-        };
-        clients.insert(trunk.name.clone(), tls::TrunkTls::new(trunk, &roots)?);
-    }
-    Ok(clients)
-}
-
 /// Binds UDP on `listen` and TCP on the same port (retrying when port 0 picked a UDP port
 /// whose TCP twin is taken).
 async fn bind(listen: SocketAddr, tcp: bool) -> Result<(UdpSocket, Option<TcpListener>), SbcError> {
@@ -248,15 +260,7 @@ impl Sbc {
 
     /// Like [`Sbc::start`] with explicit hardening and transport options.
     pub async fn start_with(config: SbcConfig, options: SbcOptions) -> Result<Sbc, SbcError> {
-        let mut trunks = HashMap::new();
-        for trunk in config.trunks {
-            trunk.validate()?;
-            if trunks.contains_key(&trunk.name) {
-                return Err(SbcError::DuplicateTrunk(trunk.name));
-            }
-            trunks.insert(trunk.name.clone(), trunk);
-        }
-        let tls = tls_clients(&trunks)?;
+        let set = trunk_set::TrunkSet::build(config.trunks, &Default::default())?;
         let (socket, listener) = bind(config.listen, options.tcp).await?;
         let local_addr = socket.local_addr()?;
         let advertised = config.advertised.unwrap_or(local_addr);
@@ -270,22 +274,9 @@ impl Sbc {
         }
         .map_err(|e| SbcError::Dns(e.to_string()))?;
         let mut keepalive = KeepAlive::new(advertised);
-        let now = std::time::Instant::now();
-        for trunk in trunks.values() {
-            match resolve_all(&dns, trunk).await {
-                Ok(addrs) => {
-                    addrs.iter().for_each(|a| ingress.trust(a.ip()));
-                    let same_family = addrs.iter().find(|a| a.is_ipv4() == advertised.is_ipv4());
-                    if let Some(addr) = same_family.filter(|_| trunk.keepalive_s > 0) {
-                        if trunk.transport == Transport::Udp {
-                            let every = Duration::from_secs(trunk.keepalive_s);
-                            keepalive.add(&trunk.name, *addr, every, now);
-                        }
-                    }
-                }
-                Err(err) => warn!(trunk = %trunk.name, %err, "trunk not resolved yet"),
-            }
-        }
+        let (trusted, probes) = set.locate(&dns, advertised).await;
+        ingress.set_trusted(trusted.iter().copied());
+        keepalive.replace(&probes, std::time::Instant::now());
         let (commands, rx) = mpsc::unbounded_channel();
         let (inbound_tx, inbound_rx) = mpsc::channel(dispatch::INBOUND_QUEUE);
         let mut tasks = Vec::new();
@@ -295,15 +286,18 @@ impl Sbc {
                 tcp::accept_loop(listener, inbound_tx.clone(), max_message, options.tcp_idle);
             tasks.push(tokio::spawn(accept));
         }
-        tasks.push(tokio::spawn(dispatch::run(
-            socket, ingress, keepalive, rx, inbound_rx,
-        )));
+        let sip = dispatch::Sip {
+            ingress,
+            keepalive,
+            configured: trusted,
+        };
+        tasks.push(tokio::spawn(dispatch::run(socket, sip, rx, inbound_rx)));
         info!(%local_addr, %advertised, tcp = options.tcp, "SIP listening");
         Ok(Sbc {
             local_addr,
             advertised,
-            trunks: Arc::new(trunks),
-            tls,
+            trunks: RwLock::new(Arc::new(set)),
+            updating: tokio::sync::Mutex::new(()),
             commands,
             inbound: inbound_tx,
             max_message,
@@ -311,6 +305,41 @@ impl Sbc {
             dns,
             tasks,
         })
+    }
+
+    /// Replaces the trunk set at run time: validates it and builds TLS clients (nothing
+    /// changes when that fails), resolves the trunks, then the next call uses the new set and
+    /// the SIP task trusts and pings exactly its addresses. Calls in progress keep their
+    /// trunk (and its address stays trusted until they end). The same set again is a no-op.
+    pub async fn set_trunks(&self, trunks: Vec<TrunkConfig>) -> Result<(), SbcError> {
+        let _one_at_a_time = self.updating.lock().await;
+        let current = self.current();
+        if current.same_as(&trunks) {
+            return Ok(());
+        }
+        let set = trunk_set::TrunkSet::build(trunks, &current)?;
+        let (trusted, probes) = set.locate(&self.dns, self.advertised).await;
+        let names: Vec<&String> = set.trunks.keys().collect();
+        info!(trunks = ?names, "trunk set replaced");
+        *self.trunks.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(set);
+        self.commands
+            .send(Command::SetTrunks { trusted, probes })
+            .map_err(|_| SbcError::Stopped)
+    }
+
+    /// The names of the current trunks, sorted.
+    pub fn trunk_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.current().trunks.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// A snapshot of the current trunk set (the lock is released at once).
+    fn current(&self) -> Arc<trunk_set::TrunkSet> {
+        self.trunks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The bound address (UDP, and TCP when enabled).
@@ -321,12 +350,13 @@ impl Sbc {
     /// Resolves the trunk and the others of its group, and hands the call to the SIP task,
     /// which tries them in order (health, priority, weight) until one takes the call.
     pub async fn place_call(&self, call: OutboundCall) -> Result<TrunkCall, SbcError> {
-        let named = self
+        let set = self.current();
+        let named = set
             .trunks
             .get(&call.trunk)
             .ok_or_else(|| SbcError::UnknownTrunk(call.trunk.clone()))?;
         let group = named.group_name();
-        let mut members: Vec<&TrunkConfig> = self
+        let mut members: Vec<&TrunkConfig> = set
             .trunks
             .values()
             .filter(|t| t.group_name() == group)
@@ -351,13 +381,13 @@ impl Sbc {
                 Transport::Tcp => {
                     Some(tcp::connect(trunk_addr, inbound, self.max_message, self.tcp_idle).await)
                 }
-                Transport::Tls => match self.tls.get(&trunk.name) {
+                Transport::Tls => match set.tls.get(&trunk.name) {
                     Some(client) => Some(
                         client
                             .connect(trunk_addr, inbound, self.max_message, self.tcp_idle)
                             .await,
                     ),
-                    None => continue, // start_with made one for every TLS trunk
+                    None => continue, // TrunkSet::build made one for every TLS trunk
                 },
             };
             match opened {

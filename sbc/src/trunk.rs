@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Default SIP port over UDP and TCP (RFC 3261 §19.1.2).
@@ -11,7 +11,7 @@ pub const DEFAULT_SIP_PORT: u16 = 5060;
 pub const DEFAULT_SIPS_PORT: u16 = 5061;
 
 /// Transport toward a trunk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     /// SIP over UDP (RFC 3261 §18).
@@ -35,7 +35,7 @@ impl Transport {
 }
 
 /// Which headers carry the caller's number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CallerIdHeader {
     /// Only the From header.
@@ -48,7 +48,7 @@ pub enum CallerIdHeader {
 }
 
 /// One SIP trunk.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrunkConfig {
     /// Name campaigns refer to.
@@ -155,6 +155,15 @@ pub enum TrunkConfigError {
     },
 }
 
+impl TrunkConfigError {
+    /// The trunk this error is about.
+    pub fn trunk(&self) -> &str {
+        match self {
+            Self::CaFileWithoutTls(trunk) | Self::Invalid { trunk, .. } => trunk,
+        }
+    }
+}
+
 /// True when `text` can be a URI host: letters, digits, '-', '.', or an IPv6 literal.
 fn is_host(text: &str) -> bool {
     !text.is_empty()
@@ -162,6 +171,23 @@ fn is_host(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+}
+
+/// True when `text` can be the user part of a SIP URI (RFC 3261 §25.1, unescaped subset).
+fn is_sip_user(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 128
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/%".contains(c))
+}
+
+/// True when `text` can go inside a quoted string of a digest header (RFC 3261 §25.1).
+fn is_quotable(text: &str) -> bool {
+    text.len() <= 256
+        && !text
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\')
 }
 
 impl TrunkConfig {
@@ -184,6 +210,18 @@ impl TrunkConfig {
         }
         if !is_host(self.from_domain()) {
             return Err(invalid("from_domain"));
+        }
+        if self.username.as_deref().is_some_and(|u| !is_sip_user(u)) {
+            return Err(invalid("username"));
+        }
+        if self.realm.as_deref().is_some_and(|r| !is_quotable(r)) {
+            return Err(invalid("realm"));
+        }
+        // The password only goes into the digest hash, so quotes are fine; control
+        // characters are a paste accident.
+        let bad_password = |p: &str| p.len() > 256 || p.chars().any(char::is_control);
+        if self.password.as_deref().is_some_and(bad_password) {
+            return Err(invalid("password"));
         }
         if self.tls_ca_file.is_some() && self.transport != Transport::Tls {
             return Err(TrunkConfigError::CaFileWithoutTls(self.name.clone()));

@@ -136,8 +136,11 @@ fn default_rate_campaign() -> u32 {
     600
 }
 
+/// The organisation of config-file campaigns and trunks that name none.
+pub const DEFAULT_ORG: &str = "default";
+
 fn default_org() -> String {
-    "default".into()
+    DEFAULT_ORG.into()
 }
 
 fn yes() -> bool {

@@ -13,15 +13,23 @@ mod error;
 pub mod metrics;
 mod pages;
 pub mod screening;
+mod secrets;
 mod state;
 pub mod store;
+mod trunk_catalog;
 
 pub use admin::AdminState;
-pub use campaign::{Campaign, CampaignConfig, CampaignError, FallbackKind, NumberPool};
+pub use campaign::{
+    Campaign, CampaignConfig, CampaignError, FallbackKind, NumberPool, DEFAULT_ORG,
+};
 pub use catalog::{Campaigns, CatalogError};
 pub use error::ApiError;
-pub use state::{AppState, TrunkInfo, WebConfig};
+pub use secrets::{SecretBox, SecretError};
+pub use state::{AppState, WebConfig};
 pub use store::{Store, StoreError, WebSession};
+pub use trunk_catalog::{
+    qualified_trunk_name, valid_trunk_name, Trunk, TrunkCatalogError, Trunks, MAX_TRUNK_NAME,
+};
 
 use axum::Router;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use c2c_sbc::token::{SharedKeys, TokenIssuer};
 
 use crate::screening::ActiveCalls;
-use crate::{Campaign, Campaigns, Store};
+use crate::{Campaign, Campaigns, Store, Trunks};
 
 /// Settings of the web role.
 #[derive(Debug, Clone)]
@@ -21,28 +21,6 @@ pub struct WebConfig {
     pub demo_campaign: Option<String>,
     /// Bearer token that lets a scraper off this host read `/metrics`; loopback only when None.
     pub metrics_token: Option<String>,
-    /// The configured SIP trunks (campaigns pick one; the dashboard can ping them).
-    pub trunks: Vec<TrunkInfo>,
-}
-
-/// What the dashboard knows of a trunk: never its credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrunkInfo {
-    /// Name campaigns refer to.
-    pub name: String,
-    /// Host name or address.
-    pub host: String,
-    /// Port.
-    pub port: u16,
-    /// `udp`, `tcp` or `tls`.
-    pub transport: String,
-}
-
-impl WebConfig {
-    /// The names of the configured trunks.
-    pub fn trunk_names(&self) -> Vec<String> {
-        self.trunks.iter().map(|t| t.name.clone()).collect()
-    }
 }
 
 /// Everything a handler may need; cheap to clone.
@@ -52,6 +30,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Campaigns by public id (from the database, refreshed on change).
     pub campaigns: Campaigns,
+    /// Every organisation's trunks (from the database, refreshed on change).
+    pub trunks: Trunks,
     /// Signs call tokens.
     pub issuer: TokenIssuer,
     /// Public keys for the JWKS.

@@ -14,8 +14,9 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use c2c_sbc::token::{KeyRing, TokenIssuer};
+use c2c_sbc::trunk::TrunkConfig;
 use c2c_web::screening::ActiveCalls;
-use c2c_web::{AppState, Campaign, CampaignConfig, Campaigns, Store, WebConfig};
+use c2c_web::{AppState, Campaign, CampaignConfig, Campaigns, SecretBox, Store, Trunks, WebConfig};
 
 const SHOP: &str = "https://shop.example";
 
@@ -43,6 +44,12 @@ struct Api {
 }
 
 async fn api(config: CampaignConfig) -> Api {
+    let org = config.org.clone();
+    api_trunk_in(config, &org).await
+}
+
+/// Like [`api`], with the campaign's trunk stored in organisation `trunk_org`.
+async fn api_trunk_in(config: CampaignConfig, trunk_org: &str) -> Api {
     let scratch = tempfile::Builder::new()
         .prefix("c2c-api-")
         .tempdir()
@@ -54,6 +61,18 @@ async fn api(config: CampaignConfig) -> Api {
         .seed_pool(&campaign.config.public_id, &campaign.numbers)
         .await
         .expect("seed");
+    // The campaign's trunk, in the campaign's organisation (tokens need one).
+    let trunks = Trunks::new(SecretBox::ephemeral().expect("secret key"));
+    let trunk = TrunkConfig {
+        name: campaign.config.trunk.clone(),
+        host: "127.0.0.1".into(),
+        port: 9,
+        ..TrunkConfig::default()
+    };
+    trunks
+        .seed(&store, trunk_org, &trunk, false, 1)
+        .await
+        .expect("seed trunk");
     let keys = Arc::new(KeyRing::generate().expect("keys"));
     let state = AppState {
         config: Arc::new(WebConfig {
@@ -62,14 +81,9 @@ async fn api(config: CampaignConfig) -> Api {
             number_lease_s: 1800,
             metrics_token: None,
             demo_campaign: None,
-            trunks: vec![c2c_web::TrunkInfo {
-                name: "main".into(),
-                host: "127.0.0.1".into(),
-                port: 9,
-                transport: "udp".into(),
-            }],
         }),
         campaigns: Campaigns::from_list([campaign]),
+        trunks,
         issuer: TokenIssuer::new(keys.clone(), "c2c", 60),
         keys: keys.into(),
         store: store.clone(),
@@ -455,4 +469,12 @@ async fn metrics_are_not_served_to_other_hosts_without_the_token() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn no_token_when_the_campaigns_trunk_is_another_organisations() {
+    let a = api_trunk_in(campaign(|_| {}), "someone-else").await;
+    let r = send(&a, token_req(Some(SHOP))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["error"], "unavailable");
 }

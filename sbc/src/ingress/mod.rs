@@ -117,6 +117,11 @@ impl Ingress {
         self.trusted.insert(canonical_ip(ip));
     }
 
+    /// Replaces the trusted addresses (the trunk set changed at run time).
+    pub fn set_trusted(&mut self, ips: impl IntoIterator<Item = IpAddr>) {
+        self.trusted = ips.into_iter().map(canonical_ip).collect();
+    }
+
     /// True when `ip` is a trunk's address.
     pub fn is_trusted(&self, ip: IpAddr) -> bool {
         self.trusted.contains(&canonical_ip(ip))

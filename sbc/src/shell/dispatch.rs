@@ -1,8 +1,8 @@
 //! The SIP task: owns the UDP socket, the ingress screen, every leg and the map of TCP
 //! peers; routes screened messages by Call-ID and answers the rest.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use tokio::net::UdpSocket;
@@ -61,6 +61,26 @@ struct LegSlot {
     pending: VecDeque<LegParams>,
     events: mpsc::UnboundedSender<LegEvent>,
     next_timeout: Option<Instant>,
+    /// Addresses of every trunk this call may use: trusted while it lives, whatever the
+    /// trunk set says.
+    addrs: Vec<IpAddr>,
+}
+
+/// The SIP task's screening state: what it trusts and whom it pings.
+pub(super) struct Sip {
+    pub(super) ingress: Ingress,
+    pub(super) keepalive: KeepAlive,
+    /// Addresses of the current trunk set.
+    pub(super) configured: HashSet<IpAddr>,
+}
+
+impl Sip {
+    /// Trusts the current trunks and the trunks of calls in progress, nothing else.
+    fn retrust(&mut self, legs: &HashMap<String, LegSlot>) {
+        let live = legs.values().flat_map(|s| s.addrs.iter().copied());
+        self.ingress
+            .set_trusted(self.configured.iter().copied().chain(live));
+    }
 }
 
 /// Sends on the transport a peer uses: its TCP connection when it has one, else UDP.
@@ -99,8 +119,7 @@ impl Transports {
 /// Runs until the [`super::Sbc`] handle is dropped.
 pub(super) async fn run(
     udp: UdpSocket,
-    mut ingress: Ingress,
-    mut keepalive: KeepAlive,
+    mut sip: Sip,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut inbound: mpsc::Receiver<Inbound>,
 ) {
@@ -115,7 +134,7 @@ pub(super) async fn run(
         let deadline = legs
             .values()
             .filter_map(|s| s.next_timeout)
-            .chain(keepalive.next_timeout())
+            .chain(sip.keepalive.next_timeout())
             .min();
         let sleep = async {
             match deadline {
@@ -128,7 +147,7 @@ pub(super) async fn run(
                 Some(Command::Place { candidates, events, conns }) => {
                     net.tcp_peers.extend(conns);
                     for c in &candidates {
-                        ingress.trust(c.trunk_addr.ip());
+                        sip.ingress.trust(c.trunk_addr.ip());
                     }
                     if let Some(mut slot) = place(&net.health, candidates, events) {
                         let call_id = slot.leg.call_id().to_owned();
@@ -143,28 +162,33 @@ pub(super) async fn run(
                         drain(&mut net, slot).await;
                     }
                 }
+                Some(Command::SetTrunks { trusted, probes }) => {
+                    sip.configured = trusted;
+                    sip.retrust(&legs);
+                    sip.keepalive.replace(&probes, Instant::now());
+                }
                 None => return, // the Sbc handle is gone
             },
             received = net.udp.recv_from(&mut buf) => match received {
                 Ok((len, from)) => {
-                    let screened = ingress.screen(&buf[..len], from, Instant::now());
-                    on_screened(&mut net, &mut legs, &mut keepalive, screened, from).await;
+                    let screened = sip.ingress.screen(&buf[..len], from, Instant::now());
+                    on_screened(&mut net, &mut legs, &mut sip.keepalive, screened, from).await;
                 }
                 Err(err) => warn!(%err, "SIP socket receive failed"),
             },
             Some(item) = inbound.recv() => match item {
                 Inbound::Message { bytes, from, conn } => {
-                    let screened = ingress.screen(&bytes, from, Instant::now());
+                    let screened = sip.ingress.screen(&bytes, from, Instant::now());
                     if screened == Screened::Drop("untrusted source") {
                         let _ = conn.try_send(ConnOut::Close);
                         continue;
                     }
                     net.tcp_peers.insert(from, conn);
-                    on_screened(&mut net, &mut legs, &mut keepalive, screened, from).await;
+                    on_screened(&mut net, &mut legs, &mut sip.keepalive, screened, from).await;
                 }
                 Inbound::FrameError { pending, err, from, conn } => {
                     debug!(%from, %err, "TCP stream unframeable, closing");
-                    if let Screened::Reply(bytes) = ingress.screen_frame_error(&pending, err, from) {
+                    if let Screened::Reply(bytes) = sip.ingress.screen_frame_error(&pending, err, from) {
                         let _ = conn.try_send(ConnOut::Send(bytes));
                     }
                     let _ = conn.try_send(ConnOut::Close);
@@ -178,10 +202,10 @@ pub(super) async fn run(
             },
             () = sleep => {
                 let now = Instant::now();
-                for health in keepalive.handle_timeout(now) {
+                for health in sip.keepalive.handle_timeout(now) {
                     net.note(&health, now);
                 }
-                while let Some((bytes, to)) = keepalive.poll_transmit() {
+                while let Some((bytes, to)) = sip.keepalive.poll_transmit() {
                     net.send(bytes, to).await;
                 }
                 for slot in legs.values_mut() {
@@ -192,7 +216,11 @@ pub(super) async fn run(
                 }
             }
         }
+        let before = legs.len();
         legs.retain(|_, slot| !slot.leg.is_terminated());
+        if legs.len() < before {
+            sip.retrust(&legs); // an ended call's trunk may have left the set meanwhile
+        }
     }
 }
 
@@ -237,6 +265,7 @@ fn place(
     events: mpsc::UnboundedSender<LegEvent>,
 ) -> Option<LegSlot> {
     let now = Instant::now();
+    let addrs: Vec<IpAddr> = candidates.iter().map(|c| c.trunk_addr.ip()).collect();
     let info: Vec<Candidate> = candidates
         .iter()
         .map(|c| Candidate {
@@ -260,6 +289,7 @@ fn place(
                     pending,
                     events,
                     next_timeout: None,
+                    addrs,
                 })
             }
             Err(err) => warn!(%trunk, %err, "call attempt not possible"),

@@ -55,6 +55,18 @@ pub enum TlsError {
     },
 }
 
+impl TlsError {
+    /// The trunk this error is about.
+    pub fn trunk(&self) -> &str {
+        match self {
+            Self::CaFile { trunk, .. }
+            | Self::NoRoots(trunk)
+            | Self::ServerName { trunk, .. }
+            | Self::Setup { trunk, .. } => trunk,
+        }
+    }
+}
+
 /// The TLS client of one trunk: whom it trusts and the name the certificate must carry.
 #[derive(Clone)]
 pub struct TrunkTls {

@@ -149,7 +149,7 @@ impl CampaignForm {
                 .map_err(|_| (field, "Enter a whole number.".to_string()))
         };
         if !trunks.contains(&self.trunk) {
-            return Err(("trunk", "Pick one of the configured trunks.".into()));
+            return Err(("trunk", "Pick one of your organisation's trunks.".into()));
         }
         if !is_hex_colour(self.color.trim()) {
             return Err(("color", "Use a colour like #0b6bcb.".into()));
@@ -245,7 +245,7 @@ impl CampaignPage {
         CampaignPage {
             nav: Nav::new(admin, "campaigns"),
             creating,
-            trunks: state.config.trunk_names(),
+            trunks: state.trunks.names(admin.org()),
             error_field: "",
             error: String::new(),
             saved: false,
@@ -293,7 +293,7 @@ pub(crate) async fn new_form(
     admin: Admin,
 ) -> Result<CampaignPage, AdminError> {
     admin.require(Role::Admin)?;
-    let f = CampaignForm::from_config(&blank(admin.org(), &state.config.trunk_names()));
+    let f = CampaignForm::from_config(&blank(admin.org(), &state.trunks.names(admin.org())));
     Ok(CampaignPage::new(&state, &admin, true, f))
 }
 
@@ -304,10 +304,8 @@ pub(crate) async fn create(
     Form(f): Form<CampaignForm>,
 ) -> Result<Response, AdminError> {
     admin.require(Role::Admin)?;
-    let campaign = match f.to_config(
-        blank(admin.org(), &state.config.trunk_names()),
-        &state.config.trunk_names(),
-    ) {
+    let trunks = state.trunks.names(admin.org());
+    let campaign = match f.to_config(blank(admin.org(), &trunks), &trunks) {
         Ok(c) => c,
         Err((field, why)) => return Ok(invalid(&state, &admin, true, f, field, why)),
     };
@@ -374,7 +372,8 @@ pub(crate) async fn update(
     let current = owned(&state, &admin, &id)?;
     admin.require(Role::Admin)?;
     f.public_id = id.clone();
-    let campaign = match f.to_config(current.config.clone(), &state.config.trunk_names()) {
+    let trunks = state.trunks.names(admin.org());
+    let campaign = match f.to_config(current.config.clone(), &trunks) {
         Ok(c) => c,
         Err((field, why)) => return Ok(invalid(&state, &admin, false, f, field, why)),
     };

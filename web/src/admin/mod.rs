@@ -11,6 +11,7 @@ mod keys;
 mod live;
 mod overview;
 mod sip_ping;
+mod trunk_form;
 mod trunks;
 mod users;
 
@@ -51,6 +52,12 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             get(campaigns::edit_form).post(campaigns::update),
         )
         .route("/trunks", get(trunks::list))
+        .route("/trunks/new", get(trunks::new_form).post(trunks::create))
+        .route(
+            "/trunks/{name}",
+            get(trunks::edit_form).post(trunks::update),
+        )
+        .route("/trunks/{name}/delete", post(trunks::delete))
         .route("/trunks/{name}/test", post(trunks::test))
         .route("/callbacks", get(callbacks::list))
         .route("/callbacks/{id}/done", post(callbacks::done))

@@ -42,6 +42,19 @@ async fn screen_and_mint(
     req: TokenRequest,
 ) -> Result<(String, Json<TokenResponse>), ApiError> {
     let campaign = state.campaign(&req.campaign)?;
+    // Only a trunk of the campaign's own organisation can carry its calls.
+    if state
+        .trunks
+        .get(&campaign.config.org, &campaign.config.trunk)
+        .is_none()
+    {
+        tracing::warn!(campaign = %campaign.config.public_id, trunk = %campaign.config.trunk,
+            "campaign's trunk does not exist in its organisation");
+        return Err(ApiError::Unavailable(
+            "unavailable",
+            "This campaign cannot take calls right now.",
+        ));
+    }
     let origin = super::allowed_origin(headers, &campaign)?;
     let now = super::unix_now();
     screen(state, &campaign, &peer, now).await?;

@@ -11,6 +11,7 @@ mod campaigns;
 mod leases;
 mod ledger;
 mod sessions;
+mod trunks;
 mod users;
 
 use std::path::Path;
@@ -24,6 +25,7 @@ pub use callbacks::CallbackRequest;
 pub use calls::{CallEvent, CallFilter, CallRecord, CallStats, NewCall};
 pub use campaigns::CampaignRow;
 pub use sessions::WebSession;
+pub use trunks::{SecretUpdate, TrunkRow};
 pub use users::{Login, NewLogin, Role, User};
 
 /// Why storage failed.

@@ -13,12 +13,18 @@ use axum::Router;
 use tower::ServiceExt;
 
 use c2c_sbc::token::{KeyRing, TokenIssuer};
+use c2c_sbc::trunk::TrunkConfig;
 use c2c_web::screening::ActiveCalls;
 use c2c_web::store::NewCall;
 use c2c_web::store::Role;
-use c2c_web::{AppState, CampaignConfig, Campaigns, Store, WebConfig, WebSession};
+use c2c_web::{
+    AppState, CampaignConfig, Campaigns, SecretBox, Store, Trunks, WebConfig, WebSession,
+};
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// o1's trunk `main`'s SIP password: must never appear in a response.
+pub const TRUNK_PASSWORD: &str = "Tr0nk-s3cret-o1";
 
 /// Strings a hostile browser or SIP peer might send.
 pub const XSS_SCRIPT: &str = "<script>alert(1)</script>";
@@ -31,6 +37,8 @@ pub const PAGES: &[&str] = &[
     "/admin/campaigns/new",
     "/admin/campaigns/sales",
     "/admin/trunks",
+    "/admin/trunks/new",
+    "/admin/trunks/main",
     "/admin/calls",
     "/admin/calls.csv",
     "/admin/calls/call_o1",
@@ -49,12 +57,17 @@ pub const ACTIONS: &[&str] = &[
     "/admin/keys",
     "/admin/keys/{key}/revoke",
     "/admin/users",
+    "/admin/trunks/new",
+    "/admin/trunks/main",
+    "/admin/trunks/main/delete",
     "/admin/trunks/main/test",
 ];
 
 pub struct Dash {
     pub router: Router,
     pub store: Store,
+    /// The trunk cache the dashboard edits.
+    pub trunks: Trunks,
     /// o1's callback request id.
     pub cb: String,
     /// o1's API key id.
@@ -82,7 +95,18 @@ number_pool = { first = "+4930999000", count = 5 }
     .expect("campaign");
     c.public_id = id.into();
     c.org = org.into();
+    c.trunk = trunk_of(org).into();
     c
+}
+
+/// The trunk each organisation's fixtures use: o1 `main`, o2 `o2main` (so o1's `main`
+/// is another organisation's object to o2).
+pub fn trunk_of(org: &str) -> &'static str {
+    if org == "o1" {
+        "main"
+    } else {
+        "o2main"
+    }
 }
 
 pub async fn dash(public_url: &str) -> Dash {
@@ -96,6 +120,21 @@ pub async fn dash_with_trunk(public_url: &str, trunk_port: u16) -> Dash {
         .expect("temp dir");
     let dir = scratch.path().to_owned();
     let store = Store::open_sqlite_in(&dir).await.expect("store");
+    let trunks = Trunks::new(SecretBox::ephemeral().expect("secret key"));
+    for org in ["o1", "o2"] {
+        let trunk = TrunkConfig {
+            name: trunk_of(org).into(),
+            host: "127.0.0.1".into(),
+            port: trunk_port,
+            username: Some(format!("acct-{org}")),
+            password: (org == "o1").then(|| TRUNK_PASSWORD.into()),
+            ..TrunkConfig::default()
+        };
+        trunks
+            .seed(&store, org, &trunk, false, 1)
+            .await
+            .expect("seed trunk");
+    }
     let campaigns = Campaigns::default();
     for (id, org) in [("sales", "o1"), ("rival", "o2")] {
         campaigns
@@ -123,14 +162,9 @@ pub async fn dash_with_trunk(public_url: &str, trunk_port: u16) -> Dash {
             number_lease_s: 1800,
             metrics_token: None,
             demo_campaign: None,
-            trunks: vec![c2c_web::TrunkInfo {
-                name: "main".into(),
-                host: "127.0.0.1".into(),
-                port: trunk_port,
-                transport: "udp".into(),
-            }],
         }),
         campaigns,
+        trunks: trunks.clone(),
         issuer: TokenIssuer::new(keys.clone(), "c2c", 60),
         keys: keys.into(),
         store: store.clone(),
@@ -143,6 +177,7 @@ pub async fn dash_with_trunk(public_url: &str, trunk_port: u16) -> Dash {
     Dash {
         router: c2c_web::router(state).layer(MockConnectInfo(peer)),
         store,
+        trunks,
         cb,
         key,
         _dir: scratch,
