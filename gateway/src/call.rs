@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use c2c_sbc::leg::{EndCause, LegEvent};
 use c2c_sbc::sdp::{build_offer, MediaOffer, RemoteMedia};
-use c2c_sbc::shell::{OutboundCall, Sbc, TrunkCall};
+use c2c_sbc::shell::{OutboundCall, Sbc, TraceEntry, TrunkCall};
 use c2c_sbc::token::{TokenVerifier, VerifiedCall};
 use c2c_web::screening::{ActiveCalls, CallSlot};
 use c2c_web::{Campaigns, Store};
@@ -120,6 +120,8 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
 /// A call that got past verification.
 struct Call {
     trunk: TrunkCall,
+    /// The SIP messages of the trunk leg; None once the SBC forgot the call.
+    trace: Option<mpsc::UnboundedReceiver<TraceEntry>>,
     media: MediaHandle,
     session: String,
     number: String,
@@ -157,7 +159,7 @@ impl Call {
             session_id: rand::random::<u32>().into(),
             session_version: 1,
         });
-        let trunk = gw
+        let mut trunk = gw
             .sbc
             .place_call(OutboundCall {
                 trunk: v.route.trunk.clone(),
@@ -191,6 +193,7 @@ impl Call {
         let bridge = Bridge::new(peer, config, Instant::now());
         let media = task::spawn(bridge, sockets, &v.claims.sub);
         Ok(Call {
+            trace: trunk.take_trace(),
             trunk,
             media,
             session: v.claims.sub.clone(),
@@ -211,7 +214,7 @@ impl Call {
                 None => self.started + MAX_CALL,
             };
             tokio::select! {
-                ev = next_leg_event(&mut self.trunk, &self.cdr) => match ev {
+                ev = next_leg_event(&mut self.trunk, &mut self.trace, &self.cdr) => match ev {
                     Some(LegEvent::Trying) => {}
                     Some(LegEvent::Ringing) => {
                         send(ws, &ServerMessage::State { state: CallState::Ringing }).await;
@@ -292,7 +295,17 @@ impl Call {
                 }
             }
         };
+        record_traced(&mut self.trace, &self.cdr);
         self.cdr.end(reason);
+        if let Some(mut trace) = self.trace.take() {
+            // Late retransmissions and the last ACKs still belong to the call's ladder.
+            let cdr = self.cdr.clone();
+            tokio::spawn(async move {
+                while let Some(entry) = trace.recv().await {
+                    cdr.trace(entry);
+                }
+            });
+        }
         let _ = self.media.commands.send(MediaCommand::Stop).await;
         // The linger starts now: an agent can still look the caller up or call back.
         let until = unix_now() + gw.number_linger_s;
@@ -343,11 +356,44 @@ fn bind_media(gw: &Gateway) -> Result<MediaSockets, String> {
     })
 }
 
-/// The trunk leg's next event, recorded in the call's CDR first.
-async fn next_leg_event(trunk: &mut TrunkCall, cdr: &CallRecorder) -> Option<LegEvent> {
-    let ev = trunk.next_event().await;
-    cdr.leg_event(ev.as_ref());
-    ev
+/// The trunk leg's next event, recorded in the call's CDR first; the SIP messages traced
+/// meanwhile are recorded as they come (cancel-safe: both receivers are).
+async fn next_leg_event(
+    trunk: &mut TrunkCall,
+    trace: &mut Option<mpsc::UnboundedReceiver<TraceEntry>>,
+    cdr: &CallRecorder,
+) -> Option<LegEvent> {
+    loop {
+        tokio::select! {
+            ev = trunk.next_event() => {
+                // The SBC traces every message before the event it caused.
+                record_traced(trace, cdr);
+                cdr.leg_event(ev.as_ref());
+                return ev;
+            }
+            entry = next_traced(trace) => match entry {
+                Some(entry) => cdr.trace(entry),
+                None => *trace = None,
+            },
+        }
+    }
+}
+
+/// The next trace entry; never, once the trace ended.
+async fn next_traced(
+    trace: &mut Option<mpsc::UnboundedReceiver<TraceEntry>>,
+) -> Option<TraceEntry> {
+    match trace.as_mut() {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Records the trace entries already waiting.
+fn record_traced(trace: &mut Option<mpsc::UnboundedReceiver<TraceEntry>>, cdr: &CallRecorder) {
+    while let Some(entry) = trace.as_mut().and_then(|rx| rx.try_recv().ok()) {
+        cdr.trace(entry);
+    }
 }
 
 /// The browser-facing reason for a trunk-side end.
