@@ -199,20 +199,53 @@ async fn an_owner_creates_a_campaign_and_finds_the_call_with_its_ladder() {
             .text()
             .await
             .unwrap_or_default();
-        for msg in ["INVITE", "200 OK", "ACK", "BYE"] {
+        // The real messages on the wire, by their first lines, both ways.
+        for msg in [
+            "INVITE sip:",
+            "SIP/2.0 180 Ringing",
+            "SIP/2.0 200 OK",
+            "ACK sip:",
+            "BYE sip:",
+            "c2c ──▶ trunk",
+            "c2c ◀── trunk",
+        ] {
             assert!(
                 ladder.contains(msg),
                 "{msg} missing from the ladder: {ladder}"
             );
         }
+        // The shot shows the whole ladder.
+        widget::js(
+            &browser,
+            "document.querySelector('table[data-test=ladder]').scrollIntoView()",
+        )
+        .await;
+        browser
+            .screenshot(&shots.join("dashboard-5-call.png"))
+            .await;
+        // Each message opens to its full text (headers and the SDP of the INVITE).
+        c.find(Locator::Css("table[data-test=ladder] summary"))
+            .await
+            .expect("a message")
+            .click()
+            .await
+            .expect("open the INVITE");
+        let invite = c
+            .find(Locator::Css("table[data-test=ladder] details[open] pre"))
+            .await
+            .expect("the opened INVITE")
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(
+            invite.contains("Call-ID:") && invite.contains("m=audio"),
+            "the whole INVITE: {invite}"
+        );
         let detail = body_text(c).await;
         assert!(
             detail.contains(&site.origin),
             "the page URL is shown: {detail}"
         );
-        browser
-            .screenshot(&shots.join("dashboard-5-call.png"))
-            .await;
 
         for (i, page) in ["live", "callbacks", "keys", "users", "trunks", "campaigns"]
             .iter()

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use c2c_sbc::leg::{EndCause, LegEvent};
 use c2c_sbc::sdp::{build_offer, MediaOffer, RemoteMedia};
-use c2c_sbc::shell::{OutboundCall, Sbc, TrunkCall};
+use c2c_sbc::shell::{OutboundCall, Sbc, TraceEntry, TrunkCall};
 use c2c_sbc::token::{TokenVerifier, VerifiedCall};
 use c2c_web::metrics as m;
 use c2c_web::screening::{ActiveCalls, CallSlot};
@@ -136,6 +136,8 @@ struct Call {
     ring_timeout: Duration,
     /// When the current destination's INVITE went out.
     attempt_started: Instant,
+    /// The SIP messages of the trunk leg; None once the SBC forgot the call.
+    trace: Option<mpsc::UnboundedReceiver<TraceEntry>>,
     media: MediaHandle,
     session: String,
     number: String,
@@ -198,7 +200,7 @@ impl Call {
             privacy: v.route.privacy,
         };
         let destinations = v.route.destinations.clone();
-        let (trunk, current) = place_from(gw, &outbound, &destinations, 0, cdr).await?;
+        let (mut trunk, current) = place_from(gw, &outbound, &destinations, 0, cdr).await?;
         let ring_timeout = gw.campaigns.get(&v.claims.cmp).map_or(DEFAULT_RING, |c| {
             Duration::from_secs(c.config.ring_timeout_s.into())
         });
@@ -210,6 +212,7 @@ impl Call {
         )
         .await;
         Ok(Call {
+            trace: trunk.take_trace(),
             trunk,
             outbound,
             destinations,
@@ -241,7 +244,7 @@ impl Call {
             let hunting = !answered && !moving_on && hangup_asked.is_none() && self.has_next();
             let ring_out = hunting.then(|| self.attempt_started + self.ring_timeout);
             tokio::select! {
-                ev = next_leg_event(&mut self.trunk, &self.cdr) => match ev {
+                ev = next_leg_event(&mut self.trunk, &mut self.trace, &self.cdr) => match ev {
                     Some(LegEvent::Trying) => {}
                     Some(LegEvent::Ringing) => {
                         send(ws, &ServerMessage::State { state: CallState::Ringing }).await;
@@ -346,8 +349,12 @@ impl Call {
                 }
             }
         };
+        record_traced(&mut self.trace, &self.cdr);
         self.cdr.end(reason);
         metrics::counter!(m::CALLS_ENDED, "reason" => reason.as_str()).increment(1);
+        if let Some(trace) = self.trace.take() {
+            keep_tracing(trace, &self.cdr);
+        }
         self.media.send(MediaCommand::Stop);
         // The linger starts now: an agent can still look the caller up or call back.
         let until = unix_now() + gw.number_linger_s;
@@ -380,6 +387,13 @@ impl Call {
         )
         .await?;
         metrics::counter!(m::DESTINATIONS_HUNTED).increment(1);
+        // The last attempt's late messages (its final ACK) still belong to the ladder.
+        record_traced(&mut self.trace, &self.cdr);
+        if let Some(trace) = self.trace.take() {
+            keep_tracing(trace, &self.cdr);
+        }
+        let mut trunk = trunk;
+        self.trace = trunk.take_trace();
         self.trunk = trunk;
         self.current = current;
         self.attempt_started = Instant::now();
@@ -390,6 +404,17 @@ impl Call {
         self.media
             .send(MediaCommand::TrunkMedia(TrunkMedia::from(m)));
     }
+}
+
+/// Records what a trunk leg still sends or receives after the call moved on or ended, until
+/// the SBC forgets it.
+fn keep_tracing(mut trace: mpsc::UnboundedReceiver<TraceEntry>, cdr: &CallRecorder) {
+    let cdr = cdr.clone();
+    tokio::spawn(async move {
+        while let Some(entry) = trace.recv().await {
+            cdr.trace(entry);
+        }
+    });
 }
 
 /// Places the call to the first destination from `from` on that the SBC accepts; the trunk
@@ -452,11 +477,44 @@ impl Drop for ActiveGauge {
     }
 }
 
-/// The trunk leg's next event, recorded in the call's CDR first.
-async fn next_leg_event(trunk: &mut TrunkCall, cdr: &CallRecorder) -> Option<LegEvent> {
-    let ev = trunk.next_event().await;
-    cdr.leg_event(ev.as_ref());
-    ev
+/// The trunk leg's next event, recorded in the call's CDR first; the SIP messages traced
+/// meanwhile are recorded as they come (cancel-safe: both receivers are).
+async fn next_leg_event(
+    trunk: &mut TrunkCall,
+    trace: &mut Option<mpsc::UnboundedReceiver<TraceEntry>>,
+    cdr: &CallRecorder,
+) -> Option<LegEvent> {
+    loop {
+        tokio::select! {
+            ev = trunk.next_event() => {
+                // The SBC traces every message before the event it caused.
+                record_traced(trace, cdr);
+                cdr.leg_event(ev.as_ref());
+                return ev;
+            }
+            entry = next_traced(trace) => match entry {
+                Some(entry) => cdr.trace(entry),
+                None => *trace = None,
+            },
+        }
+    }
+}
+
+/// The next trace entry; never, once the trace ended.
+async fn next_traced(
+    trace: &mut Option<mpsc::UnboundedReceiver<TraceEntry>>,
+) -> Option<TraceEntry> {
+    match trace.as_mut() {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Records the trace entries already waiting.
+fn record_traced(trace: &mut Option<mpsc::UnboundedReceiver<TraceEntry>>, cdr: &CallRecorder) {
+    while let Some(entry) = trace.as_mut().and_then(|rx| rx.try_recv().ok()) {
+        cdr.trace(entry);
+    }
 }
 
 /// The browser-facing reason for a trunk-side end.

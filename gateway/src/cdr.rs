@@ -1,16 +1,16 @@
 //! Call detail records: each call is inserted when it starts, updated at every state and
-//! completed when it ends, with a timeline of what the gateway saw (states and the SIP
-//! messages they imply, for the dashboard's ladder).
+//! completed when it ends, with a timeline of what the gateway saw: states, and every SIP
+//! message the SBC really exchanged with the trunk (the dashboard's ladder).
 //!
 //! Writes go through one task per call, in order, so the call loop never waits on the
 //! database and a slow database never reorders a call's events.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use c2c_sbc::leg::{EndCause, LegEvent};
+use c2c_sbc::leg::LegEvent;
+use c2c_sbc::shell::{Direction, TraceEntry, MAX_TRACE_MESSAGES};
 use c2c_sbc::token::VerifiedCall;
 use c2c_web::store::NewCall;
 use c2c_web::Store;
@@ -27,6 +27,12 @@ enum Write {
         kind: &'static str,
         detail: String,
     },
+    Sip {
+        at_ms: i64,
+        kind: &'static str,
+        peer: String,
+        message: String,
+    },
     End {
         at: i64,
         disposition: &'static str,
@@ -41,8 +47,6 @@ pub struct CallRecorder {
     writes: mpsc::UnboundedSender<Write>,
     /// The final SIP status the trunk gave, for the end of the record.
     last_status: Arc<Mutex<Option<u16>>>,
-    /// Whether the trunk answered (a local hangup is then a BYE, else a CANCEL).
-    answered: Arc<AtomicBool>,
 }
 
 impl CallRecorder {
@@ -55,7 +59,6 @@ impl CallRecorder {
             id,
             writes,
             last_status: Arc::new(Mutex::new(None)),
-            answered: Arc::new(AtomicBool::new(false)),
         };
         rec.send(Write::Insert(Box::new(NewCall {
             id: rec.id.clone(),
@@ -85,10 +88,32 @@ impl CallRecorder {
         }
     }
 
-    /// The INVITE went out with this Call-ID.
+    /// The call was handed to the SBC with this Call-ID.
     pub fn placed(&self, sip_call_id: &str) {
         self.send(Write::SipCallId(sip_call_id.to_owned()));
-        self.event("sip_out", "INVITE");
+        self.event("state", "placed");
+    }
+
+    /// Records a SIP message of the call's trace (or the marker that the trace was cut).
+    pub fn trace(&self, entry: TraceEntry) {
+        match entry {
+            TraceEntry::Message(m) => self.send(Write::Sip {
+                at_ms: m.at_ms,
+                kind: match m.direction {
+                    Direction::Sent => "sip_out",
+                    Direction::Received => "sip_in",
+                },
+                peer: m.peer.to_string(),
+                message: m.text,
+            }),
+            TraceEntry::Truncated { at_ms } => self.send(Write::Event {
+                at_ms,
+                kind: "sip_truncated",
+                detail: format!(
+                    "more than {MAX_TRACE_MESSAGES} SIP messages: later ones are not recorded"
+                ),
+            }),
+        }
     }
 
     /// The INVITE could not be sent.
@@ -97,48 +122,32 @@ impl CallRecorder {
         self.end(EndReason::Failed);
     }
 
-    /// Records what the trunk leg reported.
+    /// Records what the trunk leg reported (its SIP messages come from [`Self::trace`]).
     pub fn leg_event(&self, ev: Option<&LegEvent>) {
         match ev {
-            Some(LegEvent::Trying) => self.event("sip_in", "100 Trying"),
-            Some(LegEvent::Ringing) => {
-                self.event("sip_in", "180 Ringing");
-                self.event("state", "ringing");
-            }
+            Some(LegEvent::Trying) => self.event("state", "trying"),
+            Some(LegEvent::Ringing) => self.event("state", "ringing"),
             Some(LegEvent::EarlyMedia(m)) => {
-                self.event("sip_in", "183 Session Progress (SDP)");
                 self.event("state", &format!("early_media from {}", m.addr));
             }
             Some(LegEvent::Answered(m)) => {
-                self.event("sip_in", "200 OK (SDP)");
-                self.event("sip_out", "ACK");
                 self.event("state", &format!("answered, media from {}", m.addr));
-                self.answered.store(true, Ordering::Relaxed);
                 self.send(Write::Answered(unix_ms() / 1000));
             }
             Some(LegEvent::MediaChanged(m)) => {
-                self.event("sip_in", "re-INVITE / UPDATE (SDP)");
                 self.event("state", &format!("media moved to {}", m.addr));
             }
             Some(LegEvent::Ended { cause, status }) => {
-                let answered = self.answered.load(Ordering::Relaxed);
-                match cause {
-                    EndCause::HangupLocal => {
-                        self.event("sip_out", if answered { "BYE" } else { "CANCEL" });
-                    }
-                    EndCause::HangupRemote => {
-                        self.event("sip_in", "BYE");
-                        self.event("sip_out", "200 OK");
-                    }
-                    _ => {}
-                }
                 if let Some(s) = status {
-                    self.event("sip_in", &format!("{s} (final)"));
                     if let Ok(mut last) = self.last_status.lock() {
                         *last = Some(*s);
                     }
                 }
-                self.event("state", &format!("trunk leg ended: {}", cause.as_str()));
+                let status = status.map(|s| format!(" (SIP {s})")).unwrap_or_default();
+                self.event(
+                    "state",
+                    &format!("trunk leg ended: {}{status}", cause.as_str()),
+                );
             }
             None => self.event("error", "trunk leg vanished"),
         }
@@ -183,6 +192,12 @@ async fn write_all(store: Store, id: String, mut rx: mpsc::UnboundedReceiver<Wri
                 kind,
                 detail,
             } => store.add_call_event(&id, at_ms, kind, &detail).await,
+            Write::Sip {
+                at_ms,
+                kind,
+                peer,
+                message,
+            } => store.add_sip_event(&id, at_ms, kind, &peer, &message).await,
             Write::End {
                 at,
                 disposition,
@@ -206,6 +221,9 @@ fn unix_ms() -> i64 {
 mod tests {
     use std::time::Duration;
 
+    use c2c_sbc::leg::EndCause;
+    use c2c_sbc::shell::TracedMessage;
+
     use super::*;
 
     fn verified() -> VerifiedCall {
@@ -222,8 +240,18 @@ mod tests {
         }
     }
 
+    /// A traced message as the SBC reports it.
+    fn wire(direction: Direction, at_ms: i64, text: &str) -> TraceEntry {
+        TraceEntry::Message(TracedMessage {
+            direction,
+            at_ms,
+            peer: "192.0.2.7:5060".parse().expect("peer"),
+            text: text.to_owned(),
+        })
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_call_is_recorded_at_start_and_completed_with_its_ladder() {
+    async fn a_call_is_recorded_at_start_and_completed_with_its_sip_trace() {
         let dir = tempfile::Builder::new()
             .prefix("c2c-cdr-")
             .tempdir()
@@ -232,7 +260,20 @@ mod tests {
         let rec = CallRecorder::start(&store, &verified());
         let id = rec.id().to_owned();
         rec.placed("abc@127.0.0.1");
+        let invite = "INVITE sip:+4930123456@192.0.2.7 SIP/2.0\r\nCall-ID: abc@127.0.0.1\r\n\r\n";
+        rec.trace(wire(Direction::Sent, 1_000, invite));
+        rec.trace(wire(Direction::Sent, 1_500, invite)); // Timer A
+        rec.trace(wire(
+            Direction::Received,
+            1_510,
+            "SIP/2.0 100 Trying\r\n\r\n",
+        ));
         rec.leg_event(Some(&LegEvent::Trying));
+        rec.trace(wire(
+            Direction::Received,
+            1_600,
+            "SIP/2.0 180 Ringing\r\n\r\n",
+        ));
         rec.leg_event(Some(&LegEvent::Ringing));
         // In progress: the record exists before the call ends.
         let start = std::time::Instant::now();
@@ -243,6 +284,17 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        rec.trace(wire(
+            Direction::Received,
+            2_000,
+            "SIP/2.0 486 Busy Here\r\n\r\n",
+        ));
+        rec.trace(wire(
+            Direction::Sent,
+            2_001,
+            "ACK sip:+4930123456@192.0.2.7 SIP/2.0\r\n\r\n",
+        ));
+        rec.trace(TraceEntry::Truncated { at_ms: 2_002 });
         rec.leg_event(Some(&LegEvent::Ended {
             cause: EndCause::Busy,
             status: Some(486),
@@ -267,17 +319,65 @@ mod tests {
             ),
             ("abc@127.0.0.1", Some("busy"), Some(486), "ws_1", "sales")
         );
-        let ladder: Vec<String> = store
-            .call_events(&id)
-            .await
-            .expect("events")
-            .into_iter()
+        let events = loop {
+            let events = store.call_events(&id).await.expect("events");
+            if events.iter().any(|e| e.kind == "end") {
+                break events;
+            }
+            assert!(start.elapsed() < Duration::from_secs(5), "events missing");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let ladder: Vec<(i64, &str, &str, &str)> = events
+            .iter()
             .filter(|e| e.kind.starts_with("sip_"))
-            .map(|e| e.detail)
+            .map(|e| {
+                let first = e.detail.lines().next().unwrap_or_default();
+                (e.at_ms, e.kind.as_str(), e.peer.as_str(), first)
+            })
             .collect();
+        let peer = "192.0.2.7:5060";
+        let invite_line = "INVITE sip:+4930123456@192.0.2.7 SIP/2.0";
         assert_eq!(
             ladder,
-            vec!["INVITE", "100 Trying", "180 Ringing", "486 (final)"]
+            vec![
+                (1_000, "sip_out", peer, invite_line),
+                (1_500, "sip_out", peer, invite_line),
+                (1_510, "sip_in", peer, "SIP/2.0 100 Trying"),
+                (1_600, "sip_in", peer, "SIP/2.0 180 Ringing"),
+                (2_000, "sip_in", peer, "SIP/2.0 486 Busy Here"),
+                (
+                    2_001,
+                    "sip_out",
+                    peer,
+                    "ACK sip:+4930123456@192.0.2.7 SIP/2.0"
+                ),
+                (
+                    2_002,
+                    "sip_truncated",
+                    "",
+                    "more than 200 SIP messages: later ones are not recorded"
+                ),
+            ]
+        );
+        // The whole message is kept, not only its start line.
+        let first = events.iter().find(|e| e.kind == "sip_out").expect("INVITE");
+        assert_eq!(first.detail, invite);
+        // States and the end are recorded too, after the messages that caused them.
+        let states: Vec<&str> = events
+            .iter()
+            .filter(|e| e.kind == "state" || e.kind == "end")
+            .map(|e| e.detail.as_str())
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                "verified",
+                "placed",
+                "trying",
+                "ringing",
+                "trunk leg ended: busy (SIP 486)",
+                "busy"
+            ]
         );
     }
 }

@@ -5,9 +5,13 @@
 mod dispatch;
 mod tcp;
 mod tls;
+mod trace;
 mod trunk_set;
 
 pub use tls::TlsError;
+pub use trace::{
+    first_line, Direction, TraceEntry, TracedMessage, MAX_TRACE_BYTES, MAX_TRACE_MESSAGES,
+};
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
@@ -143,6 +147,8 @@ enum Command {
     Place {
         candidates: Vec<LegParams>,
         events: mpsc::UnboundedSender<LegEvent>,
+        /// Where the SIP messages of the call are traced.
+        trace: mpsc::UnboundedSender<TraceEntry>,
         /// Connections opened for the candidates that use TCP.
         conns: Vec<(SocketAddr, mpsc::Sender<dispatch::ConnOut>)>,
     },
@@ -193,11 +199,12 @@ pub struct Sbc {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// A placed call: its events, and the way to hang it up. Dropping it hangs up.
+/// A placed call: its events, its SIP trace, and the way to hang it up. Dropping it hangs up.
 #[derive(Debug)]
 pub struct TrunkCall {
     call_id: String,
     events: mpsc::UnboundedReceiver<LegEvent>,
+    trace: Option<mpsc::UnboundedReceiver<TraceEntry>>,
     commands: mpsc::UnboundedSender<Command>,
 }
 
@@ -205,6 +212,13 @@ impl TrunkCall {
     /// The next call event; None once the SBC forgot the call (some time after it ended).
     pub async fn next_event(&mut self) -> Option<LegEvent> {
         self.events.recv().await
+    }
+
+    /// The call's SIP messages as sent and received, in wire order (None once taken). Every
+    /// message of the call is in the trace before an event it caused; the receiver ends when
+    /// the SBC forgets the call, which may be after the last event (late retransmissions).
+    pub fn take_trace(&mut self) -> Option<mpsc::UnboundedReceiver<TraceEntry>> {
+        self.trace.take()
     }
 
     /// Hangs up (CANCEL or BYE as appropriate); harmless after the call ended.
@@ -425,16 +439,19 @@ impl Sbc {
         }
         let call_id = identity.call_id;
         let (events_tx, events) = mpsc::unbounded_channel();
+        let (trace_tx, trace) = mpsc::unbounded_channel();
         self.commands
             .send(Command::Place {
                 candidates,
                 events: events_tx,
+                trace: trace_tx,
                 conns,
             })
             .map_err(|_| SbcError::Stopped)?;
         Ok(TrunkCall {
             call_id,
             events,
+            trace: Some(trace),
             commands: self.commands.clone(),
         })
     }

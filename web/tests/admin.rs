@@ -246,7 +246,8 @@ async fn strings_from_browsers_and_sip_are_escaped_on_every_page() {
             seen += 1;
         }
     }
-    // The call page (User-Agent, page URL, From in the ladder) and the callbacks page show them.
+    // The call page (User-Agent, page URL, a SIP message in the ladder) and the callbacks
+    // page show them.
     assert!(
         seen >= 2,
         "the hostile strings were shown (escaped) on {seen} pages"
@@ -259,9 +260,18 @@ async fn strings_from_browsers_and_sip_are_escaped_on_every_page() {
             call.body
         );
     }
-    assert!(
-        call.body.contains("180 Ringing From:"),
-        "ladder: {}",
-        call.body
-    );
+    // The recorded SIP message: its first line as the rung, the whole text expandable, both
+    // escaped.
+    for shown in [
+        "<summary>SIP/2.0 180 Ringing &#34;&#62;&#60;img src=x onerror=alert(2)&#62;</summary>",
+        "From: &#34;&#60;script&#62;alert(1)&#60;/script&#62;&#34; &#60;sip:agent@pbx&#62;;tag=1",
+        "<summary>INVITE sip:+4930123456@192.0.2.7 SIP/2.0</summary>",
+        "<code>192.0.2.7:5060</code>",
+    ] {
+        assert!(
+            call.body.contains(shown),
+            "ladder lacks {shown}: {}",
+            call.body
+        );
+    }
 }

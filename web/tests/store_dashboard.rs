@@ -117,12 +117,20 @@ async fn a_call_record_is_written_at_start_and_completed_at_the_end() {
         e.store.set_call_sip_id("c1", "abc@h").await.expect("id");
         e.store.call_answered("c1", 1005).await.expect("answer");
         e.store.call_answered("c1", 1009).await.expect("re-answer");
-        for (t, kind, detail) in [(1, "sip_out", "INVITE"), (2, "sip_in", "180 Ringing")] {
-            e.store
-                .add_call_event("c1", 1_000_000 + t, kind, detail)
-                .await
-                .expect("event");
-        }
+        e.store
+            .add_sip_event(
+                "c1",
+                1_000_001,
+                "sip_out",
+                "192.0.2.7:5060",
+                "INVITE sip:x SIP/2.0",
+            )
+            .await
+            .expect("event");
+        e.store
+            .add_call_event("c1", 1_000_002, "state", "ringing")
+            .await
+            .expect("event");
         // In progress: visible in the live list and with the in_progress filter.
         assert_eq!(e.store.live_calls("o1").await.expect("live").len(), 2);
         e.store
@@ -159,9 +167,14 @@ async fn a_call_record_is_written_at_start_and_completed_at_the_end() {
         assert_eq!(
             events
                 .iter()
-                .map(|v| (v.seq, v.kind.as_str()))
+                .map(|v| (v.seq, v.kind.as_str(), v.peer.as_str(), v.detail.as_str()))
                 .collect::<Vec<_>>(),
-            vec![(1, "sip_out"), (2, "sip_in")]
+            vec![
+                (1, "sip_out", "192.0.2.7:5060", "INVITE sip:x SIP/2.0"),
+                (2, "state", "", "ringing")
+            ],
+            "{}",
+            e.name
         );
         let all = e
             .store

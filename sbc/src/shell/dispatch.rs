@@ -9,6 +9,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use super::trace::{CallTrace, Direction, TraceEntry};
 use super::Command;
 use crate::failover::{order, random_roll, Candidate, TrunkHealth};
 use crate::ingress::{answer_out_of_dialog, new_tag, Ingress, Screened};
@@ -60,6 +61,8 @@ struct LegSlot {
     /// Trunks still to try if this one fails.
     pending: VecDeque<LegParams>,
     events: mpsc::UnboundedSender<LegEvent>,
+    /// The call's messages as they go over the wire.
+    trace: CallTrace,
     next_timeout: Option<Instant>,
     /// Addresses of every trunk this call may use: trusted while it lives, whatever the
     /// trunk set says.
@@ -144,12 +147,12 @@ pub(super) async fn run(
         };
         tokio::select! {
             command = commands.recv() => match command {
-                Some(Command::Place { candidates, events, conns }) => {
+                Some(Command::Place { candidates, events, trace, conns }) => {
                     net.tcp_peers.extend(conns);
                     for c in &candidates {
                         sip.ingress.trust(c.trunk_addr.ip());
                     }
-                    if let Some(mut slot) = place(&net.health, candidates, events) {
+                    if let Some(mut slot) = place(&net.health, candidates, events, trace) {
                         let call_id = slot.leg.call_id().to_owned();
                         drain(&mut net, &mut slot).await;
                         legs.insert(call_id, slot);
@@ -172,7 +175,8 @@ pub(super) async fn run(
             received = net.udp.recv_from(&mut buf) => match received {
                 Ok((len, from)) => {
                     let screened = sip.ingress.screen(&buf[..len], from, Instant::now());
-                    on_screened(&mut net, &mut legs, &mut sip.keepalive, screened, from).await;
+                    let raw = &buf[..len];
+                    on_screened(&mut net, &mut legs, &mut sip.keepalive, screened, from, raw).await;
                 }
                 Err(err) => warn!(%err, "SIP socket receive failed"),
             },
@@ -184,7 +188,7 @@ pub(super) async fn run(
                         continue;
                     }
                     net.tcp_peers.insert(from, conn);
-                    on_screened(&mut net, &mut legs, &mut sip.keepalive, screened, from).await;
+                    on_screened(&mut net, &mut legs, &mut sip.keepalive, screened, from, &bytes).await;
                 }
                 Inbound::FrameError { pending, err, from, conn } => {
                     debug!(%from, %err, "TCP stream unframeable, closing");
@@ -224,12 +228,14 @@ pub(super) async fn run(
     }
 }
 
+/// Routes a screened message (`raw` as it arrived) to its call, or answers it.
 async fn on_screened(
     net: &mut Transports,
     legs: &mut HashMap<String, LegSlot>,
     keepalive: &mut KeepAlive,
     screened: Screened,
     from: SocketAddr,
+    raw: &[u8],
 ) {
     let msg = match screened {
         Screened::Drop(reason) => {
@@ -242,6 +248,7 @@ async fn on_screened(
     };
     let call_id = msg.call_id().unwrap_or_default().to_owned();
     if let Some(slot) = legs.get_mut(&call_id) {
+        slot.trace.record(Direction::Received, raw, from);
         slot.leg.handle_datagram(msg, from, Instant::now());
         drain(net, slot).await;
         return;
@@ -263,6 +270,7 @@ fn place(
     health: &TrunkHealth,
     candidates: Vec<LegParams>,
     events: mpsc::UnboundedSender<LegEvent>,
+    trace: mpsc::UnboundedSender<TraceEntry>,
 ) -> Option<LegSlot> {
     let now = Instant::now();
     let addrs: Vec<IpAddr> = candidates.iter().map(|c| c.trunk_addr.ip()).collect();
@@ -288,6 +296,7 @@ fn place(
                     trunk,
                     pending,
                     events,
+                    trace: CallTrace::new(trace),
                     next_timeout: None,
                     addrs,
                 })
@@ -319,11 +328,16 @@ fn trunk_failed(event: &LegEvent) -> bool {
 
 /// Performs every output of a leg: sends messages, forwards events, records the next timer,
 /// and moves the call to the next trunk when the current one failed before reaching anyone.
+/// Events go out last, so whoever sees one finds every message before it in the trace.
 async fn drain(net: &mut Transports, slot: &mut LegSlot) {
     slot.next_timeout = None;
+    let mut events = Vec::new();
     while let Some(output) = slot.leg.poll_output() {
         match output {
-            Output::Transmit { bytes, to } => net.send(bytes, to).await,
+            Output::Transmit { bytes, to } => {
+                slot.trace.record(Direction::Sent, &bytes, to);
+                net.send(bytes, to).await;
+            }
             Output::Event(event) => {
                 if trunk_failed(&event) {
                     net.health.mark_down(&slot.trunk, Instant::now());
@@ -333,10 +347,13 @@ async fn drain(net: &mut Transports, slot: &mut LegSlot) {
                 } else if matches!(event, LegEvent::Answered(_) | LegEvent::Ringing) {
                     net.health.mark_up(&slot.trunk);
                 }
-                let _ = slot.events.send(event);
+                events.push(event);
             }
             Output::Timeout(at) => slot.next_timeout = Some(at),
         }
+    }
+    for event in events {
+        let _ = slot.events.send(event);
     }
 }
 

@@ -1,6 +1,8 @@
 //! Calls: the CDR list with filters, pagination and CSV export, and one call's detail page
 //! with its web session, event timeline and SIP ladder.
 
+mod ladder;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -12,6 +14,7 @@ use super::overview::duration;
 use super::{AdminError, Nav};
 use crate::store::{CallEvent, CallFilter, CallRecord};
 use crate::{AppState, WebSession};
+use ladder::{is_ladder_event, ladder, Rung};
 
 /// Calls per page.
 const PAGE_SIZE: i64 = 50;
@@ -245,13 +248,6 @@ fn csv_field(s: &str) -> String {
     format!("\"{}\"", body.replace('"', "\"\""))
 }
 
-/// One line of the SIP ladder: a message from one side to the other.
-pub(crate) struct Rung {
-    at: String,
-    outbound: bool,
-    message: String,
-}
-
 /// `/admin/calls/{id}`.
 #[derive(Template, WebTemplate)]
 #[template(path = "call.html")]
@@ -262,6 +258,8 @@ pub(crate) struct CallPage {
     session: Option<WebSession>,
     events: Vec<(String, CallEvent)>,
     ladder: Vec<Rung>,
+    /// Wall-clock time of the ladder's first message (`HH:MM:SS.mmm` UTC).
+    ladder_start: String,
 }
 
 /// `GET /admin/calls/{id}`.
@@ -281,22 +279,24 @@ pub(crate) async fn detail(
         .await?
         .filter(|s| s.org == admin.org());
     let events = state.store.call_events(&record.id).await?;
-    let ladder = events
+    let ladder = ladder(&events);
+    let ladder_start = events
         .iter()
-        .filter(|e| e.kind == "sip_out" || e.kind == "sip_in")
-        .map(|e| Rung {
-            at: time_ms(e.at_ms),
-            outbound: e.kind == "sip_out",
-            message: e.detail.clone(),
-        })
-        .collect();
+        .find(|e| is_ladder_event(e))
+        .map(|e| time_ms(e.at_ms))
+        .unwrap_or_default();
     Ok(CallPage {
         nav: Nav::new(&admin, "calls"),
         call: CallRow::from(&record),
-        events: events.into_iter().map(|e| (time_ms(e.at_ms), e)).collect(),
+        events: events
+            .into_iter()
+            .filter(|e| !is_ladder_event(e))
+            .map(|e| (time_ms(e.at_ms), e))
+            .collect(),
         record,
         session,
         ladder,
+        ladder_start,
     })
 }
 

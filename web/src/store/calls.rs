@@ -70,10 +70,13 @@ pub struct CallEvent {
     pub seq: i64,
     /// Unix milliseconds.
     pub at_ms: i64,
-    /// `state`, `sip_out`, `sip_in`, `media`, `browser`, `end`...
+    /// `state`, `sip_out` (sent to the trunk), `sip_in` (received from it), `sip_truncated`,
+    /// `error`, `end`...
     pub kind: String,
-    /// Free text: the state, the SIP start line, the reason.
+    /// Free text: the state, the whole SIP message, the reason.
     pub detail: String,
+    /// For SIP messages, the trunk address (`ip:port`) it went to or came from; else empty.
+    pub peer: String,
 }
 
 /// Which calls a list shows.
@@ -187,15 +190,29 @@ impl Store {
         kind: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
+        self.add_sip_event(call_id, at_ms, kind, "", detail).await
+    }
+
+    /// Appends a SIP message (its whole text) exchanged with `peer` to a call's timeline.
+    pub async fn add_sip_event(
+        &self,
+        call_id: &str,
+        at_ms: i64,
+        kind: &str,
+        peer: &str,
+        message: &str,
+    ) -> Result<(), StoreError> {
         // The next seq in the same statement: one writer per call, so no race within a call.
         sqlx::query(
-            "INSERT INTO call_events (call_id, seq, at_ms, kind, detail) \
-             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM call_events WHERE call_id = $5",
+            "INSERT INTO call_events (call_id, seq, at_ms, kind, detail, peer) \
+             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5 FROM call_events \
+             WHERE call_id = $6",
         )
         .bind(call_id)
         .bind(at_ms)
         .bind(kind)
-        .bind(detail)
+        .bind(message)
+        .bind(peer)
         .bind(call_id)
         .execute(self.pool())
         .await?;
@@ -216,7 +233,8 @@ impl Store {
     /// A call's timeline in order.
     pub async fn call_events(&self, call_id: &str) -> Result<Vec<CallEvent>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT seq, at_ms, kind, detail FROM call_events WHERE call_id = $1 ORDER BY seq",
+            "SELECT seq, at_ms, kind, detail, peer FROM call_events WHERE call_id = $1 \
+             ORDER BY seq",
         )
         .bind(call_id)
         .fetch_all(self.pool())

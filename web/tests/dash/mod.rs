@@ -221,13 +221,19 @@ pub async fn fixtures(store: &Store) -> (String, String) {
             })
             .await
             .expect("call");
+        let trunk = "192.0.2.7:5060";
+        let invite = "INVITE sip:+4930123456@192.0.2.7 SIP/2.0\r\nCall-ID: abc@127.0.0.1\r\n\r\n";
         store
-            .add_call_event(&id, now * 1000, "sip_out", "INVITE")
+            .add_sip_event(&id, now * 1000, "sip_out", trunk, invite)
             .await
             .expect("ev");
-        let from = format!("180 Ringing From: \"{XSS_SCRIPT}{XSS_ATTR}\" <sip:agent@pbx>");
+        // A hostile trunk: markup in the reason phrase (the ladder's first line) and in From.
+        let ringing = format!(
+            "SIP/2.0 180 Ringing {XSS_ATTR}\r\nFrom: \"{XSS_SCRIPT}\" <sip:agent@pbx>;tag=1\r\n\
+             Call-ID: abc@127.0.0.1\r\n\r\n"
+        );
         store
-            .add_call_event(&id, now * 1000 + 5, "sip_in", &from)
+            .add_sip_event(&id, now * 1000 + 5, "sip_in", trunk, &ringing)
             .await
             .expect("ev");
         store.call_answered(&id, now - 50).await.expect("answer");

@@ -21,12 +21,18 @@ impl Engine {
             let pool = sqlx::AnyPool::connect(&admin)
                 .await
                 .expect("admin connection");
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-            )))
-            .execute(&pool)
-            .await
-            .expect("drop test database");
+            let drop = format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)");
+            // FORCE cannot end an autovacuum worker (not our role's) that just started on the
+            // fresh database; it finishes within moments, so try again a few times.
+            let mut tries = 0;
+            while let Err(err) = sqlx::query(sqlx::AssertSqlSafe(drop.clone()))
+                .execute(&pool)
+                .await
+            {
+                tries += 1;
+                assert!(tries < 20, "drop test database: {err}");
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
             pool.close().await;
         }
     }
