@@ -97,7 +97,11 @@ impl BrowserPeer {
             .clear_extension_map()
             .set_extension(1, Extension::AudioLevel)
             .set_extension(4, Extension::RtpMid)
-            .set_stats_interval(None);
+            .set_stats_interval(None)
+            // Every write is one packet and is sent in the same turn (see `send_rtp`); the
+            // default ring of 50 packets per call is memory for nothing. A DTMF event's three
+            // end packets are the largest burst.
+            .set_send_buffer_audio(8);
         config.codec_config().add_config(
             Pt::from(126),
             None,
@@ -172,6 +176,9 @@ impl BrowserPeer {
         if let Some(tx) = api.stream_tx_by_mid(self.mid, None) {
             tx.write_rtp(write);
         }
+        // str0m packetises written RTP on its next timeout: run it now, so the packet leaves
+        // in this loop turn instead of after another wake-up.
+        self.handle_timeout(now);
     }
 
     /// Closes the peer.
