@@ -69,6 +69,19 @@ pub async fn request(
     }
 }
 
+/// Reads `/metrics` (from loopback, which needs no token) and asserts each line is there.
+pub async fn assert_metrics(base: &str, lines: &[&str]) {
+    let metrics = request(base, "GET", "/metrics", &[], "").await;
+    assert_eq!(metrics.status, 200, "{metrics:?}");
+    for line in lines {
+        assert!(
+            metrics.body.contains(line),
+            "{line} missing: {}",
+            metrics.body
+        );
+    }
+}
+
 /// `POST /v1/calls/token` for `campaign` as a page on `origin` would send it.
 pub async fn token(base: &str, origin: &str, campaign: &str) -> Response {
     let body = serde_json::json!({ "campaign": campaign, "page_url": format!("{origin}/"), "referrer": "" }).to_string();

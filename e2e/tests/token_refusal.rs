@@ -125,20 +125,16 @@ async fn foreign_origin_expired_and_tampered_tokens_place_no_call() {
         let log = gw.log_text();
         assert!(log.contains("call token refused"), "refusals are logged");
         // ...and counted, for the operator's Prometheus (scraped from this host).
-        let metrics = http::request(&gw.url, "GET", "/metrics", &[], "").await;
-        assert_eq!(metrics.status, 200, "{metrics:?}");
-        for line in [
-            "c2c_tokens_refused_total{reason=\"origin_not_allowed\"} 1",
-            "c2c_tokens_issued_total{campaign=\"e2e\"} 3",
-            "c2c_calls_refused_total{reason=\"token_origin\"} 1",
-            "c2c_calls_refused_total{reason=\"token_expired\"} 1",
-        ] {
-            assert!(
-                metrics.body.contains(line),
-                "{line} missing: {}",
-                metrics.body
-            );
-        }
+        http::assert_metrics(
+            &gw.url,
+            &[
+                "c2c_tokens_refused_total{reason=\"origin_not_allowed\"} 1",
+                "c2c_tokens_issued_total{campaign=\"e2e\"} 3",
+                "c2c_calls_refused_total{reason=\"token_origin\"} 1",
+                "c2c_calls_refused_total{reason=\"token_expired\"} 1",
+            ],
+        )
+        .await;
         browser.close().await;
         gw.stop().await;
     })

@@ -118,6 +118,19 @@ pub struct SipConfig {
     /// Address to listen on (UDP).
     #[serde(default = "default_sip_listen")]
     pub listen: SocketAddr,
+    /// Networks trunks may be in (`203.0.113.0/24`, `2001:db8::/32`); a trunk that resolves
+    /// elsewhere is never called, pinged or trusted. Empty: anywhere. Set it whenever tenants
+    /// enter trunks in the dashboard, or one could point our SIP at your own infrastructure.
+    #[serde(default)]
+    pub trunk_networks: Vec<String>,
+}
+
+impl SipConfig {
+    /// The parsed `trunk_networks`.
+    pub fn networks(&self) -> Result<c2c_sbc::networks::Networks, String> {
+        c2c_sbc::networks::Networks::parse(&self.trunk_networks)
+            .map_err(|e| format!("sip.trunk_networks: {e}"))
+    }
 }
 
 /// `[media]`.
@@ -174,6 +187,7 @@ impl Default for SipConfig {
     fn default() -> Self {
         SipConfig {
             listen: default_sip_listen(),
+            trunk_networks: Vec::new(),
         }
     }
 }
@@ -334,6 +348,7 @@ impl Config {
                 return Err("database_url: must start with postgres:// (or sqlite:); leave it out to use SQLite in data_dir".into());
             }
         }
+        self.sip.networks()?;
         if self.media.ip.is_unspecified() {
             return Err("media.ip: must be a concrete address browsers and trunks can reach (it goes into ICE candidates and SDP), not 0.0.0.0".into());
         }
@@ -509,5 +524,15 @@ mod tests {
             .expect_err("unspecified")
             .to_string();
         assert!(e.contains("media.ip"), "{e}");
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("c2c.toml");
+        std::fs::write(&path, "[sip]\ntrunk_networks = [\"10.0.0.0/33\"]\n").expect("write");
+        let e = Config::load(Some(&path), Vec::new())
+            .expect_err("bad network")
+            .to_string();
+        assert!(
+            e.contains("sip.trunk_networks") && e.contains("10.0.0.0/33"),
+            "{e}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use c2c_sbc::demo_trunk::DemoTrunk;
-use c2c_sbc::shell::{Sbc, SbcConfig};
+use c2c_sbc::shell::{Sbc, SbcConfig, SbcOptions};
 use c2c_sbc::token::{KeyRing, SharedKeys, TokenIssuer, TokenVerifier};
 use c2c_sbc::trunk::TrunkConfig;
 use c2c_web::screening::ActiveCalls;
@@ -46,12 +46,19 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             .with_context(|| format!("trunk {} of organisation {}", t.trunk.name, t.org))?;
     }
     trunks.refresh(&store).await.context("loading trunks")?;
+    let trunk_networks = config.sip.networks().map_err(anyhow::Error::msg)?;
     let sbc = Arc::new(
-        Sbc::start(SbcConfig {
-            listen: config.sip.listen,
-            advertised: None,
-            trunks: Vec::new(),
-        })
+        Sbc::start_with(
+            SbcConfig {
+                listen: config.sip.listen,
+                advertised: None,
+                trunks: Vec::new(),
+            },
+            SbcOptions {
+                trunk_networks: trunk_networks.clone(),
+                ..SbcOptions::default()
+            },
+        )
         .await
         .context("starting the SBC (sip.listen)")?,
     );
@@ -85,6 +92,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             number_lease_s: config.number_linger_s,
             demo_campaign: demo.then(|| "demo".to_string()),
             metrics_token: config.http.metrics_token.clone(),
+            trunk_networks,
         }),
         campaigns: campaigns.clone(),
         trunks,

@@ -19,6 +19,7 @@ pub mod failover;
 pub mod ingress;
 pub mod keepalive;
 pub mod leg;
+pub mod networks;
 pub mod sdp;
 pub mod shell;
 pub mod sip;

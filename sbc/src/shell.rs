@@ -28,6 +28,7 @@ use crate::dns::Dns;
 use crate::ingress::{Ingress, IngressConfig};
 use crate::keepalive::KeepAlive;
 use crate::leg::{check_params, new_call_identity, LegError, LegEvent, LegParams};
+use crate::networks::Networks;
 use crate::trunk::{Transport, TrunkConfig, TrunkConfigError};
 
 /// How long a TCP connection may sit without completing a message (64*T1, RFC 3261 §17.1.1.2).
@@ -59,6 +60,9 @@ pub struct SbcOptions {
     pub tcp_idle: Duration,
     /// The DNS server to locate trunks with; the system's resolvers when absent.
     pub nameserver: Option<SocketAddr>,
+    /// Where trunks may be (`[sip] trunk_networks`); addresses outside are never used or
+    /// trusted. Empty allows every address.
+    pub trunk_networks: Networks,
 }
 
 impl Default for SbcOptions {
@@ -68,6 +72,7 @@ impl Default for SbcOptions {
             tcp: true,
             tcp_idle: TCP_IDLE,
             nameserver: None,
+            trunk_networks: Networks::default(),
         }
     }
 }
@@ -111,6 +116,9 @@ pub enum SbcError {
     /// The trunk host did not resolve to an address.
     #[error("trunk host {0:?} did not resolve")]
     Unresolved(String),
+    /// Every address of the trunk host is outside `[sip] trunk_networks`.
+    #[error("trunk host {0:?} is outside the networks trunks may use ([sip] trunk_networks)")]
+    OutsideNetworks(String),
     /// The DNS client could not be set up (unreadable resolver configuration).
     #[error("DNS: {0}")]
     Dns(String),
@@ -194,8 +202,8 @@ pub struct Sbc {
     inbound: mpsc::Sender<dispatch::Inbound>,
     max_message: usize,
     tcp_idle: Duration,
-    /// Locates trunks (RFC 3263).
-    dns: Dns,
+    /// Locates trunks (RFC 3263) within the allowed networks.
+    dns: Locator,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -287,6 +295,10 @@ impl Sbc {
             None => Dns::system(),
         }
         .map_err(|e| SbcError::Dns(e.to_string()))?;
+        let dns = Locator {
+            dns,
+            networks: options.trunk_networks,
+        };
         let mut keepalive = KeepAlive::new(advertised);
         let (trusted, probes) = set.locate(&dns, advertised).await;
         ingress.set_trusted(trusted.iter().copied());
@@ -381,10 +393,12 @@ impl Sbc {
         let mut candidates = Vec::new();
         let mut conns = Vec::new();
         let mut unreachable = false;
+        let mut outside = false;
         for trunk in members {
             let trunk_addr = match resolve(&self.dns, trunk, self.advertised).await {
                 Ok(addr) => addr,
                 Err(err) => {
+                    outside |= matches!(err, SbcError::OutsideNetworks(_));
                     warn!(trunk = %trunk.name, %err, "trunk skipped");
                     continue;
                 }
@@ -432,9 +446,12 @@ impl Sbc {
             candidates.push(params);
         }
         if candidates.is_empty() {
-            return Err(match unreachable {
-                true => SbcError::Unreachable(named.name.clone()),
-                false => SbcError::Unresolved(named.host.clone()),
+            return Err(if unreachable {
+                SbcError::Unreachable(named.name.clone())
+            } else if outside {
+                SbcError::OutsideNetworks(named.host.clone())
+            } else {
+                SbcError::Unresolved(named.host.clone())
             });
         }
         let call_id = identity.call_id;
@@ -458,16 +475,33 @@ impl Sbc {
 }
 
 /// Every address of the trunk (RFC 3263: SRV, then A/AAAA), in the order to try them.
-async fn resolve_all(dns: &Dns, trunk: &TrunkConfig) -> Result<Vec<SocketAddr>, SbcError> {
-    match dns.locate(trunk).await {
-        Ok(addrs) if !addrs.is_empty() => Ok(addrs),
-        _ => Err(SbcError::Unresolved(trunk.host.clone())),
+/// Only those in `[sip] trunk_networks` are kept.
+async fn resolve_all(loc: &Locator, trunk: &TrunkConfig) -> Result<Vec<SocketAddr>, SbcError> {
+    let addrs = match loc.dns.locate(trunk).await {
+        Ok(addrs) if !addrs.is_empty() => addrs,
+        _ => return Err(SbcError::Unresolved(trunk.host.clone())),
+    };
+    let allowed: Vec<SocketAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| loc.networks.allows(a.ip()))
+        .collect();
+    match allowed.is_empty() {
+        true => Err(SbcError::OutsideNetworks(trunk.host.clone())),
+        false => Ok(allowed),
     }
+}
+
+/// Finds trunks: DNS (RFC 3263), then the operator's allow-list of networks.
+#[derive(Debug)]
+pub(crate) struct Locator {
+    dns: Dns,
+    networks: Networks,
 }
 
 /// The trunk's first address, preferring the address family we advertise.
 async fn resolve(
-    dns: &Dns,
+    dns: &Locator,
     trunk: &TrunkConfig,
     local: SocketAddr,
 ) -> Result<SocketAddr, SbcError> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use c2c_sbc::leg::{EndCause, LegEvent};
 use c2c_sbc::shell::{Direction, Sbc, SbcConfig, TraceEntry, TracedMessage, TrunkCall};
 use common::sipp::{scenario, Sipp};
-use common::{call, free_udp_port, next, sbc, trunk};
+use common::{call, free_udp_port, next, sbc, sbc_with_account, trunk};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -124,16 +124,7 @@ async fn a_digest_challenge_and_the_second_invite_are_traced() {
             &["-sf", &scenario("uas_auth.xml")],
             &["-key", "password", "s3cret"],
         );
-        let mut account = trunk(port);
-        account.username = Some("c2c".into());
-        account.password = Some("s3cret".into());
-        let sbc = Sbc::start(SbcConfig {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            advertised: None,
-            trunks: vec![account],
-        })
-        .await
-        .expect("sbc");
+        let sbc = sbc_with_account(port).await;
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
         let mut call = call(&sbc, &rtp).await;
         let mut trace = call.take_trace().expect("the trace");

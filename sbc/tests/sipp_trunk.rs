@@ -9,7 +9,7 @@ use std::time::Duration;
 use c2c_sbc::leg::{EndCause, LegEvent};
 use c2c_sbc::shell::{Sbc, SbcConfig};
 use common::sipp::{scenario, Sipp};
-use common::{call, free_udp_port, next, sbc, trunk};
+use common::{call, free_udp_port, next, sbc, sbc_with_account, trunk};
 use tokio::net::UdpSocket;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -32,16 +32,7 @@ async fn digest_challenge_on_invite_is_answered() {
             &["-sf", &scenario("uas_auth.xml")],
             &["-key", "password", "s3cret"],
         );
-        let mut account = trunk(port);
-        account.username = Some("c2c".into());
-        account.password = Some("s3cret".into());
-        let sbc = Sbc::start(SbcConfig {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            advertised: None,
-            trunks: vec![account],
-        })
-        .await
-        .expect("sbc");
+        let sbc = sbc_with_account(port).await;
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
         let mut call = call(&sbc, &rtp).await;
         assert!(matches!(next(&mut call, 10).await, LegEvent::Answered(_)));

@@ -211,8 +211,7 @@ async fn torture_sbc(demo: &DemoTrunk) -> Sbc {
         SbcOptions {
             tcp_idle: TEST_TCP_IDLE,
             ingress: IngressConfig::default(),
-            tcp: true,
-            nameserver: None,
+            ..SbcOptions::default()
         },
     )
     .await

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use c2c_sbc::ingress::{IngressConfig, UntrustedPolicy};
+use c2c_sbc::networks::Networks;
 use c2c_sbc::shell::{Sbc, SbcConfig, SbcError, SbcOptions};
 use c2c_sbc::trunk::TrunkConfig;
 use common::{outbound, trunk};
@@ -121,6 +122,58 @@ async fn trunks_added_and_removed_at_run_time() {
         assert!(sbc.set_trunks(vec![bad]).await.is_err());
         assert!(sbc.trunk_names().is_empty());
         drop(call_b);
+    })
+    .await
+    .expect("test finished in time");
+}
+
+#[tokio::test]
+async fn trunks_outside_the_allowed_networks_are_never_called_or_trusted() {
+    tokio::time::timeout(LIMIT, async {
+        // A tenant pointed trunk "inside" at the operator's own gateway (127.0.0.2 here); only
+        // 127.0.0.3 is a network trunks may use.
+        let inside = UdpSocket::bind("127.0.0.2:0").await.expect("peer");
+        let allowed = UdpSocket::bind("127.0.0.3:0").await.expect("peer");
+        let (inside_addr, allowed_addr) = (
+            inside.local_addr().expect("a"),
+            allowed.local_addr().expect("b"),
+        );
+        let options = SbcOptions {
+            ingress: IngressConfig {
+                untrusted: UntrustedPolicy::Forbidden,
+                ..IngressConfig::default()
+            },
+            trunk_networks: Networks::parse(&["127.0.0.3/32".to_string()]).expect("networks"),
+            ..SbcOptions::default()
+        };
+        let sbc = Sbc::start_with(
+            SbcConfig {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                advertised: None,
+                trunks: vec![
+                    trunk_at("inside", inside_addr),
+                    trunk_at("ok", allowed_addr),
+                ],
+            },
+            options,
+        )
+        .await
+        .expect("sbc starts");
+        let at = sbc.local_addr();
+        assert_eq!(options_status(&inside, at).await, 403, "never trusted");
+        assert_eq!(options_status(&allowed, at).await, 200);
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let refused = sbc.place_call(outbound("inside", &rtp)).await;
+        assert!(
+            matches!(refused, Err(SbcError::OutsideNetworks(_))),
+            "{refused:?}"
+        );
+        let call = sbc.place_call(outbound("ok", &rtp)).await.expect("call");
+        assert!(expect_invite(&allowed).await.starts_with("INVITE "));
+        // Nothing ever went to the refused trunk: its next datagram would be ours.
+        let stray = tokio::time::timeout(Duration::from_millis(300), recv_text(&inside)).await;
+        assert!(stray.is_err(), "the refused trunk got {stray:?}");
+        drop(call);
     })
     .await
     .expect("test finished in time");

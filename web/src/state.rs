@@ -21,6 +21,9 @@ pub struct WebConfig {
     pub demo_campaign: Option<String>,
     /// Bearer token that lets a scraper off this host read `/metrics`; loopback only when None.
     pub metrics_token: Option<String>,
+    /// Networks trunks may be in (`[sip] trunk_networks`): the dashboard refuses and never
+    /// pings a trunk outside them.
+    pub trunk_networks: c2c_sbc::networks::Networks,
 }
 
 /// Everything a handler may need; cheap to clone.

@@ -327,3 +327,50 @@ async fn a_campaign_can_only_pick_its_own_organisations_trunk() {
     let r = send(&d, post("/admin/campaigns/sales", Some(&s), &form("main"))).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_trunk_outside_the_operators_networks_is_refused_and_never_pinged() {
+    let networks =
+        c2c_sbc::networks::Networks::parse(&["203.0.113.0/24".to_string()]).expect("networks");
+    let d = dash_in("http://127.0.0.1:8080", 9, networks).await;
+    let (s, csrf) = login(&d, "owner@o1.example").await;
+    // The operator's own gateway: an address trunks may not use.
+    let r = send(
+        &d,
+        post(
+            "/admin/trunks/new",
+            Some(&s),
+            &trunk_form(&csrf, "sneaky", "10.20.30.40", NEW_PASSWORD),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("id=\"host-error\""), "{}", r.body);
+    assert!(r.body.contains("outside the networks"), "{}", r.body);
+    // Inside the allowed block it saves.
+    let r = send(
+        &d,
+        post(
+            "/admin/trunks/new",
+            Some(&s),
+            &trunk_form(&csrf, "carrier", "203.0.113.5", NEW_PASSWORD),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // o1's configured trunk (127.0.0.1) is outside too: the test button does not ping it.
+    let r = send(
+        &d,
+        post(
+            "/admin/trunks/main/test",
+            Some(&s),
+            &[("csrf", csrf.as_str())],
+        ),
+    )
+    .await;
+    assert!(
+        r.body.contains("outside the networks trunks may use"),
+        "{}",
+        r.body
+    );
+}

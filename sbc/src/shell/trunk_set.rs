@@ -8,7 +8,6 @@ use std::time::Duration;
 use tracing::warn;
 
 use super::{resolve_all, tls, SbcError};
-use crate::dns::Dns;
 use crate::trunk::{Transport, TrunkConfig};
 
 /// One keep-alive probe: trunk name, address, interval.
@@ -66,7 +65,7 @@ impl TrunkSet {
     /// resolve yet is logged and left out; placing a call resolves again.
     pub(super) async fn locate(
         &self,
-        dns: &Dns,
+        dns: &super::Locator,
         advertised: SocketAddr,
     ) -> (HashSet<IpAddr>, Vec<Probe>) {
         let mut trusted = HashSet::new();

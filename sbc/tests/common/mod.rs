@@ -39,6 +39,21 @@ pub async fn sbc(trunk_port: u16) -> Sbc {
     .expect("sbc starts")
 }
 
+/// An SBC on loopback whose one trunk answers digest challenges as `c2c` / `s3cret` (the
+/// account `uas_auth.xml` checks with `-key password s3cret`).
+pub async fn sbc_with_account(trunk_port: u16) -> Sbc {
+    let mut account = trunk(trunk_port);
+    account.username = Some("c2c".into());
+    account.password = Some("s3cret".into());
+    Sbc::start(SbcConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        advertised: None,
+        trunks: vec![account],
+    })
+    .await
+    .expect("sbc starts")
+}
+
 /// Places a call whose SDP offer points at `rtp`.
 pub async fn call(sbc: &Sbc, rtp: &UdpSocket) -> TrunkCall {
     call_via(sbc, rtp, "main").await

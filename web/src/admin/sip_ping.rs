@@ -5,16 +5,23 @@ use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
 
+use c2c_sbc::networks::Networks;
+
 /// How long we wait for the trunk's answer.
 pub(crate) const PING_WAIT: Duration = Duration::from_secs(3);
 
 /// What a ping found out, as one sentence for the page.
-pub(crate) async fn ping(host: &str, port: u16) -> Result<String, String> {
-    let target = tokio::net::lookup_host((host, port))
+pub(crate) async fn ping(host: &str, port: u16, networks: &Networks) -> Result<String, String> {
+    let mut addrs = tokio::net::lookup_host((host, port))
         .await
         .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host} has no address"))?;
+        .peekable();
+    if addrs.peek().is_none() {
+        return Err(format!("{host} has no address"));
+    }
+    let target = addrs.find(|a| networks.allows(a.ip())).ok_or_else(|| {
+        format!("{host} is outside the networks trunks may use here ([sip] trunk_networks)")
+    })?;
     let bind = if target.is_ipv4() {
         "0.0.0.0:0"
     } else {

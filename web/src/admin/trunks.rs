@@ -103,7 +103,7 @@ pub(crate) async fn test(
     admin.require(Role::Admin)?;
     let c = &trunk.config;
     let outcome = if c.transport == Transport::Udp {
-        sip_ping::ping(&c.host, c.port_or_default()).await
+        sip_ping::ping(&c.host, c.port_or_default(), &state.config.trunk_networks).await
     } else {
         Err(format!(
             "only UDP trunks can be tested from here; {} uses {}",
@@ -173,6 +173,26 @@ pub(crate) async fn new_form(admin: Admin) -> Result<TrunkPage, AdminError> {
     Ok(TrunkPage::new(&admin, true, None, f))
 }
 
+/// Shown next to a host outside `[sip] trunk_networks`.
+const OUTSIDE: &str = "This address is outside the networks trunks may use here; ask your operator which ones are allowed.";
+
+/// Whether the trunk's host resolves only to addresses the operator does not allow. A name
+/// that does not resolve yet passes: the SBC checks again every time it resolves it.
+async fn outside_networks(state: &AppState, c: &TrunkConfig) -> bool {
+    let networks = &state.config.trunk_networks;
+    if networks.is_open() {
+        return false;
+    }
+    let host = c.host.trim_start_matches('[').trim_end_matches(']');
+    match tokio::net::lookup_host((host, c.port_or_default())).await {
+        Ok(addrs) => {
+            let addrs: Vec<_> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| !networks.allows(a.ip()))
+        }
+        Err(_) => false,
+    }
+}
+
 /// `POST /admin/trunks/new`.
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -184,6 +204,9 @@ pub(crate) async fn create(
         Ok(c) => c,
         Err((field, why)) => return Ok(invalid(&admin, true, None, f, field, why)),
     };
+    if outside_networks(&state, &config).await {
+        return Ok(invalid(&admin, true, None, f, "host", OUTSIDE.into()));
+    }
     let now = super::unix_now();
     let row = match state.trunks.to_row(admin.org(), &config, now) {
         Ok(row) => row,
@@ -232,6 +255,9 @@ pub(crate) async fn update(
         Ok(c) => c,
         Err((field, why)) => return Ok(invalid(&admin, false, cur, f, field, why)),
     };
+    if outside_networks(&state, &config).await {
+        return Ok(invalid(&admin, false, cur, f, "host", OUTSIDE.into()));
+    }
     let now = super::unix_now();
     let row = match state.trunks.to_row(admin.org(), &config, now) {
         Ok(row) => row,

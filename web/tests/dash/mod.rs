@@ -114,6 +114,15 @@ pub async fn dash(public_url: &str) -> Dash {
 }
 
 pub async fn dash_with_trunk(public_url: &str, trunk_port: u16) -> Dash {
+    dash_in(public_url, trunk_port, Default::default()).await
+}
+
+/// A dashboard whose operator allows trunks only in `networks` (`[sip] trunk_networks`).
+pub async fn dash_in(
+    public_url: &str,
+    trunk_port: u16,
+    networks: c2c_sbc::networks::Networks,
+) -> Dash {
     let scratch = tempfile::Builder::new()
         .prefix("c2c-admin-")
         .tempdir()
@@ -161,6 +170,7 @@ pub async fn dash_with_trunk(public_url: &str, trunk_port: u16) -> Dash {
             static_dir: dir.clone(),
             number_lease_s: 1800,
             metrics_token: None,
+            trunk_networks: networks,
             demo_campaign: None,
         }),
         campaigns,
