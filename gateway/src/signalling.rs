@@ -11,6 +11,8 @@ use crate::call::{self, Gateway};
 
 /// Largest signalling frame we accept: an SDP offer with room to spare.
 const MAX_FRAME: usize = 64 * 1024;
+/// Read buffer of a signalling socket (it grows for a larger frame).
+const SOCKET_BUFFER: usize = 4 * 1024;
 
 /// The signalling route, with its state applied.
 pub fn routes(gateway: Gateway) -> Router {
@@ -29,7 +31,12 @@ async fn upgrade(
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    // Signalling is a few small JSON frames per call: tungstenite's 128 KiB read and write
+    // buffers per socket would be most of a call's memory.
     ws.max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(4 * MAX_FRAME)
         .on_upgrade(move |socket| call::run(gateway, socket, origin))
 }
