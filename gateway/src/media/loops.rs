@@ -172,6 +172,7 @@ impl MediaLoops {
                 timers: BinaryHeap::new(),
                 load: load.clone(),
                 buf: vec![0u8; MAX_DATAGRAM],
+                current: None,
             };
             runner
                 .poll
@@ -261,6 +262,8 @@ struct Loop {
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     load: Arc<AtomicUsize>,
     buf: Vec<u8>,
+    /// The call whose bridge is being driven (to end it alone if it panics).
+    current: Option<u64>,
 }
 
 /// The trunk-side tokens of call `id`: RTP, then RTCP.
@@ -284,20 +287,49 @@ impl Loop {
                 }
             }
             for ev in events.iter() {
-                match ev.token() {
-                    WAKER => {
-                        if !self.commands_drained() {
-                            return;
-                        }
-                    }
-                    WEBRTC => self.read_webrtc(),
-                    Token(t) => {
-                        let id = ((t - 2) / 2) as u64;
-                        self.read_trunk(id, (t - 2) % 2 == 1);
-                    }
+                let token = ev.token();
+                // Every handle gone: the process is stopping.
+                if self.guarded(|l| l.handle(token)) == Some(false) {
+                    return;
                 }
             }
-            self.fire_timers();
+            self.guarded(|l| l.fire_timers());
+        }
+    }
+
+    /// Handles one readiness event; false once the loop should stop.
+    fn handle(&mut self, token: Token) -> bool {
+        match token {
+            WAKER => return self.commands_drained(),
+            WEBRTC => self.read_webrtc(),
+            Token(t) => {
+                let id = ((t - 2) / 2) as u64;
+                self.read_trunk(id, (t - 2) % 2 == 1);
+            }
+        }
+        true
+    }
+
+    /// Runs `f`; should a call's bridge panic (a bug in it or in str0m), that call ends and
+    /// the loop goes on with the others. A task per call had this isolation for free; a loop
+    /// that died would also take every later call assigned to it.
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> Option<T> {
+        self.current = None;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                match self.current.take() {
+                    Some(id) => {
+                        tracing::error!(call = id, "media of one call panicked; ending that call");
+                        if let Some(call) = self.calls.get(&id) {
+                            let _ = call.events.send(MediaEvent::BrowserGone);
+                        }
+                        self.remove(id);
+                    }
+                    None => tracing::error!("media loop panicked outside any call; going on"),
+                }
+                None
+            }
         }
     }
 
@@ -347,6 +379,7 @@ impl Loop {
             reported_gone: false,
         };
         self.calls.insert(new.id, call);
+        self.current = Some(new.id);
         self.drain(new.id);
     }
 
@@ -354,6 +387,7 @@ impl Loop {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
+        self.current = Some(id);
         let now = Instant::now();
         match cmd {
             MediaCommand::TrunkMedia(m) => call.bridge.set_trunk_media(m, now),
@@ -406,6 +440,7 @@ impl Loop {
                 Some(&id) => id,
                 None => {
                     // A new address: only an ICE check naming one of our calls opens it.
+                    self.current = None;
                     let found = self
                         .calls
                         .iter()
@@ -422,6 +457,7 @@ impl Loop {
                 }
             };
             if let Some(call) = self.calls.get_mut(&id) {
+                self.current = Some(id);
                 call.bridge.handle_browser(from, data, now);
                 self.drain(id);
             }
@@ -444,6 +480,7 @@ impl Loop {
                 }
             };
             let now = Instant::now();
+            self.current = Some(id);
             match rtcp {
                 true => call.bridge.handle_trunk_rtcp(from, &self.buf[..n], now),
                 false => call.bridge.handle_trunk(from, &self.buf[..n], now),
@@ -467,6 +504,7 @@ impl Loop {
             if call.deadline != at {
                 continue;
             }
+            self.current = Some(id);
             call.bridge.handle_timeout(now);
             self.drain(id);
         }
