@@ -132,6 +132,8 @@ async fn foreign_origin_expired_and_tampered_tokens_place_no_call() {
                 "c2c_tokens_issued_total{campaign=\"e2e\"} 3",
                 "c2c_calls_refused_total{reason=\"token_origin\"} 1",
                 "c2c_calls_refused_total{reason=\"token_expired\"} 1",
+                // No call got as far as SIP, and the series exists from the start.
+                "c2c_calls_active 0",
             ],
         )
         .await;

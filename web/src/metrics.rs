@@ -45,6 +45,8 @@ pub fn handle() -> &'static PrometheusHandle {
             tracing::warn!("a metrics recorder was already installed; /metrics shows only its own");
         }
         describe();
+        // Present from the start, so a dashboard sees 0 rather than no series.
+        metrics::gauge!(CALLS_ACTIVE).set(0.0);
         handle
     })
 }
