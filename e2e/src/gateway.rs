@@ -98,12 +98,47 @@ impl Gateway {
     }
 }
 
+/// The callee of campaign `e2e`.
+pub const E2E_DESTINATION: &str = "destination = \"+15551230000\"";
+/// The caller-ID numbers of campaign `e2e`.
+pub const E2E_POOL: &str = "number_pool = { first = \"+15557770000\", count = 50 }";
+
+/// The campaign of a test configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct TestCampaign<'a> {
+    /// Its public id.
+    pub id: &'a str,
+    /// The page origin it allows.
+    pub origin: &'a str,
+    /// Its other keys (destinations, pool, limits), TOML lines.
+    pub keys: &'a str,
+}
+
 /// A configuration with one SIP trunk at 127.0.0.1:`trunk_port` and one campaign `e2e` that
 /// allows `site_origin`; the gateway listens on `http_port`.
 pub fn config_with_trunk(
     http_port: u16,
     trunk_port: u16,
     site_origin: &str,
+    static_dir: &Path,
+    data_dir: &Path,
+) -> String {
+    let keys = format!("{E2E_DESTINATION}\n{E2E_POOL}\n");
+    let campaign = TestCampaign {
+        id: "e2e",
+        origin: site_origin,
+        keys: &keys,
+    };
+    config_with_campaign(http_port, trunk_port, campaign, static_dir, data_dir)
+}
+
+/// A configuration with one SIP trunk `sipp` at 127.0.0.1:`trunk_port` and `campaign` calling
+/// out through it; the gateway listens on `http_port`. It ends with the campaign's table, so
+/// a test can append keys to it.
+pub fn config_with_campaign(
+    http_port: u16,
+    trunk_port: u16,
+    campaign: TestCampaign<'_>,
     static_dir: &Path,
     data_dir: &Path,
 ) -> String {
@@ -124,13 +159,14 @@ port = {trunk_port}
 from_domain = "c2c.test"
 
 [[campaigns]]
-public_id = "e2e"
-allowed_origins = ["{site_origin}"]
+public_id = "{id}"
+allowed_origins = ["{origin}"]
 trunk = "sipp"
-destination = "+15551230000"
-number_pool = {{ first = "+15557770000", count = 50 }}
-"#,
+{keys}"#,
         data = data_dir.display(),
         stat = static_dir.display(),
+        id = campaign.id,
+        origin = campaign.origin,
+        keys = campaign.keys,
     )
 }

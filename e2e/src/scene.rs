@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::browser::Browser;
-use crate::gateway::{config_with_trunk, Gateway};
+use crate::gateway::{config_with_campaign, Gateway, TestCampaign, E2E_DESTINATION, E2E_POOL};
 use crate::site::Site;
 use crate::{ports, static_dir, tone};
 
@@ -30,20 +30,23 @@ pub async fn start(
     let http_port = ports::free_tcp();
     let gw_url = format!("http://127.0.0.1:{http_port}");
     let site = Site::start(page(&gw_url)).await;
-    let config = config_with_trunk(
+    let destinations = match extra.destinations {
+        "" => E2E_DESTINATION.to_string(),
+        list => format!("destinations = {list}"),
+    };
+    let keys = format!("{destinations}\n{E2E_POOL}\n");
+    let campaign = TestCampaign {
+        id: "e2e",
+        origin: &site.origin,
+        keys: &keys,
+    };
+    let config = config_with_campaign(
         http_port,
         trunk_port,
-        &site.origin,
+        campaign,
         &static_dir(),
         &dir.join("data"),
     );
-    let config = match extra.destinations {
-        "" => config,
-        list => config.replace(
-            "destination = \"+15551230000\"",
-            &format!("destinations = {list}"),
-        ),
-    };
     let config = format!("{}\n{config}{}\n", extra.root, extra.campaign);
     let gw = Gateway::start(dir, &config, &[]).await;
     assert_eq!(gw.url, gw_url);

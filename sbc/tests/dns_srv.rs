@@ -97,15 +97,7 @@ async fn a_trunk_named_only_by_srv_records_is_found_and_called() {
         let sbc = Sbc::start_with(config, options).await.expect("sbc starts");
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
         let mut c = call(&sbc, &rtp).await;
-        loop {
-            match next(&mut c, 10).await {
-                LegEvent::Answered(_) => break,
-                LegEvent::Ended { cause, status } => {
-                    panic!("the SRV-located trunk should answer: {cause:?} {status:?}")
-                }
-                _ => {}
-            }
-        }
+        common::until_answered(&mut c, 10, "the SRV-located trunk should answer").await;
         c.hangup();
         assert!(matches!(next(&mut c, 10).await, LegEvent::Ended { .. }));
         let status = sipp.wait().await;

@@ -19,13 +19,7 @@ const LIMIT: Duration = Duration::from_secs(30);
 
 /// Answers until the call is up, hangs up and waits for the end.
 async fn answer_and_hang_up(call: &mut TrunkCall) {
-    loop {
-        match next(call, 10).await {
-            LegEvent::Answered(_) => break,
-            LegEvent::Ended { .. } => panic!("the call should be answered"),
-            _ => {}
-        }
-    }
+    common::until_answered(call, 10, "the call should be answered").await;
     call.hangup();
     assert_eq!(
         next(call, 5).await,

@@ -169,13 +169,7 @@ async fn silent_first_trunk_fails_over_to_the_second() {
         let sbc = group_sbc(vec![group_member("a", dead, 1), group_member("b", port, 2)]).await;
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
         let mut call = common::call_via(&sbc, &rtp, "a").await;
-        loop {
-            match next(&mut call, 10).await {
-                LegEvent::Answered(_) => break,
-                LegEvent::Ended { .. } => panic!("the call should complete on trunk b"),
-                _ => {}
-            }
-        }
+        common::until_answered(&mut call, 10, "the call should complete on trunk b").await;
         call.hangup();
         assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
         finish(sipp).await;
@@ -193,13 +187,7 @@ async fn trunk_answering_503_fails_over_to_the_next() {
         let sbc = group_sbc(vec![group_member("a", busy, 1), group_member("b", port, 2)]).await;
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
         let mut call = common::call_via(&sbc, &rtp, "a").await;
-        loop {
-            match next(&mut call, 10).await {
-                LegEvent::Answered(_) => break,
-                LegEvent::Ended { .. } => panic!("the call should complete on trunk b"),
-                _ => {}
-            }
-        }
+        common::until_answered(&mut call, 10, "the call should complete on trunk b").await;
         call.hangup();
         assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
         finish(unavailable).await; // the 503 was ACKed
@@ -280,13 +268,7 @@ async fn call_completes_over_tcp() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let mut call = call.expect("SIPp accepts TCP");
-        loop {
-            match next(&mut call, 10).await {
-                LegEvent::Answered(_) => break,
-                LegEvent::Ended { .. } => panic!("call over TCP failed"),
-                _ => {}
-            }
-        }
+        common::until_answered(&mut call, 10, "call over TCP failed").await;
         call.hangup();
         assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
         finish(sipp).await;
@@ -315,13 +297,7 @@ async fn retransmissions_carry_the_call_through_loss() {
         let sbc = sbc(port).await;
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
         let mut call = call(&sbc, &rtp).await;
-        loop {
-            match next(&mut call, 30).await {
-                LegEvent::Answered(_) => break,
-                LegEvent::Ended { .. } => panic!("the call should survive the loss"),
-                _ => {}
-            }
-        }
+        common::until_answered(&mut call, 30, "the call should survive the loss").await;
         // SIPp repeats its 200 right after our ACK; give the re-ACK time to go out before the
         // BYE, or SIPp sees the BYE while still waiting for it.
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -357,13 +333,7 @@ async fn keepalive_steers_calls_away_from_a_dead_trunk() {
         tokio::time::sleep(Duration::from_millis(2500)).await;
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
         let mut call = common::call_via(&sbc, &rtp, "a").await;
-        loop {
-            match next(&mut call, 10).await {
-                LegEvent::Answered(_) => break,
-                LegEvent::Ended { .. } => panic!("the call should go to trunk b"),
-                _ => {}
-            }
-        }
+        common::until_answered(&mut call, 10, "the call should go to trunk b").await;
         call.hangup();
         assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
         finish(sipp).await;

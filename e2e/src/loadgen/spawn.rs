@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-use crate::gateway::Gateway;
+use crate::gateway::{config_with_campaign, Gateway, TestCampaign};
 
 /// The campaign the load configuration defines.
 pub const CAMPAIGN: &str = "load";
@@ -69,34 +69,21 @@ impl SippEcho {
 
 /// A gateway configuration for load: one trunk (SIPp), one campaign with limits out of the way.
 pub fn gateway_config(http_port: u16, trunk_port: u16, dir: &Path) -> String {
-    format!(
-        r#"data_dir = "{data}"
-static_dir = "{stat}"
-
-[http]
-listen = "127.0.0.1:{http_port}"
-
-[sip]
-listen = "127.0.0.1:0"
-
-[[trunks]]
-name = "sipp"
-host = "127.0.0.1"
-port = {trunk_port}
-from_domain = "c2c.test"
-
-[[campaigns]]
-public_id = "{CAMPAIGN}"
-allowed_origins = ["{ORIGIN}"]
-trunk = "sipp"
-destination = "+15551230000"
-number_pool = {{ first = "+15557000000", count = 100000 }}
-max_concurrent_calls = 100000
-rate_per_ip_per_minute = 1000000
-rate_per_campaign_per_minute = 1000000
-"#,
-        data = dir.join("data").display(),
-        stat = crate::static_dir().display(),
+    let campaign = TestCampaign {
+        id: CAMPAIGN,
+        origin: ORIGIN,
+        keys: "destination = \"+15551230000\"\n\
+               number_pool = { first = \"+15557000000\", count = 100000 }\n\
+               max_concurrent_calls = 100000\n\
+               rate_per_ip_per_minute = 1000000\n\
+               rate_per_campaign_per_minute = 1000000\n",
+    };
+    config_with_campaign(
+        http_port,
+        trunk_port,
+        campaign,
+        &crate::static_dir(),
+        &dir.join("data"),
     )
 }
 

@@ -85,6 +85,18 @@ pub fn outbound(trunk: &str, rtp: &UdpSocket) -> OutboundCall {
     }
 }
 
+/// Skips provisional events until the call is answered, allowing `secs` per event; fails
+/// with `why` should the call end first.
+pub async fn until_answered(call: &mut TrunkCall, secs: u64, why: &str) {
+    loop {
+        match next(call, secs).await {
+            LegEvent::Answered(_) => return,
+            ended @ LegEvent::Ended { .. } => panic!("{why}: {ended:?}"),
+            _ => {}
+        }
+    }
+}
+
 /// The next event, failing the test after `secs`.
 pub async fn next(call: &mut TrunkCall, secs: u64) -> LegEvent {
     tokio::time::timeout(Duration::from_secs(secs), call.next_event())
