@@ -28,9 +28,7 @@ use crate::media::bridge::{Bridge, BridgeConfig, TrunkMedia};
 use crate::media::loops::{MediaCommand, MediaEvent, MediaHandle, MediaLoops};
 use crate::media::peer::BrowserPeer;
 use crate::media::MediaSettings;
-use trunk_side::{
-    end_reason, hunts_on, keep_tracing, next_leg_event, place_from, record_traced, ActiveGauge,
-};
+use trunk_side::{end_reason, hunts_on, keep_tracing, next_leg_event, place_from, record_traced};
 
 /// How long a browser has to send its `call` message after connecting.
 const FIRST_MESSAGE_WAIT: Duration = Duration::from_secs(10);
@@ -149,8 +147,6 @@ struct Call {
     started: Instant,
     /// Counts this call against its campaign until the call is dropped.
     _slot: CallSlot,
-    /// Counts this call in `c2c_calls_active` until the call is dropped.
-    _active: ActiveGauge,
     /// The call's detail record.
     cdr: CallRecorder,
 }
@@ -229,7 +225,6 @@ impl Call {
             number: v.claims.num.clone(),
             started: Instant::now(),
             _slot: slot,
-            _active: ActiveGauge::new(),
             cdr: cdr.clone(),
         })
     }

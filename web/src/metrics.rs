@@ -21,7 +21,7 @@ pub const TOKENS_REFUSED: &str = "c2c_tokens_refused_total";
 pub const CALLS_ENDED: &str = "c2c_calls_ended_total";
 /// Calls refused on the signalling socket before any SIP, by reason.
 pub const CALLS_REFUSED: &str = "c2c_calls_refused_total";
-/// Calls in progress.
+/// Calls in progress (set from the screening count at each scrape).
 pub const CALLS_ACTIVE: &str = "c2c_calls_active";
 /// Seconds from the first INVITE to the answer.
 pub const CALL_SETUP_SECONDS: &str = "c2c_call_setup_seconds";
@@ -45,8 +45,6 @@ pub fn handle() -> &'static PrometheusHandle {
             tracing::warn!("a metrics recorder was already installed; /metrics shows only its own");
         }
         describe();
-        // Present from the start, so a dashboard sees 0 rather than no series.
-        metrics::gauge!(CALLS_ACTIVE).set(0.0);
         handle
     })
 }
@@ -78,6 +76,8 @@ pub(crate) async fn render(
     if !(peer.ip().is_loopback() || token_ok) {
         return StatusCode::NOT_FOUND.into_response();
     }
+    // Read from the count screening keeps, rather than counted a second time.
+    metrics::gauge!(CALLS_ACTIVE).set(f64::from(state.active_calls.total()));
     (
         [(
             header::CONTENT_TYPE,

@@ -5,7 +5,6 @@ use tokio::sync::mpsc;
 
 use c2c_sbc::leg::{EndCause, LegEvent};
 use c2c_sbc::shell::{OutboundCall, TraceEntry, TrunkCall};
-use c2c_web::metrics as m;
 use c2c_wire::EndReason;
 
 use super::Gateway;
@@ -64,22 +63,6 @@ pub(super) async fn place_from(
 /// every refusal does (busy, declined, unreachable, no answer), a hang-up does not.
 pub(super) fn hunts_on(cause: EndCause) -> bool {
     !matches!(cause, EndCause::HangupLocal | EndCause::HangupRemote)
-}
-
-/// One call in `c2c_calls_active`, for as long as it lives (also when its task is dropped).
-pub(super) struct ActiveGauge;
-
-impl ActiveGauge {
-    pub(super) fn new() -> Self {
-        metrics::gauge!(m::CALLS_ACTIVE).increment(1.0);
-        ActiveGauge
-    }
-}
-
-impl Drop for ActiveGauge {
-    fn drop(&mut self) {
-        metrics::gauge!(m::CALLS_ACTIVE).decrement(1.0);
-    }
 }
 
 /// The trunk leg's next event, recorded in the call's CDR first; the SIP messages traced

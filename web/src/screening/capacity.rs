@@ -27,6 +27,11 @@ impl ActiveCalls {
         self.lock().get(campaign).copied().unwrap_or(0)
     }
 
+    /// Calls in progress across every campaign.
+    pub fn total(&self) -> u32 {
+        self.lock().values().sum()
+    }
+
     /// Counts a call for `campaign` until the returned slot drops.
     pub fn start(&self, campaign: &str) -> CallSlot {
         *self.lock().entry(campaign.to_owned()).or_insert(0) += 1;
@@ -65,10 +70,14 @@ mod tests {
         let a = ActiveCalls::new();
         let s1 = a.start("c");
         let s2 = a.start("c");
+        let other = a.start("d");
         assert_eq!(a.count("c"), 2);
+        assert_eq!(a.total(), 3);
         drop(s1);
         assert_eq!(a.count("c"), 1);
         drop(s2);
         assert_eq!(a.count("c"), 0);
+        drop(other);
+        assert_eq!(a.total(), 0);
     }
 }
