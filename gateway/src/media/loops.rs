@@ -438,8 +438,11 @@ impl Loop {
             let data = &self.buf[..n];
             let id = match self.by_addr.get(&from) {
                 Some(&id) => id,
+                // A new address: only an ICE check naming one of our calls opens it. Anything
+                // else is dropped before the scan, so junk sprayed at the shared port costs
+                // one look at its header, not one look per call.
+                None if !is_stun(data) => continue,
                 None => {
-                    // A new address: only an ICE check naming one of our calls opens it.
                     self.current = None;
                     let found = self
                         .calls
@@ -554,6 +557,11 @@ impl Loop {
     }
 }
 
+/// Whether a datagram is a STUN message (RFC 5389 §6: top two bits zero, magic cookie).
+fn is_stun(data: &[u8]) -> bool {
+    data.len() >= 20 && data[0] < 4 && data[4..8] == [0x21, 0x12, 0xa4, 0x42]
+}
+
 fn send(socket: &UdpSocket, data: &[u8], to: SocketAddr) {
     // A full socket buffer drops the datagram, as the network would.
     if let Err(e) = socket.send_to(data, to) {
@@ -579,4 +587,26 @@ fn log_stats(session: &str, s: &BridgeStats) {
         trunk_jitter_ms = f64::from(r.jitter) / 8.0,
         "media stats"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_stun;
+
+    #[test]
+    fn only_stun_can_open_an_address() {
+        let mut binding = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+        binding.extend([0u8; 12]);
+        assert!(is_stun(&binding));
+        assert!(!is_stun(&binding[..19]), "shorter than a STUN header");
+        let mut dtls = binding.clone();
+        dtls[0] = 22; // a DTLS handshake record
+        assert!(!is_stun(&dtls));
+        let mut rtp = binding.clone();
+        rtp[0] = 0x80;
+        assert!(!is_stun(&rtp));
+        let mut no_cookie = binding;
+        no_cookie[4] = 0;
+        assert!(!is_stun(&no_cookie));
+    }
 }
