@@ -28,7 +28,7 @@ lint:
 ## Every test: unit, storage on SQLite and PostgreSQL, SIP against SIPp, the browser against
 ## headless Chromium.
 test: build lint
-	TEST_POSTGRES_URL="$$(scripts/postgres.sh)" $(CARGO) test --workspace --no-fail-fast
+	pg_url="$$(scripts/postgres.sh)" && TEST_POSTGRES_URL="$$pg_url" $(CARGO) test --workspace --no-fail-fast
 
 clean:
 	$(CARGO) clean

@@ -7,6 +7,9 @@ say() { echo "postgres: $*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then su postgres -c "$*"; else sudo -u postgres sh -c "$*"; fi; }
 
+# Only the URL goes to stdout (callers capture it): what the tools print goes to stderr, and
+# the server started here must not inherit the caller's capture pipe.
+{
 if ! command -v pg_lsclusters >/dev/null || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
   say "installing postgresql (apt)"
   as_root apt-get update -qq
@@ -23,7 +26,12 @@ fi
 read -r ver name port status _ <<<"$cluster"
 if [ "$status" != "online" ]; then
   say "starting cluster $ver/$name on port $port"
-  as_root pg_ctlcluster "$ver" "$name" start
+  # After an unclean stop the old server's children may hold the socket lock a moment longer.
+  for try in 1 2 3; do
+    as_root pg_ctlcluster "$ver" "$name" start && break
+    [ "$try" -lt 3 ] || { say "could not start $ver/$name: see /var/log/postgresql"; exit 1; }
+    sleep 2
+  done
 fi
 for _ in $(seq 1 50); do
   as_postgres "psql -p $port -qtAc 'SELECT 1'" >/dev/null 2>&1 && break
@@ -33,4 +41,5 @@ if [ "$(as_postgres "psql -p $port -qtAc \"SELECT 1 FROM pg_roles WHERE rolname 
   say "creating role c2c"
   as_postgres "psql -p $port -qc \"CREATE ROLE c2c LOGIN PASSWORD 'c2c' CREATEDB\""
 fi
+} >&2
 echo "postgres://c2c:c2c@127.0.0.1:$port/postgres"
