@@ -246,6 +246,32 @@ async fn an_owner_creates_a_campaign_and_finds_the_call_with_its_ladder() {
             detail.contains(&site.origin),
             "the page URL is shown: {detail}"
         );
+        // The media figures follow the end of the call: the echoed second of audio both ways.
+        let call_page = c.current_url().await.expect("call page url");
+        let start = Instant::now();
+        let (from_browser, from_trunk) = loop {
+            let count = |test: &'static str| async move {
+                let cell = c.find(Locator::Css(&format!("td[data-test={test}]"))).await;
+                match cell {
+                    Ok(cell) => cell.text().await.ok()?.trim().parse::<u64>().ok(),
+                    Err(_) => None,
+                }
+            };
+            if let (Some(b), Some(t)) = (count("from-browser").await, count("from-trunk").await) {
+                break (b, t);
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no media figures on the call page: {}",
+                body_text(c).await
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            c.goto(call_page.as_str()).await.expect("reload the call");
+        };
+        assert!(
+            from_browser > 20 && from_trunk > 20,
+            "RTP counted both ways: {from_browser} from the browser, {from_trunk} from the trunk"
+        );
 
         for (i, page) in ["live", "callbacks", "keys", "users", "trunks", "campaigns"]
             .iter()

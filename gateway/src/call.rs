@@ -369,6 +369,23 @@ impl Call {
             send(ws, &ServerMessage::Ended { reason }).await;
             let _ = ws.send(Message::Close(None)).await;
         }
+        self.record_media().await;
+    }
+
+    /// Waits (briefly: the loop answers a stop at once) for the media's final figures.
+    async fn record_media(&mut self) {
+        let stopped = async {
+            while let Some(ev) = self.media.events.recv().await {
+                if let MediaEvent::Stopped(stats) = ev {
+                    return Some(stats);
+                }
+            }
+            None
+        };
+        match tokio::time::timeout(Duration::from_secs(2), stopped).await {
+            Ok(Some(stats)) => self.cdr.media(&stats),
+            _ => tracing::warn!(session = %self.session, "media figures not received"),
+        }
     }
 
     /// Whether another destination is left to try.

@@ -3,7 +3,8 @@
 //! message the SBC really exchanged with the trunk (the dashboard's ladder).
 //!
 //! Writes go through one task per call, in order, so the call loop never waits on the
-//! database and a slow database never reorders a call's events.
+//! database and a slow database never reorders a call's events. What queued up meanwhile is
+//! written in one transaction, so a busy gateway writes fewer, larger commits.
 
 use std::sync::{Arc, Mutex};
 
@@ -12,39 +13,17 @@ use tokio::sync::mpsc;
 use c2c_sbc::leg::LegEvent;
 use c2c_sbc::shell::{Direction, TraceEntry, MAX_TRACE_MESSAGES};
 use c2c_sbc::token::VerifiedCall;
-use c2c_web::store::NewCall;
+use c2c_web::store::{CallMedia, CallWrite, NewCall};
 use c2c_web::Store;
 use c2c_wire::EndReason;
 
-/// One pending write of a call's record.
-enum Write {
-    Insert(Box<NewCall>),
-    Destination(String),
-    SipCallId(String),
-    Answered(i64),
-    Event {
-        at_ms: i64,
-        kind: &'static str,
-        detail: String,
-    },
-    Sip {
-        at_ms: i64,
-        kind: &'static str,
-        peer: String,
-        message: String,
-    },
-    End {
-        at: i64,
-        disposition: &'static str,
-        sip_status: Option<u16>,
-    },
-}
+use crate::media::bridge::BridgeStats;
 
 /// Records one call; cheap to clone and to use from the call loop (no awaits).
 #[derive(Clone)]
 pub struct CallRecorder {
     id: String,
-    writes: mpsc::UnboundedSender<Write>,
+    writes: mpsc::UnboundedSender<CallWrite>,
     /// The final SIP status the trunk gave, for the end of the record.
     last_status: Arc<Mutex<Option<u16>>>,
 }
@@ -60,7 +39,7 @@ impl CallRecorder {
             writes,
             last_status: Arc::new(Mutex::new(None)),
         };
-        rec.send(Write::Insert(Box::new(NewCall {
+        rec.send(CallWrite::Insert(Box::new(NewCall {
             id: rec.id.clone(),
             org: v.claims.org.clone(),
             campaign: v.claims.cmp.clone(),
@@ -82,7 +61,7 @@ impl CallRecorder {
 
     /// Destination `n` of `of` is about to be called.
     pub fn attempt(&self, n: usize, of: usize, destination: &str) {
-        self.send(Write::Destination(destination.to_owned()));
+        self.send(CallWrite::Destination(destination.to_owned()));
         if of > 1 {
             self.event("route", &format!("destination {n} of {of}: {destination}"));
         }
@@ -90,25 +69,27 @@ impl CallRecorder {
 
     /// The call was handed to the SBC with this Call-ID.
     pub fn placed(&self, sip_call_id: &str) {
-        self.send(Write::SipCallId(sip_call_id.to_owned()));
+        self.send(CallWrite::SipCallId(sip_call_id.to_owned()));
         self.event("state", "placed");
     }
 
     /// Records a SIP message of the call's trace (or the marker that the trace was cut).
     pub fn trace(&self, entry: TraceEntry) {
         match entry {
-            TraceEntry::Message(m) => self.send(Write::Sip {
+            TraceEntry::Message(m) => self.send(CallWrite::Event {
                 at_ms: m.at_ms,
                 kind: match m.direction {
                     Direction::Sent => "sip_out",
                     Direction::Received => "sip_in",
-                },
+                }
+                .to_owned(),
                 peer: m.peer.to_string(),
-                message: m.text,
+                detail: m.text,
             }),
-            TraceEntry::Truncated { at_ms } => self.send(Write::Event {
+            TraceEntry::Truncated { at_ms } => self.send(CallWrite::Event {
                 at_ms,
-                kind: "sip_truncated",
+                kind: "sip_truncated".to_owned(),
+                peer: String::new(),
                 detail: format!(
                     "more than {MAX_TRACE_MESSAGES} SIP messages: later ones are not recorded"
                 ),
@@ -132,7 +113,7 @@ impl CallRecorder {
             }
             Some(LegEvent::Answered(m)) => {
                 self.event("state", &format!("answered, media from {}", m.addr));
-                self.send(Write::Answered(unix_ms() / 1000));
+                self.send(CallWrite::Answered(unix_ms() / 1000));
             }
             Some(LegEvent::MediaChanged(m)) => {
                 self.event("state", &format!("media moved to {}", m.addr));
@@ -157,55 +138,79 @@ impl CallRecorder {
     pub fn end(&self, reason: EndReason) {
         let sip_status = self.last_status.lock().ok().and_then(|s| *s);
         self.event("end", reason.as_str());
-        self.send(Write::End {
+        self.send(CallWrite::End {
             at: unix_ms() / 1000,
-            disposition: reason.as_str(),
+            disposition: reason.as_str().to_owned(),
             sip_status,
         });
     }
 
+    /// Records the media figures once the call's media stopped.
+    pub fn media(&self, s: &BridgeStats) {
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let r = &s.trunk_rtcp;
+        self.send(CallWrite::Media(CallMedia {
+            from_browser: count(s.from_browser),
+            to_browser: count(s.to_browser),
+            from_trunk: count(s.from_trunk),
+            to_trunk: count(s.to_trunk),
+            lost_from_browser: count(s.lost_from_browser),
+            lost_from_trunk: count(s.lost_from_trunk),
+            dropped_foreign: count(s.dropped_foreign),
+            trunk_reports: count(r.reports),
+            trunk_lost: i64::from(r.lost),
+            // 8 kHz G.711: 8 timestamp units per millisecond, 125 µs each.
+            trunk_jitter_us: i64::from(r.jitter) * 125,
+        }));
+    }
+
     /// Appends a timeline entry.
     pub fn event(&self, kind: &'static str, detail: &str) {
-        self.send(Write::Event {
+        self.send(CallWrite::Event {
             at_ms: unix_ms(),
-            kind,
+            kind: kind.to_owned(),
+            peer: String::new(),
             detail: detail.to_owned(),
         });
     }
 
-    fn send(&self, w: Write) {
+    fn send(&self, w: CallWrite) {
         // The writer only stops when every sender is gone.
         let _ = self.writes.send(w);
     }
 }
 
+/// Most writes one transaction takes (a call has a few dozen at most).
+const BATCH: usize = 64;
+/// Attempts of a batch before its writes are tried one by one.
+const ATTEMPTS: u32 = 5;
+
 /// Applies one call's writes in order until the recorder is dropped.
-async fn write_all(store: Store, id: String, mut rx: mpsc::UnboundedReceiver<Write>) {
-    while let Some(w) = rx.recv().await {
-        let result = match w {
-            Write::Insert(c) => store.insert_call(&c).await,
-            Write::Destination(d) => store.set_call_destination(&id, &d).await,
-            Write::SipCallId(s) => store.set_call_sip_id(&id, &s).await,
-            Write::Answered(at) => store.call_answered(&id, at).await,
-            Write::Event {
-                at_ms,
-                kind,
-                detail,
-            } => store.add_call_event(&id, at_ms, kind, &detail).await,
-            Write::Sip {
-                at_ms,
-                kind,
-                peer,
-                message,
-            } => store.add_sip_event(&id, at_ms, kind, &peer, &message).await,
-            Write::End {
-                at,
-                disposition,
-                sip_status,
-            } => store.end_call(&id, at, disposition, sip_status).await,
-        };
-        if let Err(e) = result {
-            tracing::error!(error = %e, call = %id, "call record write failed");
+async fn write_all(store: Store, id: String, mut rx: mpsc::UnboundedReceiver<CallWrite>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        write_batch(&store, &id, &batch).await;
+        batch.clear();
+    }
+}
+
+/// Writes a batch, retrying while the database is away (a restart, a failover); if it still
+/// fails, one write at a time, so one bad write does not take the others with it.
+async fn write_batch(store: &Store, id: &str, batch: &[CallWrite]) {
+    let mut wait = std::time::Duration::from_millis(200);
+    for attempt in 1..=ATTEMPTS {
+        match store.apply_call_writes(id, batch).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, call = %id, attempt, "call record write failed");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+        }
+    }
+    for w in batch {
+        if let Err(e) = store.apply_call_writes(id, std::slice::from_ref(w)).await {
+            tracing::error!(error = %e, call = %id, write = ?w, "call record write lost");
         }
     }
 }

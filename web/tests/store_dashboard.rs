@@ -248,6 +248,114 @@ async fn a_call_record_is_written_at_start_and_completed_at_the_end() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_call_writes_lands_whole_or_not_at_all_with_its_media_figures() {
+    use c2c_web::store::{CallMedia, CallWrite, NewCall};
+    for e in engines().await {
+        let call = NewCall {
+            id: "b1".into(),
+            org: "o1".into(),
+            campaign: "sales".into(),
+            session_id: "ws_b1".into(),
+            number: "+15550100001".into(),
+            destination: "+4930123456".into(),
+            trunk: "main".into(),
+            sip_call_id: String::new(),
+            started_at: 1000,
+        };
+        let event = |at_ms: i64, kind: &str, detail: &str| CallWrite::Event {
+            at_ms,
+            kind: kind.into(),
+            peer: String::new(),
+            detail: detail.into(),
+        };
+        let media = CallMedia {
+            from_browser: 500,
+            to_browser: 498,
+            from_trunk: 499,
+            to_trunk: 500,
+            lost_from_browser: 2,
+            lost_from_trunk: 1,
+            dropped_foreign: 3,
+            trunk_reports: 4,
+            trunk_lost: 5,
+            trunk_jitter_us: 1_250,
+        };
+        e.store
+            .apply_call_writes(
+                "b1",
+                &[
+                    CallWrite::Insert(Box::new(call.clone())),
+                    CallWrite::SipCallId("x@h".into()),
+                    event(1_000_000, "state", "verified"),
+                    CallWrite::Answered(1002),
+                    event(1_000_001, "state", "answered"),
+                ],
+            )
+            .await
+            .expect("first batch");
+        // The second batch fails at its last write (the call is inserted again): none of it
+        // may land, not even the events and the end before it.
+        let failing = [
+            event(1_000_002, "end", "hangup_local"),
+            CallWrite::Media(media),
+            CallWrite::End {
+                at: 1010,
+                disposition: "hangup_local".into(),
+                sip_status: None,
+            },
+            CallWrite::Insert(Box::new(call)),
+        ];
+        assert!(
+            e.store.apply_call_writes("b1", &failing).await.is_err(),
+            "{}",
+            e.name
+        );
+        let record = e.store.call("o1", "b1").await.expect("get").expect("b1");
+        assert_eq!((record.ended_at, record.answered_at), (None, Some(1002)));
+        assert_eq!(e.store.call_events("b1").await.expect("events").len(), 2);
+        assert_eq!(e.store.call_media("b1").await.expect("media"), None);
+        // Without the bad write it lands whole, in order, seq continuing.
+        e.store
+            .apply_call_writes("b1", &failing[..3])
+            .await
+            .expect("retry");
+        let record = e.store.call("o1", "b1").await.expect("get").expect("b1");
+        assert_eq!(
+            (record.ended_at, record.disposition.as_deref()),
+            (Some(1010), Some("hangup_local"))
+        );
+        let events = e.store.call_events("b1").await.expect("events");
+        assert_eq!(
+            events
+                .iter()
+                .map(|v| (v.seq, v.detail.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(1, "verified"), (2, "answered"), (3, "hangup_local")],
+            "{}",
+            e.name
+        );
+        assert_eq!(
+            e.store.call_media("b1").await.expect("media"),
+            Some(media),
+            "{}",
+            e.name
+        );
+        // Figures are written once.
+        let again = CallMedia {
+            from_browser: 1,
+            ..media
+        };
+        e.store
+            .apply_call_writes("b1", &[CallWrite::Media(again)])
+            .await
+            .expect("second media");
+        assert_eq!(e.store.call_media("b1").await.expect("media"), Some(media));
+        assert_eq!(e.store.call_media("nope").await.expect("media"), None);
+        e.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn campaigns_seed_once_update_in_their_org_and_reload_into_the_catalog() {
     let config = |origin: &str| {
         let mut c: c2c_web::CampaignConfig = toml::from_str(

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use c2c_sbc::sdp::RemoteMedia;
 
 use super::dtmf::{DtmfSender, InvalidDigit};
+use super::loss::StreamLoss;
 use super::peer::{BrowserPeer, BrowserPts, PeerOutput, RtpFrame};
 use super::rtcp::{self, TrunkReports};
 use super::rtp::{self, Rewriter};
@@ -101,6 +102,12 @@ pub struct BridgeStats {
     pub to_trunk: u64,
     /// RTP packets from the trunk's address.
     pub from_trunk: u64,
+    /// RTP packets sent to the browser.
+    pub to_browser: u64,
+    /// Packets of the browser's stream that never reached us (sequence gaps).
+    pub lost_from_browser: u64,
+    /// Packets of the trunk's stream that never reached us (sequence gaps).
+    pub lost_from_trunk: u64,
     /// RTP packets from other addresses, dropped.
     pub dropped_foreign: u64,
     /// Packets not sent to the trunk because it had put the call on hold.
@@ -127,6 +134,8 @@ pub struct Bridge {
     dtmf: DtmfSender,
     queue: VecDeque<BridgeOutput>,
     stats: BridgeStats,
+    browser_loss: StreamLoss,
+    trunk_loss: StreamLoss,
     watch: RtpWatch,
     /// The time of the latest input, for packets that poll_output drains.
     now: Instant,
@@ -149,6 +158,8 @@ impl Bridge {
             dtmf: DtmfSender::default(),
             queue: VecDeque::new(),
             stats: BridgeStats::default(),
+            browser_loss: StreamLoss::default(),
+            trunk_loss: StreamLoss::default(),
             watch: RtpWatch::new(config.rtp_timeout, now),
             now,
             gone: false,
@@ -178,7 +189,11 @@ impl Bridge {
 
     /// Counters so far.
     pub fn stats(&self) -> BridgeStats {
-        self.stats
+        BridgeStats {
+            lost_from_browser: self.browser_loss.lost(),
+            lost_from_trunk: self.trunk_loss.lost(),
+            ..self.stats
+        }
     }
 
     /// Whether a datagram on a shared WebRTC socket is this call's.
@@ -209,6 +224,7 @@ impl Bridge {
         }
         let Some(p) = rtp::parse(data) else { return };
         self.stats.from_trunk += 1;
+        self.trunk_loss.packet(p.ssrc, p.seq);
         self.watch.heard(Side::Trunk, now);
         // Comfort noise or a codec we did not offer is dropped.
         let Some(pt) = pt_to_browser(self.peer.pts(), trunk, p.pt) else {
@@ -222,6 +238,7 @@ impl Bridge {
             marker: p.marker,
             payload: p.payload.to_vec(),
         };
+        self.stats.to_browser += 1;
         self.peer.send_rtp(frame, now);
     }
 
@@ -335,6 +352,8 @@ impl Bridge {
                 }
                 PeerOutput::Rtp(frame) => {
                     self.stats.from_browser += 1;
+                    // The browser keeps one SSRC per call.
+                    self.browser_loss.packet(0, frame.seq);
                     self.watch.heard(Side::Browser, self.now);
                     if let Some(out) = self.browser_to_trunk(&frame) {
                         return out;

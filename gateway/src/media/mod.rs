@@ -4,6 +4,7 @@
 pub mod bridge;
 pub mod dtmf;
 pub mod loops;
+pub mod loss;
 pub mod peer;
 pub mod ports;
 pub mod rtcp;

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::auth::Admin;
 use super::overview::duration;
 use super::{AdminError, Nav};
-use crate::store::{CallEvent, CallFilter, CallRecord};
+use crate::store::{CallEvent, CallFilter, CallMedia, CallRecord};
 use crate::{AppState, WebSession};
 use ladder::{is_ladder_event, ladder, Rung};
 
@@ -256,6 +256,7 @@ pub(crate) struct CallPage {
     call: CallRow,
     record: CallRecord,
     session: Option<WebSession>,
+    media: Option<MediaFigures>,
     events: Vec<(String, CallEvent)>,
     ladder: Vec<Rung>,
     /// Wall-clock time of the ladder's first message (`HH:MM:SS.mmm` UTC).
@@ -278,6 +279,11 @@ pub(crate) async fn detail(
         .session(&record.session_id)
         .await?
         .filter(|s| s.org == admin.org());
+    let media = state
+        .store
+        .call_media(&record.id)
+        .await?
+        .map(MediaFigures::from);
     let events = state.store.call_events(&record.id).await?;
     let ladder = ladder(&events);
     let ladder_start = events
@@ -295,9 +301,45 @@ pub(crate) async fn detail(
             .collect(),
         record,
         session,
+        media,
         ladder,
         ladder_start,
     })
+}
+
+/// A call's media figures as the call page shows them.
+pub(crate) struct MediaFigures {
+    raw: CallMedia,
+    /// Loss of each incoming stream and of ours at the trunk, `0.00 %`.
+    loss_from_browser: String,
+    loss_from_trunk: String,
+    loss_at_trunk: String,
+    /// Jitter of our stream at the trunk, `1.2 ms`.
+    jitter_at_trunk: String,
+}
+
+impl From<CallMedia> for MediaFigures {
+    fn from(m: CallMedia) -> Self {
+        // Lost out of expected (received + lost).
+        let pct = |lost: i64, got: i64| match lost + got {
+            0 => "–".to_owned(),
+            all => format!("{:.2} %", lost as f64 * 100.0 / all as f64),
+        };
+        let reported = m.trunk_reports > 0;
+        MediaFigures {
+            loss_from_browser: pct(m.lost_from_browser, m.from_browser),
+            loss_from_trunk: pct(m.lost_from_trunk, m.from_trunk),
+            loss_at_trunk: match reported {
+                true => pct(m.trunk_lost.max(0), m.to_trunk - m.trunk_lost.max(0)),
+                false => "no RTCP report".to_owned(),
+            },
+            jitter_at_trunk: match reported {
+                true => format!("{:.1} ms", m.trunk_jitter_us as f64 / 1000.0),
+                false => "no RTCP report".to_owned(),
+            },
+            raw: m,
+        }
+    }
 }
 
 /// `YYYY-MM-DD HH:MM:SS` UTC.

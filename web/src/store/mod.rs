@@ -5,6 +5,7 @@
 //! TEXT ids, BIGINT Unix seconds.
 
 mod api_keys;
+mod call_writes;
 mod callbacks;
 mod calls;
 mod campaigns;
@@ -21,6 +22,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
 pub use api_keys::{ApiKeyInfo, NewApiKey};
+pub use call_writes::{CallMedia, CallWrite};
 pub use callbacks::CallbackRequest;
 pub use calls::{CallEvent, CallFilter, CallRecord, CallStats, NewCall};
 pub use campaigns::CampaignRow;

@@ -228,3 +228,19 @@ fn trunk_rtcp_reports_land_in_the_stats() {
         (2, 9, 0)
     );
 }
+
+#[test]
+fn gaps_in_the_trunk_stream_count_as_lost_and_forwarded_packets_as_sent() {
+    let t0 = Instant::now();
+    let mut b = bridge(None, t0);
+    b.set_trunk_media(media(TRUNK_ADDR, true, true), t0);
+    let trunk: SocketAddr = TRUNK_ADDR.parse().expect("addr");
+    // 10, 11, 14: 12 and 13 never came; then the trunk's source changes (a new SSRC).
+    for (ssrc, seq) in [(77, 10), (77, 11), (77, 14), (78, 500), (78, 501)] {
+        let packet = rtp::write(0, false, seq, u32::from(seq) * 160, ssrc, &[0xff; 160]);
+        b.handle_trunk(trunk, &packet, t0);
+    }
+    let s = b.stats();
+    assert_eq!((s.from_trunk, s.lost_from_trunk, s.to_browser), (5, 2, 5));
+    assert_eq!(s.lost_from_browser, 0);
+}
