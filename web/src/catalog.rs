@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::campaign::{Campaign, CampaignConfig, CampaignError};
-use crate::store::{Store, StoreError};
+use crate::store::{SeedKind, Store, StoreError};
 
 /// Campaigns by public id; cheap to clone, shared by the web and gateway roles.
 #[derive(Debug, Clone, Default)]
@@ -60,8 +60,9 @@ impl Campaigns {
         v
     }
 
-    /// Seeds a campaign from the config file unless stored already, then reloads; `replace`
-    /// overwrites the stored one (the demo campaign, whose origins follow the server's URL).
+    /// Seeds a campaign from the config file the first time it is seen, unless stored already
+    /// (the dashboard owns it then), then reloads; `replace` overwrites the stored one (the
+    /// demo campaign, whose origins follow the server's URL).
     pub async fn seed(
         &self,
         store: &Store,
@@ -72,9 +73,14 @@ impl Campaigns {
         let campaign = Campaign::new(config)?;
         let json = serde_json::to_string(&campaign.config)?;
         let (id, org) = (&campaign.config.public_id, &campaign.config.org);
-        if !store.seed_campaign(id, org, &json, now).await? && replace {
-            store.update_campaign(id, org, &json, now).await?;
+        if replace {
+            if !store.seed_campaign(id, org, &json, now).await? {
+                store.update_campaign(id, org, &json, now).await?;
+            }
+        } else if !store.was_seeded(SeedKind::Campaign, org, id).await? {
+            store.seed_campaign(id, org, &json, now).await?;
         }
+        store.mark_seeded(SeedKind::Campaign, org, id, now).await?;
         self.refresh(store).await
     }
 

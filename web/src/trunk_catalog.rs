@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use c2c_sbc::trunk::{TrunkConfig, TrunkConfigError};
 
 use crate::secrets::{SecretBox, SecretError};
-use crate::store::{SecretUpdate, Store, StoreError, TrunkRow};
+use crate::store::{SecretUpdate, SeedKind, Store, StoreError, TrunkRow};
 
 /// Longest trunk name.
 pub const MAX_TRUNK_NAME: usize = 64;
@@ -160,9 +160,10 @@ impl Trunks {
             .seal(&qualified_trunk_name(org, name), password)
     }
 
-    /// Seeds a trunk from the config file unless `org` has one of that name (the dashboard
-    /// owns it then); `replace` overwrites it (the demo trunk, whose port changes on every
-    /// start). Then reloads.
+    /// Seeds a trunk from the config file the first time it is seen, unless `org` has one of
+    /// that name (the dashboard owns it then, and a trunk deleted there stays deleted);
+    /// `replace` overwrites it (the demo trunk, whose port changes on every start). Then
+    /// reloads.
     pub async fn seed(
         &self,
         store: &Store,
@@ -172,12 +173,21 @@ impl Trunks {
         now: i64,
     ) -> Result<(), TrunkCatalogError> {
         let row = self.to_row(org, config, now)?;
-        if !store.create_trunk(&row).await? && replace {
-            let secret = SecretUpdate::Set(&row.secret);
-            store
-                .update_trunk(org, &row.name, &row.config, secret, now)
-                .await?;
+        if replace {
+            if !store.create_trunk(&row).await? {
+                let secret = SecretUpdate::Set(&row.secret);
+                store
+                    .update_trunk(org, &row.name, &row.config, secret, now)
+                    .await?;
+            }
+        } else if store.was_seeded(SeedKind::Trunk, org, &row.name).await? {
+            tracing::debug!(%org, trunk = %row.name, "config trunk seeded before: the dashboard owns it");
+        } else {
+            store.create_trunk(&row).await?;
         }
+        store
+            .mark_seeded(SeedKind::Trunk, org, &row.name, now)
+            .await?;
         self.refresh(store).await
     }
 

@@ -142,6 +142,21 @@ async fn the_cache_seals_passwords_and_qualifies_names_for_the_sbc() {
             cache.get("o1", "main").expect("o1").config.host,
             "changed.test"
         );
+        // A trunk deleted in the dashboard stays deleted though the config file still has it.
+        assert!(s.delete_trunk("o1", "main").await.expect("delete"));
+        cache
+            .seed(s, "o1", &trunk("main", "sip.o1.test"), false, 3)
+            .await
+            .expect("seed after delete");
+        assert!(
+            s.trunk("o1", "main").await.expect("get").is_none(),
+            "{}: a deleted trunk came back",
+            e.name
+        );
+        cache
+            .seed(s, "o1", &trunk("main", "changed.test"), true, 3)
+            .await
+            .expect("demo seed");
         // A sealed password moved to another row does not open there: the dashboard still
         // shows the trunk (to enter the password again), the SBC does not get it.
         let o1 = s.trunk("o1", "main").await.expect("get").expect("o1");
