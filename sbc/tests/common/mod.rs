@@ -1,6 +1,7 @@
 //! Helpers shared by the socket-level tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod leg;
 pub mod sipp;
 
 use std::net::SocketAddr;
