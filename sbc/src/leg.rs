@@ -401,6 +401,27 @@ impl TrunkLeg {
         self.terminated
     }
 
+    /// True when `msg` belongs to this attempt: a response to a request it sent (top Via
+    /// branch, RFC 3261 §17.1.3) or a request inside its dialog (tags, §12.2.2). Attempts of
+    /// one call share its Call-ID, so this tells them apart.
+    pub fn owns(&self, msg: &Message) -> bool {
+        match msg {
+            Message::Response(_) => msg.top_via_branch().is_some_and(|b| self.sent_branch(&b)),
+            Message::Request(req) => self.in_dialog(req),
+        }
+    }
+
+    /// True when `branch` is that of a request we sent and may still get responses to.
+    fn sent_branch(&self, branch: &str) -> bool {
+        let prior = self.prior_invite.as_ref().map(|(b, _)| b);
+        let txs = [Some(&self.invite), self.bye.as_ref(), self.prack.as_ref()];
+        txs.into_iter()
+            .flatten()
+            .map(|tx| &tx.branch)
+            .chain(prior)
+            .any(|b| b == branch)
+    }
+
     /// Feeds a message received from `from` that belongs to this call (same Call-ID).
     pub fn handle_datagram(&mut self, msg: Message, from: SocketAddr, now: Instant) {
         self.timeout_reported = false;
@@ -525,6 +546,14 @@ impl TrunkLeg {
 
     fn event(&mut self, event: LegEvent) {
         self.outputs.push_back(Output::Event(event));
+    }
+
+    /// Keeps an ended leg for another [`LINGER`] after it had to act again (a late final
+    /// response to ACK, a late answer to end): Timer D runs from then (RFC 3261 §17.1.1.2).
+    fn linger_from(&mut self, now: Instant) {
+        if self.ended {
+            self.linger_until = Some(now + LINGER);
+        }
     }
 
     fn end(&mut self, cause: EndCause, status: Option<u16>, now: Instant) {

@@ -1,125 +1,13 @@
 //! `TrunkLeg` driven with virtual time: no sockets, no sleeps.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use c2c_sbc::leg::{EndCause, LegEvent, LegParams, Output, TrunkLeg, T1};
-use c2c_sbc::sdp::{build_offer, MediaOffer};
-use c2c_sbc::sip::{self, Message, Method, Request};
-use c2c_sbc::trunk::{CallerIdHeader, Transport, TrunkConfig};
-
-const TRUNK: &str = "192.0.2.1:5060";
-const CONTACT: &str = "192.0.2.7:5099";
-
-fn addr(s: &str) -> SocketAddr {
-    s.parse().expect("addr")
-}
-
-fn params() -> LegParams {
-    LegParams {
-        trunk: TrunkConfig {
-            name: "main".into(),
-            host: "192.0.2.1".into(),
-            port: 5060,
-            transport: Transport::Udp,
-            username: None,
-            password: None,
-            from_domain: Some("calls.example.com".into()),
-            caller_id_header: CallerIdHeader::Both,
-            user_phone: true,
-            ..TrunkConfig::default()
-        },
-        trunk_addr: addr(TRUNK),
-        local_addr: addr("198.51.100.2:5060"),
-        destination: "+15550100".into(),
-        caller_number: "+15559999".into(),
-        session_id: "ws-123".into(),
-        campaign: "cmp-1".into(),
-        page_url: "https://shop.example/p?a=1\r\nVia: injected".into(),
-        sdp_offer: build_offer(&MediaOffer {
-            addr: addr("198.51.100.2:40000"),
-            session_id: 1,
-            session_version: 1,
-        }),
-        privacy: false,
-        give_up_after: None,
-        continues: None,
-    }
-}
-
-#[derive(Default, Debug)]
-struct Drained {
-    sent: Vec<(Request, SocketAddr)>,
-    responses: Vec<(Message, SocketAddr)>,
-    events: Vec<LegEvent>,
-    timeout: Option<Instant>,
-}
-
-fn drain(leg: &mut TrunkLeg) -> Drained {
-    let mut out = Drained::default();
-    while let Some(o) = leg.poll_output() {
-        match o {
-            Output::Transmit { bytes, to } => {
-                match sip::parse_message(&bytes).expect("we emit valid SIP") {
-                    Message::Request(r) => out.sent.push((r, to)),
-                    resp => out.responses.push((resp, to)),
-                }
-            }
-            Output::Event(e) => out.events.push(e),
-            Output::Timeout(t) => out.timeout = Some(t),
-        }
-    }
-    out
-}
-
-fn start(now: Instant) -> (TrunkLeg, Request) {
-    let mut leg = TrunkLeg::new(params(), now).expect("leg");
-    let mut d = drain(&mut leg);
-    assert_eq!(d.sent.len(), 1);
-    let (invite, to) = d.sent.remove(0);
-    assert_eq!(to, addr(TRUNK));
-    (leg, invite)
-}
-
-/// A response from the trunk to `req`, with our To tag, Contact and optional SDP/Record-Route.
-fn reply(req: &Request, status: u16, sdp: bool, record_route: &[&str]) -> Message {
-    let tag = if status == 100 {
-        None
-    } else {
-        Some("trunk-tag")
-    };
-    let mut resp = sip::response_to(req, status, "X", tag);
-    resp.headers.push("Contact", format!("<sip:gw@{CONTACT}>"));
-    for rr in record_route {
-        resp.headers.push("Record-Route", *rr);
-    }
-    if sdp {
-        resp.headers.push("Content-Type", "application/sdp");
-        resp.body = build_offer(&MediaOffer {
-            addr: addr("203.0.113.5:30000"),
-            session_id: 9,
-            session_version: 1,
-        })
-        .into_bytes();
-    }
-    Message::Response(resp)
-}
-
-fn feed(leg: &mut TrunkLeg, msg: Message, now: Instant) -> Drained {
-    leg.handle_datagram(msg, addr(TRUNK), now);
-    drain(leg)
-}
-
-fn cseq(req: &Request) -> (u32, Method) {
-    let c = Message::Request(req.clone()).cseq().expect("cseq");
-    (c.number, c.method)
-}
-
-fn branch(req: &Request) -> String {
-    Message::Request(req.clone())
-        .top_via_branch()
-        .expect("branch")
-}
+use c2c_sbc::leg::{EndCause, LegEvent, TrunkLeg, T1};
+use c2c_sbc::sip::{Message, Method, Request};
+use c2c_sbc::trunk::CallerIdHeader;
+use common::leg::{addr, branch, cseq, drain, feed, params, reply, start, CONTACT, TRUNK};
 
 #[test]
 fn invite_carries_caller_id_and_sanitised_context() {
@@ -593,41 +481,4 @@ fn challenge_without_credentials_ends_the_call() {
             status: Some(401)
         }]
     );
-}
-
-#[test]
-fn silent_trunk_is_given_up_and_the_call_continues_elsewhere() {
-    let t0 = Instant::now();
-    let mut p = params();
-    p.give_up_after = Some(Duration::from_secs(4));
-    let mut leg = TrunkLeg::new(p, t0).expect("leg");
-    let first = drain(&mut leg);
-    assert_eq!(first.timeout, Some(t0 + T1));
-    leg.handle_timeout(t0 + Duration::from_secs(4));
-    let d = drain(&mut leg);
-    assert_eq!(
-        d.events,
-        vec![LegEvent::Ended {
-            cause: EndCause::Timeout,
-            status: None
-        }]
-    );
-    assert!(leg.may_fail_over());
-    let mut next = params();
-    next.continues = Some(leg.continuation());
-    let mut second = TrunkLeg::new(next, t0).expect("leg");
-    let (invite, _) = drain(&mut second).sent.remove(0);
-    assert_eq!(
-        second.call_id(),
-        leg.call_id(),
-        "same call, same Call-ID (RFC 3261 §8.1.3.4)"
-    );
-    assert_eq!(cseq(&invite), (2, Method::Invite));
-    assert_eq!(
-        Message::Request(invite.clone()).from_tag(),
-        Message::Request(first.sent[0].0.clone()).from_tag()
-    );
-    // Once anyone is reached, the call stays on this trunk.
-    feed(&mut second, reply(&invite, 180, false, &[]), t0);
-    assert!(!second.may_fail_over());
 }

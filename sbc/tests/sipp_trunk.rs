@@ -9,7 +9,7 @@ use std::time::Duration;
 use c2c_sbc::leg::{EndCause, LegEvent};
 use c2c_sbc::shell::{Sbc, SbcConfig};
 use common::sipp::{scenario, Sipp};
-use common::{call, free_udp_port, next, sbc, sbc_with_account, trunk};
+use common::{call, free_udp_port, group_member, group_sbc, next, sbc, sbc_with_account, trunk};
 use tokio::net::UdpSocket;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -139,26 +139,6 @@ async fn bye_from_the_trunk_ends_the_call() {
     })
     .await
     .expect("test finished in time");
-}
-
-/// A trunk of group "carrier" at 127.0.0.1:`port`.
-fn group_member(name: &str, port: u16, priority: u16) -> c2c_sbc::trunk::TrunkConfig {
-    let mut t = trunk(port);
-    t.name = name.into();
-    t.group = Some("carrier".into());
-    t.priority = priority;
-    t.failover_after_ms = 1000;
-    t
-}
-
-async fn group_sbc(trunks: Vec<c2c_sbc::trunk::TrunkConfig>) -> Sbc {
-    Sbc::start(SbcConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        advertised: None,
-        trunks,
-    })
-    .await
-    .expect("sbc")
 }
 
 #[tokio::test]

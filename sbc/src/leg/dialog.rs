@@ -36,13 +36,18 @@ fn next_hop(uri: &str, fallback: SocketAddr) -> SocketAddr {
 }
 
 impl TrunkLeg {
-    pub(super) fn on_request(&mut self, req: Request, from: SocketAddr, now: Instant) {
-        let in_dialog = self.dialog.as_ref().is_some_and(|d| {
+    /// True when the trunk sent `req` inside our confirmed dialog (its tags, §12.2.2).
+    pub(super) fn in_dialog(&self, req: &Request) -> bool {
+        self.dialog.as_ref().is_some_and(|d| {
             let msg_to_tag = sip::header_param(req.headers.get("To").unwrap_or_default(), "tag");
             let msg_from_tag =
                 sip::header_param(req.headers.get("From").unwrap_or_default(), "tag");
             msg_to_tag.as_deref() == Some(self.local_tag.as_str()) && msg_from_tag == d.remote_tag
-        });
+        })
+    }
+
+    pub(super) fn on_request(&mut self, req: Request, from: SocketAddr, now: Instant) {
+        let in_dialog = self.in_dialog(&req);
         if in_dialog && !self.check_remote_cseq(&req, from) {
             return;
         }
@@ -97,7 +102,9 @@ impl TrunkLeg {
         self.transmit(dialog.ack.clone(), dialog.next_hop);
         self.dialog = Some(dialog);
         if self.hangup_requested || self.ended {
-            // We hung up (or gave up) before the answer won the race: ACK, then BYE (§9.1).
+            // We hung up (or gave up, maybe moving the call to another trunk) before the answer
+            // won the race: ACK, then BYE (§9.1, §13.2.2.4), and stay to see it through.
+            self.linger_from(now);
             self.send_bye(now);
             return;
         }

@@ -60,6 +60,14 @@ impl TrunkLeg {
             self.invite_state,
             InviteState::Calling | InviteState::Proceeding
         ) {
+            let abandoned = self.invite_state == InviteState::Terminated && self.dialog.is_none();
+            if abandoned && self.cancel.is_none() {
+                // A trunk we stopped waiting for (Timer B, or given up on so the call moved
+                // elsewhere) is reaching someone after all: a provisional now allows the
+                // CANCEL that stops it (§9.1).
+                self.linger_from(now);
+                self.send_cancel(now);
+            }
             return;
         }
         // A provisional response stops Timer A, and Timer B only guards Calling (§17.1.1.2).
@@ -102,19 +110,24 @@ impl TrunkLeg {
             _ => self.on_failure(status, msg, now),
         }
     }
+
+    /// ACKs a final failure in the INVITE transaction (same branch, §17.1.1.3) and keeps the
+    /// ACK for its retransmissions: the INVITE client transaction is then Completed.
+    fn ack_failure(&mut self, msg: &Message) {
+        let to = msg.headers().get("To").unwrap_or(&self.to).to_owned();
+        let ack = self.base_request(Method::Ack, &self.request_uri, &self.invite_via, &to, &[]);
+        let bytes = Message::Request(ack).to_bytes();
+        self.transmit(bytes.clone(), self.trunk_addr);
+        self.non2xx_ack = Some(bytes);
+        self.invite.stop();
+        self.invite_state = InviteState::Completed;
+        self.cancel_deadline = None;
+    }
+
     pub(super) fn on_failure(&mut self, status: u16, msg: &Message, now: Instant) {
         match self.invite_state {
             InviteState::Calling | InviteState::Proceeding => {
-                // The ACK for a failure belongs to the INVITE transaction: same branch (§17.1.1.3).
-                let to = msg.headers().get("To").unwrap_or(&self.to).to_owned();
-                let ack =
-                    self.base_request(Method::Ack, &self.request_uri, &self.invite_via, &to, &[]);
-                let bytes = Message::Request(ack).to_bytes();
-                self.transmit(bytes.clone(), self.trunk_addr);
-                self.non2xx_ack = Some(bytes);
-                self.invite.stop();
-                self.invite_state = InviteState::Completed;
-                self.cancel_deadline = None;
+                self.ack_failure(msg);
                 if matches!(status, 401 | 407) && self.retry_with_auth(status, msg, now) {
                     return;
                 }
@@ -129,6 +142,13 @@ impl TrunkLeg {
                 if let Some(ack) = self.non2xx_ack.clone() {
                     self.transmit(ack, self.trunk_addr);
                 }
+            }
+            InviteState::Terminated if self.dialog.is_none() => {
+                // The final response of a trunk we stopped waiting for (Timer B, or given up
+                // on so the call moved elsewhere): the trunk resends it until ACKed (§17.2.1),
+                // so ACK it and its copies; the call already had its end.
+                self.ack_failure(msg);
+                self.linger_from(now);
             }
             InviteState::Terminated => {}
         }

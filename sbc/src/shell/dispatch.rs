@@ -1,21 +1,22 @@
 //! The SIP task: owns the UDP socket, the ingress screen, every leg and the map of TCP
 //! peers; routes screened messages by Call-ID and answers the rest.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
-use super::trace::{CallTrace, Direction, TraceEntry};
 use super::Command;
-use crate::failover::{order, random_roll, Candidate, TrunkHealth};
+use crate::failover::TrunkHealth;
 use crate::ingress::{answer_out_of_dialog, new_tag, Ingress, Screened};
 use crate::keepalive::{Health, KeepAlive};
-use crate::leg::{EndCause, LegEvent, LegParams, Output, TrunkLeg};
 use crate::sip::{FrameError, Message, MAX_MESSAGE_SIZE};
+use attempts::{place, LegSlot};
+
+mod attempts;
 
 /// Capacity of the queue from connection readers to the SIP task (back-pressure on TCP).
 pub(super) const INBOUND_QUEUE: usize = 1024;
@@ -52,21 +53,6 @@ pub(super) enum ConnOut {
     Send(Vec<u8>),
     /// Close the connection.
     Close,
-}
-
-struct LegSlot {
-    leg: Box<TrunkLeg>,
-    /// Name of the trunk the current attempt goes to.
-    trunk: String,
-    /// Trunks still to try if this one fails.
-    pending: VecDeque<LegParams>,
-    events: mpsc::UnboundedSender<LegEvent>,
-    /// The call's messages as they go over the wire.
-    trace: CallTrace,
-    next_timeout: Option<Instant>,
-    /// Addresses of every trunk this call may use: trusted while it lives, whatever the
-    /// trunk set says.
-    addrs: Vec<IpAddr>,
 }
 
 /// The SIP task's screening state: what it trusts and whom it pings.
@@ -136,7 +122,7 @@ pub(super) async fn run(
     loop {
         let deadline = legs
             .values()
-            .filter_map(|s| s.next_timeout)
+            .filter_map(LegSlot::next_timeout)
             .chain(sip.keepalive.next_timeout())
             .min();
         let sleep = async {
@@ -153,16 +139,13 @@ pub(super) async fn run(
                         sip.ingress.trust(c.trunk_addr.ip());
                     }
                     if let Some(mut slot) = place(&net.health, candidates, events, trace) {
-                        let call_id = slot.leg.call_id().to_owned();
-                        drain(&mut net, &mut slot).await;
-                        legs.insert(call_id, slot);
+                        slot.start(&mut net).await;
+                        legs.insert(slot.call_id().to_owned(), slot);
                     }
                 }
                 Some(Command::Hangup { call_id }) => {
                     if let Some(slot) = legs.get_mut(&call_id) {
-                        slot.pending.clear();
-                        slot.leg.hangup(Instant::now());
-                        drain(&mut net, slot).await;
+                        slot.hangup(&mut net, Instant::now()).await;
                     }
                 }
                 Some(Command::SetTrunks { trusted, probes }) => {
@@ -213,15 +196,12 @@ pub(super) async fn run(
                     net.send(bytes, to).await;
                 }
                 for slot in legs.values_mut() {
-                    if slot.next_timeout.is_some_and(|at| at <= now) {
-                        slot.leg.handle_timeout(now);
-                        drain(&mut net, slot).await;
-                    }
+                    slot.handle_timeout(&mut net, now).await;
                 }
             }
         }
         let before = legs.len();
-        legs.retain(|_, slot| !slot.leg.is_terminated());
+        legs.retain(|_, slot| !slot.is_terminated());
         if legs.len() < before {
             sip.retrust(&legs); // an ended call's trunk may have left the set meanwhile
         }
@@ -248,10 +228,9 @@ async fn on_screened(
     };
     let call_id = msg.call_id().unwrap_or_default().to_owned();
     if let Some(slot) = legs.get_mut(&call_id) {
-        slot.trace.record(Direction::Received, raw, from);
-        slot.leg.handle_datagram(msg, from, Instant::now());
-        drain(net, slot).await;
-        return;
+        return slot
+            .handle_message(net, msg, raw, from, Instant::now())
+            .await;
     }
     let Message::Request(req) = msg else {
         match keepalive.handle_response(&msg) {
@@ -263,115 +242,4 @@ async fn on_screened(
     if let Some(resp) = answer_out_of_dialog(&req, &new_tag()) {
         net.send(Message::Response(resp).to_bytes(), from).await;
     }
-}
-
-/// Orders the candidate trunks and starts the first attempt that can be built.
-fn place(
-    health: &TrunkHealth,
-    candidates: Vec<LegParams>,
-    events: mpsc::UnboundedSender<LegEvent>,
-    trace: mpsc::UnboundedSender<TraceEntry>,
-) -> Option<LegSlot> {
-    let now = Instant::now();
-    let addrs: Vec<IpAddr> = candidates.iter().map(|c| c.trunk_addr.ip()).collect();
-    let info: Vec<Candidate> = candidates
-        .iter()
-        .map(|c| Candidate {
-            priority: c.trunk.priority,
-            weight: c.trunk.weight,
-            down: health.is_down(&c.trunk.name, now),
-        })
-        .collect();
-    let mut slots: Vec<Option<LegParams>> = candidates.into_iter().map(Some).collect();
-    let mut pending: VecDeque<LegParams> = order(&info, random_roll)
-        .into_iter()
-        .filter_map(|i| slots.get_mut(i)?.take())
-        .collect();
-    while let Some(params) = pending.pop_front() {
-        let trunk = params.trunk.name.clone();
-        match TrunkLeg::new(params, now) {
-            Ok(leg) => {
-                return Some(LegSlot {
-                    leg: Box::new(leg),
-                    trunk,
-                    pending,
-                    events,
-                    trace: CallTrace::new(trace),
-                    next_timeout: None,
-                    addrs,
-                })
-            }
-            Err(err) => warn!(%trunk, %err, "call attempt not possible"),
-        }
-    }
-    let _ = events.send(LegEvent::Ended {
-        cause: EndCause::Failed,
-        status: None,
-    });
-    None
-}
-
-/// True when an ended attempt is the trunk's fault: silence, Timer B or a 5xx (RFC 3263 §4.3).
-fn trunk_failed(event: &LegEvent) -> bool {
-    match event {
-        LegEvent::Ended {
-            cause: EndCause::Timeout,
-            ..
-        } => true,
-        LegEvent::Ended {
-            status: Some(status),
-            ..
-        } => (500..600).contains(status),
-        _ => false,
-    }
-}
-
-/// Performs every output of a leg: sends messages, forwards events, records the next timer,
-/// and moves the call to the next trunk when the current one failed before reaching anyone.
-/// Events go out last, so whoever sees one finds every message before it in the trace.
-async fn drain(net: &mut Transports, slot: &mut LegSlot) {
-    slot.next_timeout = None;
-    let mut events = Vec::new();
-    while let Some(output) = slot.leg.poll_output() {
-        match output {
-            Output::Transmit { bytes, to } => {
-                slot.trace.record(Direction::Sent, &bytes, to);
-                net.send(bytes, to).await;
-            }
-            Output::Event(event) => {
-                if trunk_failed(&event) {
-                    net.health.mark_down(&slot.trunk, Instant::now());
-                    if slot.leg.may_fail_over() && fail_over(slot) {
-                        continue; // the new attempt's outputs follow in this loop
-                    }
-                } else if matches!(event, LegEvent::Answered(_) | LegEvent::Ringing) {
-                    net.health.mark_up(&slot.trunk);
-                }
-                events.push(event);
-            }
-            Output::Timeout(at) => slot.next_timeout = Some(at),
-        }
-    }
-    for event in events {
-        let _ = slot.events.send(event);
-    }
-}
-
-/// Replaces the failed attempt with one on the next trunk; false when none is left.
-fn fail_over(slot: &mut LegSlot) -> bool {
-    let now = Instant::now();
-    while let Some(mut params) = slot.pending.pop_front() {
-        params.continues = Some(slot.leg.continuation());
-        let trunk = params.trunk.name.clone();
-        match TrunkLeg::new(params, now) {
-            Ok(leg) => {
-                info!(from = %slot.trunk, to = %trunk, call_id = %leg.call_id(), "failing over");
-                *slot.leg = leg;
-                slot.trunk = trunk;
-                return true;
-            }
-            Err(err) => warn!(%trunk, %err, "failover attempt not possible"),
-        }
-    }
-    false
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the socket-level tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod leg;
 pub mod sipp;
 
 use std::net::SocketAddr;
@@ -52,6 +53,27 @@ pub async fn sbc_with_account(trunk_port: u16) -> Sbc {
     })
     .await
     .expect("sbc starts")
+}
+
+/// A trunk of group "carrier" at 127.0.0.1:`port`, given up after 1 s of silence.
+pub fn group_member(name: &str, port: u16, priority: u16) -> TrunkConfig {
+    let mut t = trunk(port);
+    t.name = name.into();
+    t.group = Some("carrier".into());
+    t.priority = priority;
+    t.failover_after_ms = 1000;
+    t
+}
+
+/// An SBC on loopback with these trunks.
+pub async fn group_sbc(trunks: Vec<TrunkConfig>) -> Sbc {
+    Sbc::start(SbcConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        advertised: None,
+        trunks,
+    })
+    .await
+    .expect("sbc")
 }
 
 /// Places a call whose SDP offer points at `rtp`.

@@ -1,0 +1,255 @@
+//! One call's attempts on its trunks: the attempt in progress, the trunks still to try, and
+//! the attempts failover replaced. A replaced attempt stays until its own transactions are
+//! over (Timer D, RFC 3261 §17.1.1.2): its trunk may still resend a final response whose ACK
+//! got lost, or answer late, and only that attempt knows the transaction.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use super::Transports;
+use crate::failover::{order, random_roll, Candidate, TrunkHealth};
+use crate::leg::{EndCause, LegEvent, LegParams, Output, TrunkLeg};
+use crate::shell::trace::{CallTrace, Direction, TraceEntry};
+use crate::sip::Message;
+
+/// One attempt of the call, on one trunk.
+struct Attempt {
+    leg: Box<TrunkLeg>,
+    /// Name of the trunk it goes to.
+    trunk: String,
+    /// When its timers next need firing.
+    next_timeout: Option<Instant>,
+}
+
+impl Attempt {
+    fn new(leg: TrunkLeg, trunk: String) -> Self {
+        Self {
+            leg: Box::new(leg),
+            trunk,
+            next_timeout: None,
+        }
+    }
+
+    fn is_due(&self, now: Instant) -> bool {
+        self.next_timeout.is_some_and(|at| at <= now)
+    }
+}
+
+/// A call in progress, as the SIP task holds it.
+pub(super) struct LegSlot {
+    current: Attempt,
+    /// Attempts failover replaced, kept until they terminate; they never speak to the call.
+    retired: Vec<Attempt>,
+    /// Trunks still to try if the current one fails.
+    pending: VecDeque<LegParams>,
+    events: mpsc::UnboundedSender<LegEvent>,
+    /// The call's messages as they go over the wire, every attempt's.
+    trace: CallTrace,
+    /// Addresses of every trunk this call may use: trusted while it lives, whatever the
+    /// trunk set says.
+    pub(super) addrs: Vec<IpAddr>,
+}
+
+/// Orders the candidate trunks and starts the first attempt that can be built.
+pub(super) fn place(
+    health: &TrunkHealth,
+    candidates: Vec<LegParams>,
+    events: mpsc::UnboundedSender<LegEvent>,
+    trace: mpsc::UnboundedSender<TraceEntry>,
+) -> Option<LegSlot> {
+    let now = Instant::now();
+    let addrs: Vec<IpAddr> = candidates.iter().map(|c| c.trunk_addr.ip()).collect();
+    let info: Vec<Candidate> = candidates
+        .iter()
+        .map(|c| Candidate {
+            priority: c.trunk.priority,
+            weight: c.trunk.weight,
+            down: health.is_down(&c.trunk.name, now),
+        })
+        .collect();
+    let mut slots: Vec<Option<LegParams>> = candidates.into_iter().map(Some).collect();
+    let mut pending: VecDeque<LegParams> = order(&info, random_roll)
+        .into_iter()
+        .filter_map(|i| slots.get_mut(i)?.take())
+        .collect();
+    while let Some(params) = pending.pop_front() {
+        let trunk = params.trunk.name.clone();
+        match TrunkLeg::new(params, now) {
+            Ok(leg) => {
+                return Some(LegSlot {
+                    current: Attempt::new(leg, trunk),
+                    retired: Vec::new(),
+                    pending,
+                    events,
+                    trace: CallTrace::new(trace),
+                    addrs,
+                })
+            }
+            Err(err) => warn!(%trunk, %err, "call attempt not possible"),
+        }
+    }
+    let _ = events.send(LegEvent::Ended {
+        cause: EndCause::Failed,
+        status: None,
+    });
+    None
+}
+
+/// True when an ended attempt is the trunk's fault: silence, Timer B or a 5xx (RFC 3263 §4.3).
+fn trunk_failed(event: &LegEvent) -> bool {
+    match event {
+        LegEvent::Ended {
+            cause: EndCause::Timeout,
+            ..
+        } => true,
+        LegEvent::Ended {
+            status: Some(status),
+            ..
+        } => (500..600).contains(status),
+        _ => false,
+    }
+}
+
+/// Records a message in the call's trace, then sends it.
+async fn transmit(net: &Transports, trace: &mut CallTrace, bytes: Vec<u8>, to: SocketAddr) {
+    trace.record(Direction::Sent, &bytes, to);
+    net.send(bytes, to).await;
+}
+
+/// Performs every output of a replaced attempt: its messages go out, its events (the call
+/// has moved on) go nowhere.
+async fn drain_retired(net: &Transports, trace: &mut CallTrace, attempt: &mut Attempt) {
+    attempt.next_timeout = None;
+    while let Some(output) = attempt.leg.poll_output() {
+        match output {
+            Output::Transmit { bytes, to } => transmit(net, trace, bytes, to).await,
+            Output::Event(event) => {
+                debug!(trunk = %attempt.trunk, ?event, "event of a replaced attempt dropped");
+            }
+            Output::Timeout(at) => attempt.next_timeout = Some(at),
+        }
+    }
+}
+
+impl LegSlot {
+    /// The call's Call-ID, the same on every attempt.
+    pub(super) fn call_id(&self) -> &str {
+        self.current.leg.call_id()
+    }
+
+    /// When the earliest timer of any attempt is due.
+    pub(super) fn next_timeout(&self) -> Option<Instant> {
+        let retired = self.retired.iter().filter_map(|a| a.next_timeout);
+        self.current.next_timeout.into_iter().chain(retired).min()
+    }
+
+    /// True once every attempt is over: drop the slot.
+    pub(super) fn is_terminated(&self) -> bool {
+        self.current.leg.is_terminated() && self.retired.iter().all(|a| a.leg.is_terminated())
+    }
+
+    /// Sends the first attempt's INVITE.
+    pub(super) async fn start(&mut self, net: &mut Transports) {
+        self.drain(net).await;
+    }
+
+    /// Hangs up the call: no further trunk is tried.
+    pub(super) async fn hangup(&mut self, net: &mut Transports, now: Instant) {
+        self.pending.clear();
+        self.current.leg.hangup(now);
+        self.drain(net).await;
+    }
+
+    /// Feeds a message of this call (`raw` as it arrived from `from`) to the attempt it
+    /// belongs to.
+    pub(super) async fn handle_message(
+        &mut self,
+        net: &mut Transports,
+        msg: Message,
+        raw: &[u8],
+        from: SocketAddr,
+        now: Instant,
+    ) {
+        self.trace.record(Direction::Received, raw, from);
+        match self.retired.iter_mut().find(|a| a.leg.owns(&msg)) {
+            Some(attempt) => {
+                attempt.leg.handle_datagram(msg, from, now);
+                drain_retired(net, &mut self.trace, attempt).await;
+            }
+            None => {
+                self.current.leg.handle_datagram(msg, from, now);
+                self.drain(net).await;
+            }
+        }
+    }
+
+    /// Fires the timers due at `now`, on every attempt.
+    pub(super) async fn handle_timeout(&mut self, net: &mut Transports, now: Instant) {
+        if self.current.is_due(now) {
+            self.current.leg.handle_timeout(now);
+            self.drain(net).await;
+        }
+        for attempt in self.retired.iter_mut().filter(|a| a.is_due(now)) {
+            attempt.leg.handle_timeout(now);
+            drain_retired(net, &mut self.trace, attempt).await;
+        }
+        self.retired.retain(|a| !a.leg.is_terminated());
+    }
+
+    /// Performs every output of the current attempt: sends messages, forwards events, records
+    /// the next timer, and moves the call to the next trunk when the current one failed before
+    /// reaching anyone. Events go out last, so whoever sees one finds every message before it
+    /// in the trace.
+    async fn drain(&mut self, net: &mut Transports) {
+        self.current.next_timeout = None;
+        let mut events = Vec::new();
+        while let Some(output) = self.current.leg.poll_output() {
+            match output {
+                Output::Transmit { bytes, to } => {
+                    transmit(net, &mut self.trace, bytes, to).await;
+                }
+                Output::Event(event) => {
+                    if trunk_failed(&event) {
+                        net.health.mark_down(&self.current.trunk, Instant::now());
+                        if self.current.leg.may_fail_over() && self.fail_over(net).await {
+                            continue; // the new attempt's outputs follow in this loop
+                        }
+                    } else if matches!(event, LegEvent::Answered(_) | LegEvent::Ringing) {
+                        net.health.mark_up(&self.current.trunk);
+                    }
+                    events.push(event);
+                }
+                Output::Timeout(at) => self.current.next_timeout = Some(at),
+            }
+        }
+        for event in events {
+            let _ = self.events.send(event);
+        }
+    }
+
+    /// Replaces the failed attempt with one on the next trunk, retiring the old one; false
+    /// when no trunk is left.
+    async fn fail_over(&mut self, net: &Transports) -> bool {
+        let now = Instant::now();
+        while let Some(mut params) = self.pending.pop_front() {
+            params.continues = Some(self.current.leg.continuation());
+            let trunk = params.trunk.name.clone();
+            match TrunkLeg::new(params, now) {
+                Ok(leg) => {
+                    info!(from = %self.current.trunk, to = %trunk, call_id = %leg.call_id(), "failing over");
+                    let mut old = std::mem::replace(&mut self.current, Attempt::new(leg, trunk));
+                    // What the old attempt still has to say (its next timer) is read here.
+                    drain_retired(net, &mut self.trace, &mut old).await;
+                    self.retired.push(old);
+                    return true;
+                }
+                Err(err) => warn!(%trunk, %err, "failover attempt not possible"),
+            }
+        }
+        false
+    }
+}
