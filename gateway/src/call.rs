@@ -48,6 +48,8 @@ pub struct Gateway {
     pub verifier: TokenVerifier,
     /// Visitor context (page URL for X-C2C-Page), number leases.
     pub store: Store,
+    /// This node's id, recorded with each call it carries.
+    pub node: String,
     /// Campaigns by public id: a token for a campaign deactivated since is refused.
     pub campaigns: Campaigns,
     /// Calls in progress per campaign (screened against the campaign's limit).
@@ -115,7 +117,7 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
         )
         .await;
     }
-    let cdr = CallRecorder::start(&gw.store, &verified);
+    let cdr = CallRecorder::start(&gw.store, &gw.node, &verified);
     match Call::start(&gw, &mut ws, &verified, &offer, &cdr).await {
         Ok(call) => call.run(&gw, &mut ws, incoming).await,
         Err(e) => {

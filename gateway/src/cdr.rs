@@ -30,7 +30,7 @@ pub struct CallRecorder {
 
 impl CallRecorder {
     /// Inserts the record of a verified call about to be placed.
-    pub fn start(store: &Store, v: &VerifiedCall) -> CallRecorder {
+    pub fn start(store: &Store, node: &str, v: &VerifiedCall) -> CallRecorder {
         let id = format!("call_{:032x}", rand::random::<u128>());
         let (writes, rx) = mpsc::unbounded_channel();
         tokio::spawn(write_all(store.clone(), id.clone(), rx));
@@ -49,6 +49,7 @@ impl CallRecorder {
             trunk: v.route.trunk.clone(),
             sip_call_id: String::new(),
             started_at: unix_ms() / 1000,
+            node: node.to_owned(),
         })));
         rec.event("state", "verified");
         rec
@@ -262,7 +263,7 @@ mod tests {
             .tempdir()
             .expect("temp dir");
         let store = Store::open_sqlite_in(dir.path()).await.expect("store");
-        let rec = CallRecorder::start(&store, &verified());
+        let rec = CallRecorder::start(&store, "node_test", &verified());
         let id = rec.id().to_owned();
         rec.placed("abc@127.0.0.1");
         let invite = "INVITE sip:+4930123456@192.0.2.7 SIP/2.0\r\nCall-ID: abc@127.0.0.1\r\n\r\n";

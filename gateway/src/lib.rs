@@ -7,6 +7,7 @@ pub mod call;
 pub mod cdr;
 pub mod config;
 pub mod media;
+pub mod node;
 pub mod server;
 pub mod signalling;
 pub mod trunk_sync;

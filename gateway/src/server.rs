@@ -34,6 +34,15 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         .into();
     tokio::spawn(reload_keys(keys_path, keys.clone()));
     let store = config.open_store().await.context("opening the database")?;
+    let node = crate::node::load_or_create(&config.data_dir)
+        .with_context(|| format!("node id in {}", config.data_dir.display()))?;
+    let closed = store
+        .close_interrupted_calls(&node, unix_now() * 1000)
+        .await
+        .context("closing the calls of a previous run")?;
+    if closed > 0 {
+        tracing::warn!(%node, closed, "calls cut off by the previous run's end recorded as interrupted");
+    }
     let secrets_path = config.data_dir.join("secrets.key");
     let secrets = SecretBox::load_or_create(&secrets_path)
         .with_context(|| format!("trunk password key at {}", secrets_path.display()))?;
@@ -115,6 +124,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         sbc,
         verifier: TokenVerifier::new(keys, config.token_issuer.clone(), Arc::new(store.clone())),
         store,
+        node,
         campaigns,
         active_calls,
         number_linger_s: config.number_linger_s,

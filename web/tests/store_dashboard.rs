@@ -101,6 +101,7 @@ async fn a_call_record_is_written_at_start_and_completed_at_the_end() {
             trunk: "main".into(),
             sip_call_id: String::new(),
             started_at: at,
+            node: "node_a".into(),
         };
         e.store
             .insert_call(&call("c1", "o1", "sales", 1000))
@@ -261,6 +262,7 @@ async fn a_batch_of_call_writes_lands_whole_or_not_at_all_with_its_media_figures
             trunk: "main".into(),
             sip_call_id: String::new(),
             started_at: 1000,
+            node: "node_a".into(),
         };
         let event = |at_ms: i64, kind: &str, detail: &str| CallWrite::Event {
             at_ms,
@@ -351,6 +353,83 @@ async fn a_batch_of_call_writes_lands_whole_or_not_at_all_with_its_media_figures
             .expect("second media");
         assert_eq!(e.store.call_media("b1").await.expect("media"), Some(media));
         assert_eq!(e.store.call_media("nope").await.expect("media"), None);
+        e.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_closes_only_its_own_calls_left_open_as_interrupted() {
+    use c2c_web::store::NewCall;
+    for e in engines().await {
+        let call = |id: &str, node: &str| NewCall {
+            id: id.into(),
+            org: "o1".into(),
+            campaign: "sales".into(),
+            session_id: format!("ws_{id}"),
+            number: "+15550100001".into(),
+            destination: "+4930123456".into(),
+            trunk: "main".into(),
+            sip_call_id: String::new(),
+            started_at: 1000,
+            node: node.into(),
+        };
+        for (id, node) in [
+            ("x1", "node_a"),
+            ("x2", "node_a"),
+            ("x3", "node_b"),
+            ("x4", "node_a"),
+        ] {
+            e.store.insert_call(&call(id, node)).await.expect("insert");
+        }
+        e.store
+            .add_call_event("x1", 1_000_500, "state", "answered")
+            .await
+            .expect("event");
+        e.store
+            .add_call_event("x1", 1_042_900, "state", "media moved")
+            .await
+            .expect("event");
+        e.store
+            .end_call("x2", 1010, "hangup_local", None)
+            .await
+            .expect("end");
+        let closed = e
+            .store
+            .close_interrupted_calls("node_a", 9_000_000)
+            .await
+            .expect("close");
+        assert_eq!(closed, 2, "{}", e.name);
+        let get = |id: &'static str| {
+            let s = e.store.clone();
+            async move {
+                let c = s.call("o1", id).await.expect("get").expect("call");
+                (c.ended_at, c.disposition)
+            }
+        };
+        // Ended at its last sign of life, or its start when nothing was recorded.
+        assert_eq!(get("x1").await, (Some(1042), Some("interrupted".into())));
+        assert_eq!(get("x4").await, (Some(1000), Some("interrupted".into())));
+        assert_eq!(get("x2").await, (Some(1010), Some("hangup_local".into())));
+        assert_eq!(
+            get("x3").await,
+            (None, None),
+            "{}: another node's call",
+            e.name
+        );
+        let events = e.store.call_events("x1").await.expect("events");
+        let last = events.last().expect("an entry");
+        assert_eq!(
+            (last.seq, last.at_ms, last.kind.as_str()),
+            (3, 9_000_000, "end")
+        );
+        assert!(last.detail.starts_with("interrupted"), "{}", last.detail);
+        assert_eq!(
+            e.store
+                .close_interrupted_calls("node_a", 9_100_000)
+                .await
+                .expect("again"),
+            0
+        );
         e.finish().await;
     }
 }

@@ -46,6 +46,7 @@ const DISPOSITIONS: &[&str] = &[
     "rejected",
     "unavailable",
     "failed",
+    "interrupted",
     "timeout",
 ];
 

@@ -6,6 +6,9 @@ use sqlx::AnyConnection;
 use super::calls::NewCall;
 use super::{Store, StoreError};
 
+/// The timeline entry of a call closed by [`Store::close_interrupted_calls`].
+const INTERRUPTED_NOTE: &str = "interrupted: the gateway stopped during the call";
+
 /// One change to a call's record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallWrite {
@@ -143,6 +146,40 @@ impl Store {
         self.apply_call_writes(call_id, &[w]).await
     }
 
+    /// Closes the records `node` left open when it stopped without ending its calls (a
+    /// crash, a kill): disposition `interrupted`, ended at the last thing recorded of each,
+    /// with a timeline entry saying so. Returns how many were closed.
+    pub async fn close_interrupted_calls(
+        &self,
+        node: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO call_events (call_id, seq, at_ms, kind, detail, peer) \
+             SELECT id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM call_events e \
+             WHERE e.call_id = calls.id), $1, 'end', $2, '' \
+             FROM calls WHERE node = $3 AND ended_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(INTERRUPTED_NOTE)
+        .bind(node)
+        .execute(&mut *tx)
+        .await?;
+        // The last entry before ours is the last sign of life.
+        let closed = sqlx::query(
+            "UPDATE calls SET disposition = 'interrupted', ended_at = COALESCE((SELECT \
+             MAX(at_ms) FROM call_events e WHERE e.call_id = calls.id AND e.detail <> $1) \
+             / 1000, started_at) WHERE node = $2 AND ended_at IS NULL",
+        )
+        .bind(INTERRUPTED_NOTE)
+        .bind(node)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(closed.rows_affected())
+    }
+
     /// A call's media figures; None when its media never ran or has not stopped yet.
     pub async fn call_media(&self, call_id: &str) -> Result<Option<CallMedia>, StoreError> {
         Ok(sqlx::query_as(
@@ -160,7 +197,7 @@ async fn apply(conn: &mut AnyConnection, call_id: &str, w: &CallWrite) -> Result
     let q = match w {
         CallWrite::Insert(c) => sqlx::query(
             "INSERT INTO calls (id, org, campaign, session_id, number, destination, trunk, \
-             sip_call_id, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             sip_call_id, started_at, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(c.id.as_str())
         .bind(c.org.as_str())
@@ -170,7 +207,8 @@ async fn apply(conn: &mut AnyConnection, call_id: &str, w: &CallWrite) -> Result
         .bind(c.destination.as_str())
         .bind(c.trunk.as_str())
         .bind(c.sip_call_id.as_str())
-        .bind(c.started_at),
+        .bind(c.started_at)
+        .bind(c.node.as_str()),
         CallWrite::Destination(d) => sqlx::query("UPDATE calls SET destination = $1 WHERE id = $2")
             .bind(d.as_str())
             .bind(call_id),

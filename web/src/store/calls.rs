@@ -23,6 +23,8 @@ pub struct NewCall {
     pub sip_call_id: String,
     /// Unix seconds.
     pub started_at: i64,
+    /// The gateway node carrying the call (see [`Store::close_interrupted_calls`]).
+    pub node: String,
 }
 
 /// A call detail record.

@@ -228,6 +228,7 @@ pub async fn fixtures(store: &Store) -> (String, String) {
                 trunk: "main".into(),
                 sip_call_id: "abc@127.0.0.1".into(),
                 started_at: now - 60,
+                node: "node_test".into(),
             })
             .await
             .expect("call");
