@@ -11,7 +11,6 @@
 
 mod support;
 
-use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
