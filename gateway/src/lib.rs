@@ -3,6 +3,7 @@
 //!
 //! Depends on `c2c-sbc` (SIP, tokens) and `c2c-web` (HTTP API); nothing depends on it.
 
+pub mod arenas;
 pub mod call;
 pub mod cdr;
 pub mod config;

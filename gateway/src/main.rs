@@ -117,6 +117,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config, demo } => {
+            // Before any thread exists: exec replaces the process (same pid and arguments).
+            if let Some(e) = c2c_gateway::arenas::cap() {
+                tracing::warn!(error = %e, "malloc arenas not capped");
+            }
             let config = load(config)?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -69,7 +69,9 @@ pub struct BrowserPts {
 
 /// The browser side of a call.
 pub struct BrowserPeer {
-    rtc: Rtc,
+    /// Boxed: an `Rtc` is ~10 KiB inline, moved through channels and held in the loop's
+    /// call table, whose spare capacity would otherwise cost that much per empty slot.
+    rtc: Box<Rtc>,
     local: SocketAddr,
     mid: Mid,
     pts: BrowserPts,
@@ -110,7 +112,7 @@ impl BrowserPeer {
             None,
             FormatParams::default(),
         );
-        let mut rtc = config.build(now);
+        let mut rtc = Box::new(config.build(now));
         let candidate = Candidate::host(local, "udp").map_err(|e| PeerError::Rtc(e.to_string()))?;
         rtc.add_local_candidate(candidate);
         let answer = rtc
