@@ -17,11 +17,9 @@ const LIMIT: Duration = Duration::from_secs(30);
 
 /// Our INVITE and the trunk's 200 as a call's timeline recorded them.
 fn recorded(trunk: SocketAddr, contact: SocketAddr) -> (String, String) {
-    let common = format!(
-        "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKold;rport\r\n\
-         From: \"Web caller\" <sip:+15550100000@c2c.test>;tag=ours\r\n\
-         Call-ID: crashed-call-1\r\nCSeq: 1 INVITE\r\n"
-    );
+    let common = "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKold;rport\r\n\
+        From: \"Web caller\" <sip:+15550100000@c2c.test>;tag=ours\r\n\
+        Call-ID: crashed-call-1\r\nCSeq: 1 INVITE\r\n";
     let invite = format!(
         "INVITE sip:+4930123456@{trunk} SIP/2.0\r\n{common}To: <sip:+4930123456@{trunk}>\r\n\
          Max-Forwards: 70\r\nContact: <sip:c2c@127.0.0.1:5999>\r\nContent-Length: 0\r\n\r\n"
