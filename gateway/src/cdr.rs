@@ -32,13 +32,7 @@ impl CallRecorder {
     /// Inserts the record of a verified call about to be placed.
     pub fn start(store: &Store, node: &str, v: &VerifiedCall) -> CallRecorder {
         let id = format!("call_{:032x}", rand::random::<u128>());
-        let (writes, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_all(store.clone(), id.clone(), rx));
-        let rec = CallRecorder {
-            id,
-            writes,
-            last_status: Arc::new(Mutex::new(None)),
-        };
+        let rec = Self::resume(store, &id);
         rec.send(CallWrite::Insert(Box::new(NewCall {
             id: rec.id.clone(),
             org: v.claims.org.clone(),
@@ -53,6 +47,18 @@ impl CallRecorder {
         })));
         rec.event("state", "verified");
         rec
+    }
+
+    /// Appends to the record `id` of an earlier call (one a restart closed, say): inserts
+    /// nothing.
+    pub fn resume(store: &Store, id: &str) -> CallRecorder {
+        let (writes, rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_all(store.clone(), id.to_owned(), rx));
+        CallRecorder {
+            id: id.to_owned(),
+            writes,
+            last_status: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// The record's id.

@@ -7,6 +7,7 @@ pub mod arenas;
 pub mod call;
 pub mod cdr;
 pub mod config;
+pub mod cut_off;
 pub mod media;
 pub mod node;
 pub mod server;

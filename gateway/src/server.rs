@@ -36,6 +36,8 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     let store = config.open_store().await.context("opening the database")?;
     let node = crate::node::load_or_create(&config.data_dir)
         .with_context(|| format!("node id in {}", config.data_dir.display()))?;
+    // Their trunk dialogs are rebuilt before the records are closed; ended once trunks load.
+    let cut_off = crate::cut_off::find(&store, &node).await;
     let closed = store
         .close_interrupted_calls(&node, unix_now() * 1000)
         .await
@@ -73,6 +75,13 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     );
     tracing::info!(sip = %sbc.local_addr(), "SBC listening (UDP)");
     apply_trunks(&sbc, &trunks).await;
+    if !cut_off.is_empty() {
+        tracing::warn!(
+            calls = cut_off.len(),
+            "ending the cut-off calls at their trunks (BYE)"
+        );
+        crate::cut_off::end_all(&store, &sbc, cut_off);
+    }
     tokio::spawn(sync_trunks(store.clone(), trunks.clone(), sbc.clone()));
 
     let demo_login = if demo {

@@ -35,10 +35,12 @@ mod auth;
 mod dialog;
 mod event;
 mod outcome;
+mod recovered;
 mod reinvite;
 pub(crate) mod transaction;
 
 pub use auth::MAX_AUTH_ATTEMPTS;
+pub(crate) use dialog::in_dialog_next_hop;
 pub use event::{EndCause, LegEvent, Output};
 pub use transaction::{CANCEL_WAIT, LINGER, T1, T2, TIMER_B, TIMER_F};
 
@@ -107,6 +109,21 @@ pub enum LegError {
     /// The destination or caller number is unusable.
     #[error(transparent)]
     Destination(#[from] DestinationError),
+}
+
+/// Who a leg is in its dialog: what every request it sends carries.
+#[derive(Debug)]
+struct Identity {
+    call_id: String,
+    local_tag: String,
+    /// The INVITE's CSeq number.
+    cseq: u32,
+    request_uri: String,
+    from: String,
+    to: String,
+    local_addr: SocketAddr,
+    trunk_addr: SocketAddr,
+    transport: Transport,
 }
 
 /// Where the INVITE client transaction is (RFC 3261 Figure 5).
@@ -281,49 +298,27 @@ impl TrunkLeg {
         let branch = new_branch();
         let reliable = trunk.transport != Transport::Udp;
         let invite_via = via_value(trunk.transport, params.local_addr, &branch);
-        let mut leg = Self {
-            call_id,
-            local_tag,
-            cseq,
-            give_up_at: params.give_up_after.map(|d| now + d),
-            any_response: false,
-            to: format!("<{request_uri}>"),
-            request_uri,
-            from,
-            local_addr: params.local_addr,
-            trunk_addr: params.trunk_addr,
-            invite: ClientTx::new(branch, Vec::new(), params.trunk_addr, TIMER_B, None, now)
-                .over(reliable),
-            transport: trunk.transport,
-            invite_state: InviteState::Calling,
-            invite_via,
-            invite_request: Request::new(Method::Invite, ""),
-            local_sdp: params.sdp_offer.clone(),
-            pracks: 0,
-            last_rseq: None,
-            prack: None,
-            sdp_version: 1,
-            remote_cseq: None,
-            reoffer: None,
-            credentials: trunk.username.clone().zip(trunk.password.clone()),
-            realm: trunk.realm.clone(),
-            auth_attempts: 0,
-            prior_invite: None,
-            non2xx_ack: None,
-            hangup_requested: false,
-            cancel: None,
-            cancel_deadline: None,
-            dialog: None,
-            bye: None,
-            said_trying: false,
-            said_ringing: false,
-            early_media: None,
-            ended: false,
-            linger_until: None,
-            terminated: false,
-            outputs: VecDeque::new(),
-            timeout_reported: false,
-        };
+        let invite_tx =
+            ClientTx::new(branch, Vec::new(), params.trunk_addr, TIMER_B, None, now).over(reliable);
+        let mut leg = Self::at_rest(
+            Identity {
+                call_id,
+                local_tag,
+                cseq,
+                to: format!("<{request_uri}>"),
+                request_uri,
+                from,
+                local_addr: params.local_addr,
+                trunk_addr: params.trunk_addr,
+                transport: trunk.transport,
+            },
+            invite_tx,
+        );
+        leg.give_up_at = params.give_up_after.map(|d| now + d);
+        leg.invite_via = invite_via;
+        leg.local_sdp = params.sdp_offer.clone();
+        leg.credentials = trunk.username.clone().zip(trunk.password.clone());
+        leg.realm = trunk.realm.clone();
         let mut invite = leg.base_request(
             Method::Invite,
             &leg.request_uri,
@@ -362,6 +357,52 @@ impl TrunkLeg {
         leg.invite_request = invite;
         leg.transmit(leg.invite.bytes.clone(), leg.trunk_addr);
         Ok(leg)
+    }
+
+    /// A leg with this identity and every other state at rest (nothing sent, no dialog).
+    fn at_rest(id: Identity, invite: ClientTx) -> Self {
+        Self {
+            call_id: id.call_id,
+            local_tag: id.local_tag,
+            cseq: id.cseq,
+            request_uri: id.request_uri,
+            from: id.from,
+            to: id.to,
+            local_addr: id.local_addr,
+            trunk_addr: id.trunk_addr,
+            invite,
+            invite_state: InviteState::Calling,
+            invite_via: String::new(),
+            transport: id.transport,
+            give_up_at: None,
+            any_response: false,
+            local_sdp: String::new(),
+            sdp_version: 1,
+            remote_cseq: None,
+            reoffer: None,
+            pracks: 0,
+            last_rseq: None,
+            prack: None,
+            invite_request: Request::new(Method::Invite, ""),
+            credentials: None,
+            realm: None,
+            auth_attempts: 0,
+            prior_invite: None,
+            non2xx_ack: None,
+            hangup_requested: false,
+            cancel: None,
+            cancel_deadline: None,
+            dialog: None,
+            bye: None,
+            said_trying: false,
+            said_ringing: false,
+            early_media: None,
+            ended: false,
+            linger_until: None,
+            terminated: false,
+            outputs: VecDeque::new(),
+            timeout_reported: false,
+        }
     }
 
     /// Our Contact, with the transport when it is not UDP (RFC 3261 §19.1.4).

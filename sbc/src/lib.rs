@@ -20,6 +20,7 @@ pub mod ingress;
 pub mod keepalive;
 pub mod leg;
 pub mod networks;
+pub mod recovered;
 pub mod sdp;
 pub mod shell;
 pub mod sip;

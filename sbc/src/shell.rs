@@ -3,6 +3,7 @@
 //! timers. All protocol decisions live in the sans-IO values; this is plumbing.
 
 mod dispatch;
+mod recovered;
 mod tcp;
 mod tls;
 mod trace;
@@ -137,6 +138,12 @@ pub enum SbcError {
     /// The SBC task has stopped.
     #[error("the SBC has stopped")]
     Stopped,
+    /// A recovered dialog leads to an address no configured trunk has (any more).
+    #[error("{0} is not the address of a configured trunk")]
+    NotATrunk(SocketAddr),
+    /// A recovered dialog used a transport whose connection died with the process.
+    #[error("ending a recovered {0:?} dialog is not supported (UDP only)")]
+    RecoveredTransport(Transport),
 }
 
 impl SbcError {
@@ -163,6 +170,12 @@ enum Command {
     Hangup {
         call_id: String,
     },
+    /// End a dialog rebuilt after a crash: the leg's BYE is ready to go.
+    Recover {
+        leg: Box<crate::leg::TrunkLeg>,
+        events: mpsc::UnboundedSender<LegEvent>,
+        trace: mpsc::UnboundedSender<TraceEntry>,
+    },
     /// The trunk set changed: trust exactly these addresses (and those of calls in
     /// progress) and ping exactly these trunks.
     SetTrunks {
@@ -176,6 +189,7 @@ impl std::fmt::Debug for Command {
         match self {
             Self::Place { candidates, .. } => write!(f, "Place({} candidates)", candidates.len()),
             Self::Hangup { call_id } => write!(f, "Hangup({call_id})"),
+            Self::Recover { leg, .. } => write!(f, "Recover({})", leg.call_id()),
             Self::SetTrunks { trusted, probes } => {
                 write!(
                     f,
@@ -195,6 +209,8 @@ pub struct Sbc {
     advertised: SocketAddr,
     /// The current trunks; replaced whole by [`Sbc::set_trunks`], never locked across .await.
     trunks: RwLock<Arc<trunk_set::TrunkSet>>,
+    /// The addresses of the current trunks (within `[sip] trunk_networks`).
+    trunk_addrs: RwLock<Arc<HashSet<IpAddr>>>,
     /// Serialises [`Sbc::set_trunks`] so two updates cannot apply out of order.
     updating: tokio::sync::Mutex<()>,
     commands: mpsc::UnboundedSender<Command>,
@@ -312,6 +328,7 @@ impl Sbc {
                 tcp::accept_loop(listener, inbound_tx.clone(), max_message, options.tcp_idle);
             tasks.push(tokio::spawn(accept));
         }
+        let trunk_addrs = RwLock::new(Arc::new(trusted.clone()));
         let sip = dispatch::Sip {
             ingress,
             keepalive,
@@ -323,6 +340,7 @@ impl Sbc {
             local_addr,
             advertised,
             trunks: RwLock::new(Arc::new(set)),
+            trunk_addrs,
             updating: tokio::sync::Mutex::new(()),
             commands,
             inbound: inbound_tx,
@@ -348,6 +366,7 @@ impl Sbc {
         let names: Vec<&String> = set.trunks.keys().collect();
         info!(trunks = ?names, "trunk set replaced");
         *self.trunks.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(set);
+        *self.trunk_addrs.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(trusted.clone());
         self.commands
             .send(Command::SetTrunks { trusted, probes })
             .map_err(|_| SbcError::Stopped)

@@ -435,6 +435,85 @@ async fn a_restarted_node_closes_only_its_own_calls_left_open_as_interrupted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_finds_its_answered_open_calls_with_their_sip_messages() {
+    use c2c_web::store::NewCall;
+    for e in engines().await {
+        let call = |id: &str, node: &str| NewCall {
+            id: id.into(),
+            org: "o1".into(),
+            campaign: "sales".into(),
+            session_id: format!("ws_{id}"),
+            number: "+15550100001".into(),
+            destination: "+4930123456".into(),
+            trunk: "main".into(),
+            sip_call_id: format!("sip-{id}"),
+            started_at: 1000,
+            node: node.into(),
+        };
+        for (id, node) in [
+            ("y1", "node_a"),
+            ("y2", "node_a"),
+            ("y3", "node_a"),
+            ("y4", "node_b"),
+        ] {
+            e.store.insert_call(&call(id, node)).await.expect("insert");
+        }
+        let trunk = "192.0.2.7:5060";
+        for id in ["y1", "y3", "y4"] {
+            e.store.call_answered(id, 1002).await.expect("answered");
+        }
+        let s = &e.store;
+        s.add_call_event("y1", 1_000_000, "state", "placed")
+            .await
+            .expect("event");
+        s.add_sip_event("y1", 1_000_001, "sip_out", trunk, "INVITE sip:x SIP/2.0")
+            .await
+            .expect("event");
+        s.add_sip_event("y1", 1_002_000, "sip_in", trunk, "SIP/2.0 200 OK")
+            .await
+            .expect("event");
+        s.add_call_event("y1", 1_002_001, "state", "answered")
+            .await
+            .expect("event");
+        s.end_call("y3", 1010, "hangup_local", None)
+            .await
+            .expect("end");
+        let cut = s.cut_off_calls("node_a").await.expect("query");
+        assert_eq!(
+            cut.len(),
+            1,
+            "{}: only the answered open call of node_a",
+            e.name
+        );
+        let y1 = &cut[0];
+        assert_eq!(
+            (y1.id.as_str(), y1.org.as_str(), y1.trunk.as_str()),
+            ("y1", "o1", "main")
+        );
+        assert_eq!(y1.sip_call_id, "sip-y1");
+        let ladder: Vec<(&str, &str, &str)> = y1
+            .messages
+            .iter()
+            .map(|m| (m.kind.as_str(), m.peer.as_str(), m.detail.as_str()))
+            .collect();
+        assert_eq!(
+            ladder,
+            vec![
+                ("sip_out", trunk, "INVITE sip:x SIP/2.0"),
+                ("sip_in", trunk, "SIP/2.0 200 OK")
+            ],
+            "{}",
+            e.name
+        );
+        s.close_interrupted_calls("node_a", 9_000_000)
+            .await
+            .expect("close");
+        assert!(s.cut_off_calls("node_a").await.expect("again").is_empty());
+        e.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn campaigns_seed_once_update_in_their_org_and_reload_into_the_catalog() {
     let config = |origin: &str| {
         let mut c: c2c_web::CampaignConfig = toml::from_str(

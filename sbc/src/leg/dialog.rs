@@ -9,7 +9,7 @@ use tracing::warn;
 use super::{EndCause, InviteState, LegEvent, TrunkLeg};
 use crate::sdp;
 use crate::sip::{self, Message, Method, Request};
-use crate::trunk::DEFAULT_SIP_PORT;
+use crate::trunk::{Transport, DEFAULT_SIP_PORT};
 
 /// The confirmed dialog (RFC 3261 §12.1.2).
 #[derive(Debug, Clone)]
@@ -33,6 +33,27 @@ fn next_hop(uri: &str, fallback: SocketAddr) -> SocketAddr {
         },
         None => fallback,
     }
+}
+
+/// Where in-dialog requests go: the first route, else the remote target (RFC 3261 §12.2.1.1),
+/// else the trunk.
+pub(crate) fn in_dialog_next_hop(
+    transport: Transport,
+    routes: &[String],
+    target: &str,
+    trunk_addr: SocketAddr,
+) -> SocketAddr {
+    // Over TLS the connection we opened and verified is the only way to the trunk: a new
+    // one to the Contact's address would have no name to check the certificate against
+    // (RFC 5922 §7), so in-dialog requests go back over it (RFC 5923).
+    if transport == Transport::Tls {
+        return trunk_addr;
+    }
+    let hop_uri = routes
+        .first()
+        .and_then(|r| sip::name_addr_uri(r))
+        .unwrap_or(target);
+    next_hop(hop_uri, trunk_addr)
 }
 
 impl TrunkLeg {
@@ -131,18 +152,7 @@ impl TrunkLeg {
             .into_iter()
             .rev()
             .collect();
-        let hop_uri = routes
-            .first()
-            .and_then(|r| sip::name_addr_uri(r))
-            .unwrap_or(&target)
-            .to_owned();
-        // Over TLS the connection we opened and verified is the only way to the trunk: a new
-        // one to the Contact's address would have no name to check the certificate against
-        // (RFC 5922 §7), so in-dialog requests go back over it (RFC 5923).
-        let next_hop = match self.transport {
-            crate::trunk::Transport::Tls => self.trunk_addr,
-            _ => next_hop(&hop_uri, self.trunk_addr),
-        };
+        let next_hop = in_dialog_next_hop(self.transport, &routes, &target, self.trunk_addr);
         let (_, via) = self.fresh_via();
         let ack = self.base_request(Method::Ack, &target, &via, &remote_to, &routes);
         Dialog {

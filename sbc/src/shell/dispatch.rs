@@ -148,6 +148,18 @@ pub(super) async fn run(
                         slot.hangup(&mut net, Instant::now()).await;
                     }
                 }
+                Some(Command::Recover { leg, events, trace }) => {
+                    if legs.contains_key(leg.call_id()) {
+                        warn!(call_id = %leg.call_id(), "recovered dialog already in progress");
+                        continue;
+                    }
+                    let mut slot = LegSlot::recovered(*leg, events, trace);
+                    for ip in &slot.addrs {
+                        sip.ingress.trust(*ip);
+                    }
+                    slot.start(&mut net).await;
+                    legs.insert(slot.call_id().to_owned(), slot);
+                }
                 Some(Command::SetTrunks { trusted, probes }) => {
                     sip.configured = trusted;
                     sip.retrust(&legs);

@@ -99,6 +99,25 @@ pub(super) fn place(
     None
 }
 
+impl LegSlot {
+    /// The slot of a leg ending a dialog recovered after a restart: one attempt, no failover.
+    pub(super) fn recovered(
+        leg: TrunkLeg,
+        events: mpsc::UnboundedSender<LegEvent>,
+        trace: mpsc::UnboundedSender<TraceEntry>,
+    ) -> LegSlot {
+        let addrs = vec![leg.next_hop().ip()];
+        LegSlot {
+            current: Attempt::new(leg, "recovered".to_owned()),
+            retired: Vec::new(),
+            pending: VecDeque::new(),
+            events,
+            trace: CallTrace::new(trace),
+            addrs,
+        }
+    }
+}
+
 /// True when an ended attempt is the trunk's fault: silence, Timer B or a 5xx (RFC 3263 §4.3).
 fn trunk_failed(event: &LegEvent) -> bool {
     match event {
