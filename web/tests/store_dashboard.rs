@@ -4,6 +4,22 @@
 mod engines;
 use engines::engines;
 
+/// A call of campaign `sales` in `o1`, started at 1000 on `node_a`; tests change what they need.
+fn new_call(id: &str) -> c2c_web::store::NewCall {
+    c2c_web::store::NewCall {
+        id: id.into(),
+        org: "o1".into(),
+        campaign: "sales".into(),
+        session_id: format!("ws_{id}"),
+        number: "+15550100001".into(),
+        destination: "+4930123456".into(),
+        trunk: "main".into(),
+        sip_call_id: String::new(),
+        started_at: 1000,
+        node: "node_a".into(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_log_in_with_their_password_only_and_logins_end() {
     use c2c_web::store::Role;
@@ -92,16 +108,10 @@ async fn a_call_record_is_written_at_start_and_completed_at_the_end() {
     use c2c_web::store::{CallFilter, NewCall};
     for e in engines().await {
         let call = |id: &str, org: &str, campaign: &str, at: i64| NewCall {
-            id: id.into(),
             org: org.into(),
             campaign: campaign.into(),
-            session_id: format!("ws_{id}"),
-            number: "+15550100001".into(),
-            destination: "+4930123456".into(),
-            trunk: "main".into(),
-            sip_call_id: String::new(),
             started_at: at,
-            node: "node_a".into(),
+            ..new_call(id)
         };
         e.store
             .insert_call(&call("c1", "o1", "sales", 1000))
@@ -250,20 +260,9 @@ async fn a_call_record_is_written_at_start_and_completed_at_the_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_of_call_writes_lands_whole_or_not_at_all_with_its_media_figures() {
-    use c2c_web::store::{CallMedia, CallWrite, NewCall};
+    use c2c_web::store::{CallMedia, CallWrite};
     for e in engines().await {
-        let call = NewCall {
-            id: "b1".into(),
-            org: "o1".into(),
-            campaign: "sales".into(),
-            session_id: "ws_b1".into(),
-            number: "+15550100001".into(),
-            destination: "+4930123456".into(),
-            trunk: "main".into(),
-            sip_call_id: String::new(),
-            started_at: 1000,
-            node: "node_a".into(),
-        };
+        let call = new_call("b1");
         let event = |at_ms: i64, kind: &str, detail: &str| CallWrite::Event {
             at_ms,
             kind: kind.into(),
@@ -362,16 +361,8 @@ async fn a_restarted_node_closes_only_its_own_calls_left_open_as_interrupted() {
     use c2c_web::store::NewCall;
     for e in engines().await {
         let call = |id: &str, node: &str| NewCall {
-            id: id.into(),
-            org: "o1".into(),
-            campaign: "sales".into(),
-            session_id: format!("ws_{id}"),
-            number: "+15550100001".into(),
-            destination: "+4930123456".into(),
-            trunk: "main".into(),
-            sip_call_id: String::new(),
-            started_at: 1000,
             node: node.into(),
+            ..new_call(id)
         };
         for (id, node) in [
             ("x1", "node_a"),
@@ -439,16 +430,9 @@ async fn a_restarted_node_finds_its_answered_open_calls_with_their_sip_messages(
     use c2c_web::store::NewCall;
     for e in engines().await {
         let call = |id: &str, node: &str| NewCall {
-            id: id.into(),
-            org: "o1".into(),
-            campaign: "sales".into(),
-            session_id: format!("ws_{id}"),
-            number: "+15550100001".into(),
-            destination: "+4930123456".into(),
-            trunk: "main".into(),
             sip_call_id: format!("sip-{id}"),
-            started_at: 1000,
             node: node.into(),
+            ..new_call(id)
         };
         for (id, node) in [
             ("y1", "node_a"),
