@@ -34,6 +34,27 @@ async fn the_call_list_filters_pages_and_exports() {
         .is_some_and(|v| v.to_str().unwrap_or_default().starts_with("text/csv")));
     assert!(csv.body.starts_with("id,campaign,"), "{}", csv.body);
     assert!(csv.body.contains("\"call_o1\",\"sales\""), "{}", csv.body);
+    // The media figures close each line; trunk loss and jitter as its RTCP reported them.
+    assert!(
+        csv.body
+            .contains(",\"1500\",\"1500\",\"1490\",\"1490\",\"3\",\"10\",\"15\",\"2.5\"\r\n"),
+        "{}",
+        csv.body
+    );
+    let call = send(&d, get("/admin/calls/call_o1", Some(&session))).await;
+    for shown in [
+        "<td data-test=\"from-browser\">1500</td>",
+        "3 (0.20 %)",
+        "10 (0.67 %)",
+        "1.00 %",
+        "2.5 ms",
+    ] {
+        assert!(
+            call.body.contains(shown),
+            "media lacks {shown}: {}",
+            call.body
+        );
+    }
     let live_page = send(&d, get("/admin/live", Some(&session))).await;
     assert!(live_page.body.contains("+4930999000"), "{}", live_page.body);
 }

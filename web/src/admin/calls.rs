@@ -198,12 +198,18 @@ pub(crate) async fn csv(
         .store
         .calls(admin.org(), &filter, CSV_MAX_ROWS, 0)
         .await?;
+    let ids: Vec<&str> = calls.iter().map(|c| c.id.as_str()).collect();
+    let media = state.store.calls_media(&ids).await?;
     let mut out = String::from(
         "id,campaign,session_id,number,destination,trunk,sip_call_id,started_at,answered_at,\
-         ended_at,disposition,sip_status,talk_seconds\r\n",
+         ended_at,disposition,sip_status,talk_seconds,rtp_from_browser,rtp_to_trunk,\
+         rtp_from_trunk,rtp_to_browser,lost_from_browser,lost_from_trunk,trunk_reported_lost,\
+         trunk_jitter_ms\r\n",
     );
     for c in &calls {
         let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+        let m = media.get(&c.id);
+        let figure = |f: fn(&CallMedia) -> i64| opt(m.map(f));
         let fields = [
             c.id.clone(),
             c.campaign.clone(),
@@ -218,6 +224,19 @@ pub(crate) async fn csv(
             c.disposition.clone().unwrap_or_default(),
             opt(c.sip_status),
             opt(c.talk_seconds()),
+            figure(|m| m.from_browser),
+            figure(|m| m.to_trunk),
+            figure(|m| m.from_trunk),
+            figure(|m| m.to_browser),
+            figure(|m| m.lost_from_browser),
+            figure(|m| m.lost_from_trunk),
+            // Without an RTCP report the trunk said nothing: empty, not zero.
+            m.filter(|m| m.trunk_reports > 0)
+                .map(|m| m.trunk_lost.to_string())
+                .unwrap_or_default(),
+            m.filter(|m| m.trunk_reports > 0)
+                .map(|m| format!("{:.1}", m.trunk_jitter_us as f64 / 1000.0))
+                .unwrap_or_default(),
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&line.join(","));

@@ -1,6 +1,8 @@
 //! Writing call detail records: a call's changes are applied in order, and whatever is queued
 //! together goes in one transaction (one lock and one WAL commit on SQLite instead of ten).
 
+use std::collections::HashMap;
+
 use sqlx::AnyConnection;
 
 use super::calls::NewCall;
@@ -8,6 +10,19 @@ use super::{Store, StoreError};
 
 /// The timeline entry of a call closed by [`Store::close_interrupted_calls`].
 const INTERRUPTED_NOTE: &str = "interrupted: the gateway stopped during the call";
+
+/// The figures of [`CallMedia`], in its field order.
+const MEDIA_COLUMNS: &str = "from_browser, to_browser, from_trunk, to_trunk, \
+     lost_from_browser, lost_from_trunk, dropped_foreign, trunk_reports, trunk_lost, \
+     trunk_jitter_us";
+
+/// A `call_media` row with its call id.
+#[derive(sqlx::FromRow)]
+struct MediaRow {
+    call_id: String,
+    #[sqlx(flatten)]
+    media: CallMedia,
+}
 
 /// One change to a call's record.
 #[derive(Debug, Clone, PartialEq)]
@@ -180,13 +195,35 @@ impl Store {
         Ok(closed.rows_affected())
     }
 
+    /// The media figures of those of `call_ids` that have them, by call id.
+    pub async fn calls_media(
+        &self,
+        call_ids: &[&str],
+    ) -> Result<HashMap<String, CallMedia>, StoreError> {
+        let mut out = HashMap::with_capacity(call_ids.len());
+        // Bounded lists keep every statement well under both engines' placeholder limits.
+        for chunk in call_ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT call_id, {MEDIA_COLUMNS} FROM call_media WHERE call_id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query_as::<_, MediaRow>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(self.pool()).await? {
+                out.insert(row.call_id, row.media);
+            }
+        }
+        Ok(out)
+    }
+
     /// A call's media figures; None when its media never ran or has not stopped yet.
     pub async fn call_media(&self, call_id: &str) -> Result<Option<CallMedia>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT from_browser, to_browser, from_trunk, to_trunk, lost_from_browser, \
-             lost_from_trunk, dropped_foreign, trunk_reports, trunk_lost, trunk_jitter_us \
-             FROM call_media WHERE call_id = $1",
-        )
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {MEDIA_COLUMNS} FROM call_media WHERE call_id = $1"
+        )))
         .bind(call_id)
         .fetch_optional(self.pool())
         .await?)

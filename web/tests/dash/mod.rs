@@ -15,13 +15,27 @@ use tower::ServiceExt;
 use c2c_sbc::token::{KeyRing, TokenIssuer};
 use c2c_sbc::trunk::TrunkConfig;
 use c2c_web::screening::ActiveCalls;
-use c2c_web::store::NewCall;
 use c2c_web::store::Role;
+use c2c_web::store::{CallMedia, CallWrite, NewCall};
 use c2c_web::{
     AppState, CampaignConfig, Campaigns, SecretBox, Store, Trunks, WebConfig, WebSession,
 };
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// The media figures every seeded call has.
+pub const SEEDED_MEDIA: CallMedia = CallMedia {
+    from_browser: 1500,
+    to_browser: 1490,
+    from_trunk: 1490,
+    to_trunk: 1500,
+    lost_from_browser: 3,
+    lost_from_trunk: 10,
+    dropped_foreign: 7,
+    trunk_reports: 5,
+    trunk_lost: 15,
+    trunk_jitter_us: 2_500,
+};
 
 /// o1's trunk `main`'s SIP password: must never appear in a response.
 pub const TRUNK_PASSWORD: &str = "Tr0nk-s3cret-o1";
@@ -248,6 +262,10 @@ pub async fn fixtures(store: &Store) -> (String, String) {
             .await
             .expect("ev");
         store.call_answered(&id, now - 50).await.expect("answer");
+        store
+            .apply_call_writes(&id, &[CallWrite::Media(SEEDED_MEDIA)])
+            .await
+            .expect("media");
     }
     let cb = store
         .insert_callback(
