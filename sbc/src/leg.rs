@@ -138,19 +138,10 @@ enum InviteState {
 /// One outbound call toward a trunk.
 #[derive(Debug)]
 pub struct TrunkLeg {
-    call_id: String,
-    local_tag: String,
-    cseq: u32,
-    request_uri: String,
-    from: String,
-    to: String,
-    local_addr: SocketAddr,
-    trunk_addr: SocketAddr,
+    id: Identity,
     invite: ClientTx,
     invite_state: InviteState,
     invite_via: String,
-    /// Transport toward the trunk (Via, Contact, retransmissions).
-    transport: Transport,
     /// When to give up on a silent trunk (see [`LegParams::give_up_after`]).
     give_up_at: Option<Instant>,
     /// The trunk answered the INVITE at all (even 100 Trying).
@@ -321,9 +312,9 @@ impl TrunkLeg {
         leg.realm = trunk.realm.clone();
         let mut invite = leg.base_request(
             Method::Invite,
-            &leg.request_uri,
+            &leg.id.request_uri,
             &leg.invite_via,
-            &leg.to,
+            &leg.id.to,
             &[],
         );
         let h = &mut invite.headers;
@@ -355,25 +346,17 @@ impl TrunkLeg {
         invite.body = params.sdp_offer.into_bytes();
         leg.invite.bytes = Message::Request(invite.clone()).to_bytes();
         leg.invite_request = invite;
-        leg.transmit(leg.invite.bytes.clone(), leg.trunk_addr);
+        leg.transmit(leg.invite.bytes.clone(), leg.id.trunk_addr);
         Ok(leg)
     }
 
     /// A leg with this identity and every other state at rest (nothing sent, no dialog).
     fn at_rest(id: Identity, invite: ClientTx) -> Self {
         Self {
-            call_id: id.call_id,
-            local_tag: id.local_tag,
-            cseq: id.cseq,
-            request_uri: id.request_uri,
-            from: id.from,
-            to: id.to,
-            local_addr: id.local_addr,
-            trunk_addr: id.trunk_addr,
+            id,
             invite,
             invite_state: InviteState::Calling,
             invite_via: String::new(),
-            transport: id.transport,
             give_up_at: None,
             any_response: false,
             local_sdp: String::new(),
@@ -407,19 +390,19 @@ impl TrunkLeg {
 
     /// Our Contact, with the transport when it is not UDP (RFC 3261 §19.1.4).
     fn contact(&self) -> String {
-        match self.transport {
-            Transport::Udp => format!("<sip:c2c@{}>", self.local_addr),
-            Transport::Tcp => format!("<sip:c2c@{};transport=tcp>", self.local_addr),
-            Transport::Tls => format!("<sip:c2c@{};transport=tls>", self.local_addr),
+        match self.id.transport {
+            Transport::Udp => format!("<sip:c2c@{}>", self.id.local_addr),
+            Transport::Tcp => format!("<sip:c2c@{};transport=tcp>", self.id.local_addr),
+            Transport::Tls => format!("<sip:c2c@{};transport=tls>", self.id.local_addr),
         }
     }
 
     /// What a follow-up attempt on another trunk needs to continue this call.
     pub fn continuation(&self) -> Continuation {
         Continuation {
-            call_id: self.call_id.clone(),
-            local_tag: self.local_tag.clone(),
-            cseq: self.cseq,
+            call_id: self.id.call_id.clone(),
+            local_tag: self.id.local_tag.clone(),
+            cseq: self.id.cseq,
         }
     }
 
@@ -434,7 +417,7 @@ impl TrunkLeg {
 
     /// The Call-ID of this call (random; it carries no internal address).
     pub fn call_id(&self) -> &str {
-        &self.call_id
+        &self.id.call_id
     }
 
     /// True once the call ended and retransmissions no longer need answering: drop the leg.
@@ -466,7 +449,7 @@ impl TrunkLeg {
     /// Feeds a message received from `from` that belongs to this call (same Call-ID).
     pub fn handle_datagram(&mut self, msg: Message, from: SocketAddr, now: Instant) {
         self.timeout_reported = false;
-        if msg.call_id() != Some(self.call_id.as_str()) {
+        if msg.call_id() != Some(self.id.call_id.as_str()) {
             debug!(call_id = ?msg.call_id(), "message for another call ignored");
             return;
         }
@@ -526,7 +509,7 @@ impl TrunkLeg {
         }
         if let Some(tx) = self.cancel.as_mut() {
             if tx.tick(now, &mut self.outputs) {
-                debug!(call_id = %self.call_id, "CANCEL timed out");
+                debug!(call_id = %self.id.call_id, "CANCEL timed out");
             }
         }
         let bye_timed_out = match self.bye.as_mut() {
@@ -534,13 +517,13 @@ impl TrunkLeg {
             None => false,
         };
         if bye_timed_out {
-            warn!(call_id = %self.call_id, "BYE timed out (Timer F)");
+            warn!(call_id = %self.id.call_id, "BYE timed out (Timer F)");
             self.end(EndCause::HangupLocal, None, now);
         }
         self.tick_reoffer(now);
         if let Some(tx) = self.prack.as_mut() {
             if tx.tick(now, &mut self.outputs) {
-                warn!(call_id = %self.call_id, "PRACK timed out");
+                warn!(call_id = %self.id.call_id, "PRACK timed out");
             }
         }
         if self.linger_until.is_some_and(|at| at <= now) {
@@ -601,7 +584,7 @@ impl TrunkLeg {
         if self.ended {
             return;
         }
-        debug!(call_id = %self.call_id, cause = cause.as_str(), ?status, "leg ended");
+        debug!(call_id = %self.id.call_id, cause = cause.as_str(), ?status, "leg ended");
         self.ended = true;
         self.linger_until = Some(now + LINGER);
         self.event(LegEvent::Ended { cause, status });
@@ -618,17 +601,17 @@ impl TrunkLeg {
     ) -> Request {
         // In-dialog requests after the INVITE count up from its CSeq (RFC 3261 §12.2.1.1).
         let number = match method {
-            Method::Bye => self.cseq + self.pracks + 1,
-            Method::Prack => self.cseq + self.pracks,
-            _ => self.cseq,
+            Method::Bye => self.id.cseq + self.pracks + 1,
+            Method::Prack => self.id.cseq + self.pracks,
+            _ => self.id.cseq,
         };
         let mut req = Request::new(method.clone(), uri);
         let h = &mut req.headers;
         h.push("Via", via);
         h.push("Max-Forwards", "70");
-        h.push("From", self.from.as_str());
+        h.push("From", self.id.from.as_str());
         h.push("To", to);
-        h.push("Call-ID", self.call_id.as_str());
+        h.push("Call-ID", self.id.call_id.as_str());
         h.push("CSeq", format!("{number} {method}"));
         for route in routes {
             h.push("Route", route.as_str());
@@ -638,7 +621,7 @@ impl TrunkLeg {
 
     fn fresh_via(&self) -> (String, String) {
         let branch = new_branch();
-        let via = via_value(self.transport, self.local_addr, &branch);
+        let via = via_value(self.id.transport, self.id.local_addr, &branch);
         (branch, via)
     }
 
@@ -649,17 +632,17 @@ impl TrunkLeg {
         // CANCEL reuses the INVITE's Request-URI, Via (branch) and CSeq number (§9.1).
         let req = self.base_request(
             Method::Cancel,
-            &self.request_uri,
+            &self.id.request_uri,
             &self.invite_via,
-            &self.to,
+            &self.id.to,
             &[],
         );
         let bytes = Message::Request(req).to_bytes();
         let branch = self.invite.branch.clone();
-        self.transmit(bytes.clone(), self.trunk_addr);
-        let reliable = self.transport != Transport::Udp;
+        self.transmit(bytes.clone(), self.id.trunk_addr);
+        let reliable = self.id.transport != Transport::Udp;
         self.cancel = Some(
-            ClientTx::new(branch, bytes, self.trunk_addr, TIMER_F, Some(T2), now).over(reliable),
+            ClientTx::new(branch, bytes, self.id.trunk_addr, TIMER_F, Some(T2), now).over(reliable),
         );
         self.cancel_deadline = Some(now + CANCEL_WAIT);
     }
@@ -681,7 +664,7 @@ impl TrunkLeg {
         );
         let bytes = Message::Request(req).to_bytes();
         self.transmit(bytes.clone(), dialog.next_hop);
-        let reliable = self.transport != Transport::Udp;
+        let reliable = self.id.transport != Transport::Udp;
         self.bye = Some(
             ClientTx::new(branch, bytes, dialog.next_hop, TIMER_F, Some(T2), now).over(reliable),
         );
@@ -694,7 +677,7 @@ impl TrunkLeg {
         };
         let status = msg.status().unwrap_or_default();
         match cseq.method {
-            Method::Invite if branch == self.invite.branch && cseq.number == self.cseq => {
+            Method::Invite if branch == self.invite.branch && cseq.number == self.id.cseq => {
                 self.on_invite_response(status, &msg, now)
             }
             Method::Invite
@@ -704,7 +687,7 @@ impl TrunkLeg {
                     .is_some_and(|(b, _)| *b == branch) =>
             {
                 if let Some((_, ack)) = self.prior_invite.clone() {
-                    self.transmit(ack, self.trunk_addr); // a retransmitted challenge
+                    self.transmit(ack, self.id.trunk_addr); // a retransmitted challenge
                 }
             }
             Method::Prack
@@ -727,7 +710,7 @@ impl TrunkLeg {
                 }
                 self.end(EndCause::HangupLocal, None, now);
             }
-            _ => debug!(call_id = %self.call_id, status, "stray response ignored"),
+            _ => debug!(call_id = %self.id.call_id, status, "stray response ignored"),
         }
     }
 }

@@ -26,7 +26,7 @@ impl TrunkLeg {
             return false;
         }
         let Some((username, password)) = self.credentials.clone() else {
-            warn!(call_id = %self.call_id, status, "trunk challenged but has no credentials");
+            warn!(call_id = %self.id.call_id, status, "trunk challenged but has no credentials");
             return false;
         };
         let (challenge_header, answer_header) = if status == 407 {
@@ -35,19 +35,19 @@ impl TrunkLeg {
             ("WWW-Authenticate", "Authorization")
         };
         let Some(challenge) = Challenge::pick(msg.headers().get_all(challenge_header)) else {
-            warn!(call_id = %self.call_id, status, "no digest challenge we can answer");
+            warn!(call_id = %self.id.call_id, status, "no digest challenge we can answer");
             return false;
         };
         if let Some(realm) = &self.realm {
             if !challenge.realm.eq_ignore_ascii_case(realm) {
-                warn!(call_id = %self.call_id, offered = %challenge.realm, "challenge from a foreign realm refused");
+                warn!(call_id = %self.id.call_id, offered = %challenge.realm, "challenge from a foreign realm refused");
                 return false;
             }
         }
         let retry_allowed =
             self.auth_attempts == 0 || (challenge.stale && self.auth_attempts < MAX_AUTH_ATTEMPTS);
         if !retry_allowed {
-            warn!(call_id = %self.call_id, realm = %challenge.realm, "credentials refused");
+            warn!(call_id = %self.id.call_id, realm = %challenge.realm, "credentials refused");
             return false;
         }
         self.auth_attempts += 1;
@@ -58,7 +58,7 @@ impl TrunkLeg {
                 username: &username,
                 password: &password,
                 method: "INVITE",
-                uri: &self.request_uri,
+                uri: &self.id.request_uri,
                 cnonce: &cnonce,
                 nc: 1,
             },
@@ -67,21 +67,28 @@ impl TrunkLeg {
         if let Some(ack) = self.non2xx_ack.take() {
             self.prior_invite = Some((old_branch, ack));
         }
-        self.cseq += 1;
+        self.id.cseq += 1;
         let branch = new_branch();
-        self.invite_via = super::via_value(self.transport, self.local_addr, &branch);
+        self.invite_via = super::via_value(self.id.transport, self.id.local_addr, &branch);
         let mut req = self.invite_request.clone();
         req.headers.set("Via", self.invite_via.as_str());
-        req.headers.set("CSeq", format!("{} INVITE", self.cseq));
+        req.headers.set("CSeq", format!("{} INVITE", self.id.cseq));
         req.headers.remove(answer_header);
         req.headers.push(answer_header, value);
         let bytes = Message::Request(req.clone()).to_bytes();
         self.invite_request = req;
-        self.invite = ClientTx::new(branch, bytes.clone(), self.trunk_addr, TIMER_B, None, now)
-            .over(self.transport != crate::trunk::Transport::Udp);
+        self.invite = ClientTx::new(
+            branch,
+            bytes.clone(),
+            self.id.trunk_addr,
+            TIMER_B,
+            None,
+            now,
+        )
+        .over(self.id.transport != crate::trunk::Transport::Udp);
         self.invite_state = InviteState::Calling;
-        self.transmit(bytes, self.trunk_addr);
-        info!(call_id = %self.call_id, realm = %challenge.realm, algorithm = challenge.algorithm.as_str(), "answering digest challenge");
+        self.transmit(bytes, self.id.trunk_addr);
+        info!(call_id = %self.id.call_id, realm = %challenge.realm, algorithm = challenge.algorithm.as_str(), "answering digest challenge");
         true
     }
 }

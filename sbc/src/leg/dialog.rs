@@ -63,7 +63,8 @@ impl TrunkLeg {
             let msg_to_tag = sip::header_param(req.headers.get("To").unwrap_or_default(), "tag");
             let msg_from_tag =
                 sip::header_param(req.headers.get("From").unwrap_or_default(), "tag");
-            msg_to_tag.as_deref() == Some(self.local_tag.as_str()) && msg_from_tag == d.remote_tag
+            msg_to_tag.as_deref() == Some(self.id.local_tag.as_str())
+                && msg_from_tag == d.remote_tag
         })
     }
 
@@ -132,7 +133,7 @@ impl TrunkLeg {
         match sdp::parse_answer(msg.body()) {
             Ok(media) => self.event(LegEvent::Answered(media)),
             Err(err) => {
-                warn!(call_id = %self.call_id, %err, "answer without usable SDP, hanging up");
+                warn!(call_id = %self.id.call_id, %err, "answer without usable SDP, hanging up");
                 self.hangup_requested = true;
                 self.send_bye(now);
                 self.end(EndCause::Failed, Some(status), now);
@@ -142,17 +143,17 @@ impl TrunkLeg {
 
     /// Builds the dialog state and its ACK from a 2xx (route set = Record-Route reversed, §12.1.2).
     pub(super) fn make_dialog(&self, msg: &Message) -> Dialog {
-        let remote_to = msg.headers().get("To").unwrap_or(&self.to).to_owned();
+        let remote_to = msg.headers().get("To").unwrap_or(&self.id.to).to_owned();
         let target = msg
             .contact_uri()
-            .unwrap_or_else(|| self.request_uri.clone());
+            .unwrap_or_else(|| self.id.request_uri.clone());
         let routes: Vec<String> = msg
             .headers()
             .list("Record-Route")
             .into_iter()
             .rev()
             .collect();
-        let next_hop = in_dialog_next_hop(self.transport, &routes, &target, self.trunk_addr);
+        let next_hop = in_dialog_next_hop(self.id.transport, &routes, &target, self.id.trunk_addr);
         let (_, via) = self.fresh_via();
         let ack = self.base_request(Method::Ack, &target, &via, &remote_to, &routes);
         Dialog {

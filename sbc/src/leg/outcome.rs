@@ -45,10 +45,10 @@ impl TrunkLeg {
             &early.routes,
         );
         req.headers
-            .push("RAck", format!("{rseq} {} INVITE", self.cseq));
+            .push("RAck", format!("{rseq} {} INVITE", self.id.cseq));
         let bytes = Message::Request(req).to_bytes();
         self.transmit(bytes.clone(), early.next_hop);
-        let reliable = self.transport != crate::trunk::Transport::Udp;
+        let reliable = self.id.transport != crate::trunk::Transport::Udp;
         self.prack = Some(
             ClientTx::new(branch, bytes, early.next_hop, TIMER_F, Some(T2), now).over(reliable),
         );
@@ -94,7 +94,7 @@ impl TrunkLeg {
                     self.event(LegEvent::EarlyMedia(media));
                 }
                 Ok(_) => {}
-                Err(err) => warn!(call_id = %self.call_id, %err, "unusable early-media SDP"),
+                Err(err) => warn!(call_id = %self.id.call_id, %err, "unusable early-media SDP"),
             }
         } else if (180..=182).contains(&status) && !self.said_ringing {
             self.said_ringing = true;
@@ -114,10 +114,16 @@ impl TrunkLeg {
     /// ACKs a final failure in the INVITE transaction (same branch, §17.1.1.3) and keeps the
     /// ACK for its retransmissions: the INVITE client transaction is then Completed.
     fn ack_failure(&mut self, msg: &Message) {
-        let to = msg.headers().get("To").unwrap_or(&self.to).to_owned();
-        let ack = self.base_request(Method::Ack, &self.request_uri, &self.invite_via, &to, &[]);
+        let to = msg.headers().get("To").unwrap_or(&self.id.to).to_owned();
+        let ack = self.base_request(
+            Method::Ack,
+            &self.id.request_uri,
+            &self.invite_via,
+            &to,
+            &[],
+        );
         let bytes = Message::Request(ack).to_bytes();
-        self.transmit(bytes.clone(), self.trunk_addr);
+        self.transmit(bytes.clone(), self.id.trunk_addr);
         self.non2xx_ack = Some(bytes);
         self.invite.stop();
         self.invite_state = InviteState::Completed;
@@ -140,7 +146,7 @@ impl TrunkLeg {
             }
             InviteState::Completed => {
                 if let Some(ack) = self.non2xx_ack.clone() {
-                    self.transmit(ack, self.trunk_addr);
+                    self.transmit(ack, self.id.trunk_addr);
                 }
             }
             InviteState::Terminated if self.dialog.is_none() => {

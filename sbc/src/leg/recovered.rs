@@ -46,6 +46,8 @@ impl TrunkLeg {
 
     /// Where in-dialog requests go (the trunk before there is a dialog).
     pub(crate) fn next_hop(&self) -> std::net::SocketAddr {
-        self.dialog.as_ref().map_or(self.trunk_addr, |d| d.next_hop)
+        self.dialog
+            .as_ref()
+            .map_or(self.id.trunk_addr, |d| d.next_hop)
     }
 }

@@ -66,7 +66,9 @@ impl TrunkLeg {
         let direction = if msg.has_sdp() {
             match sdp::parse_offer(&req.body) {
                 Ok(media) => self.event(LegEvent::MediaChanged(media)),
-                Err(err) => debug!(call_id = %self.call_id, %err, "new offer without usable audio"),
+                Err(err) => {
+                    debug!(call_id = %self.id.call_id, %err, "new offer without usable audio")
+                }
             }
             sdp::offered_direction(&req.body).answer()
         } else if req.method == Method::Update {
@@ -114,7 +116,7 @@ impl TrunkLeg {
         if r.answer_in_ack && Message::Request(req.clone()).has_sdp() {
             match sdp::parse_offer(&req.body) {
                 Ok(media) => self.event(LegEvent::MediaChanged(media)),
-                Err(err) => debug!(call_id = %self.call_id, %err, "ACK answer without address"),
+                Err(err) => debug!(call_id = %self.id.call_id, %err, "ACK answer without address"),
             }
         }
     }
@@ -128,7 +130,7 @@ impl TrunkLeg {
             return;
         };
         if tx.tick(now, &mut self.outputs) {
-            warn!(call_id = %self.call_id, to = %r.to, "no ACK for our 2xx to the re-INVITE");
+            warn!(call_id = %self.id.call_id, to = %r.to, "no ACK for our 2xx to the re-INVITE");
             r.ok_tx = None;
         }
     }
