@@ -27,6 +27,16 @@ pub async fn find(b: &Browser, selector: &str, limit: Duration) -> Element {
     }
 }
 
+/// Opens `page` (a site embedding the widget) and clicks the call button, as a visitor does.
+pub async fn call_from(b: &Browser, page: &str) {
+    b.client
+        .goto(page)
+        .await
+        .expect("open the page with the widget");
+    let call = find(b, "[data-c2c=call]", Duration::from_secs(20)).await;
+    call.click().await.expect("click the call button");
+}
+
 /// The status element's `data-state`, `data-reason` and `data-session-number`.
 pub async fn status(b: &Browser) -> (String, String, String) {
     let el = find(b, "[data-c2c=status]", Duration::from_secs(10)).await;

@@ -42,13 +42,7 @@ async fn a_call_cut_off_by_a_crash_is_closed_as_interrupted_at_the_next_start() 
         )
         .await;
         let browser = scene::browser(dir, 30).await;
-        browser
-            .client
-            .goto(&site.origin)
-            .await
-            .expect("open the shop");
-        let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
-        call.click().await.expect("click call");
+        widget::call_from(&browser, &site.origin).await;
         widget::wait_state(&browser, "answered", Duration::from_secs(30)).await;
 
         let store = Store::open_sqlite_in(&dir.join("data"))

@@ -155,9 +155,7 @@ async fn an_owner_creates_a_campaign_and_finds_the_call_with_its_ladder() {
             .await;
 
         // The shop page (which embeds exactly that snippet) places a call.
-        c.goto(&site.origin).await.expect("open the shop");
-        let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
-        call.click().await.expect("click call");
+        widget::call_from(&browser, &site.origin).await;
         widget::wait_state(&browser, "answered", Duration::from_secs(30)).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let hangup = widget::find(&browser, "[data-c2c=hangup]", Duration::from_secs(5)).await;

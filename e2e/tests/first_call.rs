@@ -130,13 +130,7 @@ async fn a_busy_trunk_ends_the_call_as_busy() {
         let (scratch, mut sipp, site, gw) =
             setup("busy", |d| Sipp::uas_scenario(d, "uas_486.xml")).await;
         let browser = scene::browser(scratch.path(), 2).await;
-        browser
-            .client
-            .goto(&site.origin)
-            .await
-            .expect("open the shop page");
-        let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
-        call.click().await.expect("click the call button");
+        widget::call_from(&browser, &site.origin).await;
         widget::wait_state(&browser, "ended", Duration::from_secs(30)).await;
         let (_, reason, _) = widget::status(&browser).await;
         assert_eq!(reason, "busy");
@@ -168,9 +162,7 @@ async fn the_demo_page_calls_the_in_process_echo_trunk() {
         );
         let gw = Gateway::start(dir, &config, &["--demo"]).await;
         let browser = scene::browser(scratch.path(), 5).await;
-        browser.client.goto(&format!("{}/", gw.url)).await.expect("open the demo page");
-        let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
-        call.click().await.expect("click the call button");
+        widget::call_from(&browser, &format!("{}/", gw.url)).await;
         widget::wait_state(&browser, "answered", Duration::from_secs(30)).await;
         let last = widget::wait_for_echo(&browser, Duration::from_secs(15)).await;
         assert!(last["packetsReceived"].as_f64().unwrap_or(0.0) > 100.0, "no echo: {last}");

@@ -24,13 +24,7 @@ async fn busy_and_unanswered_destinations_pass_the_call_to_the_next() {
         )
         .await;
         let browser = scene::browser(dir, 20).await;
-        browser
-            .client
-            .goto(&site.origin)
-            .await
-            .expect("open the shop page");
-        let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
-        call.click().await.expect("click the call button");
+        widget::call_from(&browser, &site.origin).await;
         widget::wait_state(&browser, "answered", Duration::from_secs(60)).await;
         let last = widget::wait_for_echo(&browser, Duration::from_secs(15)).await;
         assert!(

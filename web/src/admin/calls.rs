@@ -340,17 +340,16 @@ pub(crate) struct MediaFigures {
 
 impl From<CallMedia> for MediaFigures {
     fn from(m: CallMedia) -> Self {
-        // Lost out of expected (received + lost).
-        let pct = |lost: i64, got: i64| match lost + got {
+        let pct = |lost: i64, expected: i64| match expected {
             0 => "–".to_owned(),
             all => format!("{:.2} %", lost as f64 * 100.0 / all as f64),
         };
         let reported = m.trunk_reports > 0;
         MediaFigures {
-            loss_from_browser: pct(m.lost_from_browser, m.from_browser),
-            loss_from_trunk: pct(m.lost_from_trunk, m.from_trunk),
+            loss_from_browser: pct(m.lost_from_browser, m.lost_from_browser + m.from_browser),
+            loss_from_trunk: pct(m.lost_from_trunk, m.lost_from_trunk + m.from_trunk),
             loss_at_trunk: match reported {
-                true => pct(m.trunk_lost.max(0), m.to_trunk - m.trunk_lost.max(0)),
+                true => pct(m.trunk_lost.max(0), m.to_trunk),
                 false => "no RTCP report".to_owned(),
             },
             jitter_at_trunk: match reported {
