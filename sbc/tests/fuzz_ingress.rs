@@ -81,6 +81,55 @@ fn mutated() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// Characters of one, two, three and four bytes in UTF-8: a parser that cuts a string at a
+/// fixed byte offset panics when one of them straddles it.
+const WIDE: &[char] = &[
+    'e',
+    '\u{e9}',
+    '\u{20ac}',
+    '\u{1f4de}',
+    '\u{feff}',
+    '\u{0}',
+    '\r',
+    '\n',
+    ' ',
+    ':',
+    ';',
+    '<',
+    '>',
+    '"',
+    '/',
+];
+
+/// A seed with whole characters (often multi-byte) inserted, replaced or cut at char
+/// boundaries: valid UTF-8 that is near-valid SIP.
+fn mutated_utf8() -> impl Strategy<Value = String> {
+    let seed = prop::sample::select(SEEDS);
+    let edits = prop::collection::vec(
+        (
+            any::<prop::sample::Index>(),
+            prop::sample::select(WIDE),
+            0u8..3,
+        ),
+        1..8,
+    );
+    (seed, edits).prop_map(|(seed, edits)| {
+        let mut chars: Vec<char> = seed.chars().collect();
+        for (at, c, kind) in edits {
+            if chars.is_empty() {
+                break;
+            }
+            let i = at.index(chars.len());
+            match kind {
+                0 => chars[i] = c,
+                1 => chars.insert(i, c),
+                _ => chars.truncate(i),
+            }
+        }
+        chars.into_iter().collect()
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, max_shrink_iters: 200, ..ProptestConfig::default() })]
 
@@ -108,6 +157,44 @@ proptest! {
                 prop_assert!(parse_message(reply).is_ok());
             }
         }
+    }
+
+    #[test]
+    fn arbitrary_utf8_never_panics(text in any::<String>()) {
+        let mut i = ingress();
+        let screened = i.screen(text.as_bytes(), TRUNK.parse().expect("addr"), Instant::now());
+        check_reply(text.as_bytes(), &screened);
+        let _ = parse_message(text.as_bytes());
+    }
+
+    #[test]
+    fn utf8_start_lines_never_panic(
+        method in "[A-Z\u{e9}\u{20ac}]{0,8}",
+        version in "[SIP/2.0\u{e9}\u{20ac}\u{1f4de}]{0,9}",
+        rest in "\\PC{0,40}",
+    ) {
+        for text in [
+            format!("{method} sip:a@127.0.0.1 {version}\r\n\r\n"),
+            format!("{version} 200 {rest}\r\n\r\n"),
+            format!("{method} {rest} {version}"),
+        ] {
+            let mut i = ingress();
+            let screened = i.screen(text.as_bytes(), TRUNK.parse().expect("addr"), Instant::now());
+            check_reply(text.as_bytes(), &screened);
+        }
+    }
+
+    #[test]
+    fn mutated_utf8_messages_never_panic(text in mutated_utf8()) {
+        let mut i = ingress();
+        let screened = i.screen(text.as_bytes(), TRUNK.parse().expect("addr"), Instant::now());
+        check_reply(text.as_bytes(), &screened);
+        if let Screened::Request(req) = &screened {
+            prop_assert!(req.headers.get("P-Asserted-Identity").is_none());
+        }
+        let mut framer = StreamFramer::new(MAX);
+        framer.push(text.as_bytes());
+        while let Ok(Some(_)) = framer.next_message() {}
     }
 
     #[test]

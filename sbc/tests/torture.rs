@@ -1,4 +1,4 @@
-//! RFC 4475 and RFC 5118 torture messages (`../shared/sip-torture/`) sent to a running SBC
+//! RFC 4475 and RFC 5118 torture messages (`tests/data/sip-torture/`) sent to a running SBC
 //! over UDP and TCP: each reply (or silence) must match what we decided for the RFC's intent,
 //! and afterwards the SBC must still answer and still complete a normal call.
 //!
@@ -88,11 +88,10 @@ struct Case {
 }
 
 fn corpus_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/sip-torture");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/sip-torture");
     assert!(
         dir.join("index.tsv").is_file(),
-        "the SIP torture corpus is missing: expected {}/index.tsv (shared/sip-torture next to \
-         the repository checkout)",
+        "the SIP torture corpus is missing: expected {}/index.tsv",
         dir.display()
     );
     dir
@@ -301,6 +300,53 @@ async fn oversized_messages_get_513_on_both_transports() {
         );
         let got = run_tcp(sbc.local_addr(), &case, 3, Expect::Status(513)).await;
         assert_eq!(got, Expect::Status(513));
+        assert_healthy(&sbc).await;
+    })
+    .await
+    .expect("finished in time");
+}
+
+/// Datagrams that once stopped the SIP task, or probe the same class (multi-byte characters
+/// where the parser looks at fixed byte offsets), sent from a trusted trunk address.
+const HOSTILE: &[&str] = &[
+    // A multi-byte character in the version: `version[..4]` panicked on it.
+    "OPTIONS sip:a@127.0.0.1 SIP\u{e9}",
+    "OPTIONS sip:a@127.0.0.1 SIP\u{e9}\r\n\r\n",
+    "OPTIONS sip:a@127.0.0.1 SI\u{20ac}/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1\r\n\r\n",
+    "SI\u{e9} 200 OK\r\n\r\n",
+    "S\u{1f4de} 200 OK\r\n\r\n",
+    "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\r\n\r\n",
+    "OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.\u{e9}/UDP 127.0.0.1;branch=z9hG4bK1\r\n\
+     From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n",
+    "OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\r\n\
+     From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\u{e9}\r\n\r\n",
+];
+
+#[tokio::test]
+async fn hostile_datagrams_cost_no_call() {
+    tokio::time::timeout(LIMIT, async {
+        let demo = DemoTrunk::start("127.0.0.1".parse().expect("ip"))
+            .await
+            .expect("demo");
+        let sbc = torture_sbc(&demo).await;
+        let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        for (n, text) in HOSTILE.iter().enumerate() {
+            let case = Case {
+                name: format!("hostile {n}: {text:?}"),
+                bytes: text.as_bytes().to_vec(),
+            };
+            // Nothing to answer in any of them: a silent drop, or a 400 where a request
+            // could be read far enough to reply.
+            let got = run_udp(&sock, sbc.local_addr(), &case, 1000 + n).await;
+            assert!(
+                matches!(got, Expect::Silence | Expect::Status(400 | 505)),
+                "{}: {got:?}",
+                case.name
+            );
+            let mut stream = TcpStream::connect(sbc.local_addr()).await.expect("connect");
+            stream.write_all(&case.bytes).await.expect("write");
+            drop(stream);
+        }
         assert_healthy(&sbc).await;
     })
     .await

@@ -122,7 +122,10 @@ fn check_version(version: &str, line: &str) -> Result<(), SipError> {
     if version.eq_ignore_ascii_case("SIP/2.0") {
         return Ok(());
     }
-    let looks_like_sip = version.len() >= 4 && version[..4].eq_ignore_ascii_case("SIP/");
+    // `get` and not `[..4]`: the version is input, and byte 4 may fall inside a character.
+    let looks_like_sip = version
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"));
     if looks_like_sip {
         Err(SipError::UnsupportedVersion(truncate(version)))
     } else {
@@ -135,7 +138,10 @@ fn parse_start_line(line: &str, headers: Headers, body: Vec<u8>) -> Result<Messa
     if line.chars().any(|c| c.is_control()) {
         return Err(bad());
     }
-    if line.len() >= 4 && line.is_char_boundary(4) && line[..4].eq_ignore_ascii_case("SIP/") {
+    if line
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
+    {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2).
         let mut parts = line.splitn(3, ' ');
         let version = parts.next().ok_or_else(bad)?;
