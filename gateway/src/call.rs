@@ -123,8 +123,11 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
         Err(e) => {
             metrics::counter!(m::CALLS_REFUSED, "reason" => "not_placed").increment(1);
             cdr.not_placed(&e);
-            tracing::warn!(error = %e, session = %verified.claims.sub, "call could not start");
-            refuse(&mut ws, "failed", &e).await;
+            // The detail (trunk hosts, database errors) is for the log and the call record;
+            // the anonymous caller gets the record's id to quote.
+            tracing::warn!(error = %e, session = %verified.claims.sub, call = %cdr.id(), "call could not start");
+            let message = format!("The call could not be placed (reference {}).", cdr.id());
+            refuse(&mut ws, "failed", &message).await;
         }
     }
 }
@@ -161,6 +164,18 @@ impl Call {
         offer: &str,
         cdr: &CallRecorder,
     ) -> Result<Call, String> {
+        // The token was used: its number stays with the session for the call and the linger.
+        let now = unix_now();
+        let until = now + MAX_CALL.as_secs() as i64 + gw.number_linger_s;
+        match gw
+            .store
+            .start_lease(&v.claims.num, &v.claims.sub, now, until)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return Err("the session number's lease had ended".into()),
+            Err(e) => return Err(format!("number lease: {e}")),
+        }
         let trunk_ports = gw
             .media
             .ports
@@ -362,10 +377,10 @@ impl Call {
         let until = unix_now() + gw.number_linger_s;
         if let Err(e) = gw
             .store
-            .extend_lease(&self.number, &self.session, until)
+            .linger_lease(&self.number, &self.session, until)
             .await
         {
-            tracing::warn!(error = %e, session = %self.session, "number lease not extended");
+            tracing::warn!(error = %e, session = %self.session, "number lease not lingered");
         }
         if ws_open {
             send(ws, &ServerMessage::Ended { reason }).await;

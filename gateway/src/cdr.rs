@@ -196,7 +196,13 @@ const ATTEMPTS: u32 = 5;
 async fn write_all(store: Store, id: String, mut rx: mpsc::UnboundedReceiver<CallWrite>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        write_batch(&store, &id, &batch).await;
+        // A panic (a bug in a write) costs that batch, never the rest of the record.
+        let written = std::panic::AssertUnwindSafe(write_batch(&store, &id, &batch));
+        if let Err(panic) = futures_util::FutureExt::catch_unwind(written).await {
+            let text = c2c_sbc::supervise::panic_text(panic.as_ref());
+            tracing::error!(call = %id, panic = text, writes = batch.len(), "call record writer caught a panic");
+            metrics::counter!(c2c_sbc::supervise::PANICS, "task" => "cdr").increment(1);
+        }
         batch.clear();
     }
 }

@@ -48,7 +48,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     let secrets_path = config.data_dir.join("secrets.key");
     let secrets = SecretBox::load_or_create(&secrets_path)
         .with_context(|| format!("trunk password key at {}", secrets_path.display()))?;
-    let trunks = Trunks::new(secrets);
+    let trunks = Trunks::new(secrets.clone());
     for t in &config.trunks {
         let replace = demo && t.org == DEMO_ORG && t.trunk.name == DEMO_TRUNK;
         trunks
@@ -82,7 +82,11 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         );
         crate::cut_off::end_all(&store, &sbc, cut_off);
     }
-    tokio::spawn(sync_trunks(store.clone(), trunks.clone(), sbc.clone()));
+    let readiness = c2c_web::readiness::Readiness::default();
+    let sip = sbc.clone();
+    readiness.watch("sip", move || sip.is_running());
+    let trunk_sync = tokio::spawn(sync_trunks(store.clone(), trunks.clone(), sbc.clone()));
+    readiness.watch("trunk sync", move || !trunk_sync.is_finished());
 
     let demo_login = if demo {
         Some(add_demo_login(&store).await?)
@@ -126,9 +130,14 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             .user_agent("c2c")
             .build()
             .context("HTTP client for bot checks")?,
-        admin: Default::default(),
+        admin: c2c_web::AdminState::new(secrets),
+        readiness: readiness.clone(),
     };
     let media = config.media.settings();
+    let media_loops = MediaLoops::start(config.media.ip, &media.ports, config.media.loop_threads())
+        .context("starting the media loops ([media] ip, port_min/port_max)")?;
+    let loops = media_loops.clone();
+    readiness.watch("media loops", move || loops.stopped_loop().is_none());
     let gateway = Gateway {
         sbc,
         verifier: TokenVerifier::new(keys, config.token_issuer.clone(), Arc::new(store.clone())),
@@ -138,8 +147,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         active_calls,
         number_linger_s: config.number_linger_s,
         media_ip: config.media.ip,
-        media_loops: MediaLoops::start(config.media.ip, &media.ports, config.media.loop_threads())
-            .context("starting the media loops ([media] ip, port_min/port_max)")?,
+        media_loops,
         media,
     };
     let app = c2c_web::router(state).merge(crate::signalling::routes(gateway));
@@ -157,14 +165,46 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     if let Some(login) = demo_login {
         println!("Dashboard: {public_url}/admin/login {login}");
     }
+    let stopped = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let end = {
+        let stopped = stopped.clone();
+        async move {
+            tokio::select! {
+                () = shutdown() => {}
+                task = core_task_stopped(readiness) => {
+                    *stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+                }
+            }
+        }
+    };
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown())
+    .with_graceful_shutdown(end)
     .await
     .context("HTTP server")?;
-    Ok(())
+    let stopped = stopped.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match stopped {
+        // Non-zero, so a supervisor (systemd `Restart=always`) starts a healthy process.
+        Some(task) => anyhow::bail!("core task {task:?} stopped; exiting for a restart"),
+        None => Ok(()),
+    }
+}
+
+/// How often the core tasks are checked.
+const CORE_TASK_CHECK: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Waits until a core task has stopped and names it.
+async fn core_task_stopped(readiness: c2c_web::readiness::Readiness) -> String {
+    let mut interval = tokio::time::interval(CORE_TASK_CHECK);
+    loop {
+        interval.tick().await;
+        if let Some(task) = readiness.stopped_task() {
+            tracing::error!(%task, "a core task has stopped: not ready, exiting");
+            return task;
+        }
+    }
 }
 
 /// How often campaigns are reloaded from the database, so another node's dashboard edit

@@ -38,5 +38,19 @@ async fn upgrade(
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(4 * MAX_FRAME)
-        .on_upgrade(move |socket| call::run(gateway, socket, origin))
+        .on_upgrade(move |socket| supervised(call::run(gateway, socket, origin)))
+}
+
+/// Runs one signalling socket; a panic in it (a bug) ends that socket and its call (the
+/// trunk leg hangs up when dropped), is logged and counted, and touches no other call.
+async fn supervised(call: impl std::future::Future<Output = ()>) {
+    use futures_util::FutureExt;
+    if let Err(panic) = std::panic::AssertUnwindSafe(call).catch_unwind().await {
+        let text = c2c_sbc::supervise::panic_text(panic.as_ref());
+        tracing::error!(
+            panic = text,
+            "signalling socket caught a panic; that call ends"
+        );
+        metrics::counter!(c2c_sbc::supervise::PANICS, "task" => "signalling").increment(1);
+    }
 }

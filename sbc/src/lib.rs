@@ -24,5 +24,6 @@ pub mod recovered;
 pub mod sdp;
 pub mod shell;
 pub mod sip;
+pub mod supervise;
 pub mod token;
 pub mod trunk;

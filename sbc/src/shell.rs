@@ -387,6 +387,13 @@ impl Sbc {
             .clone()
     }
 
+    /// Whether the SIP task (and the TCP accept loop, when listening on TCP) still runs. It
+    /// contains panics per message, so this turns false only on a bug that escaped that; the
+    /// process should then stop so its supervisor restarts it.
+    pub fn is_running(&self) -> bool {
+        self.tasks.iter().all(|t| !t.is_finished())
+    }
+
     /// The bound address (UDP, and TCP when enabled).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr

@@ -4,6 +4,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+/// The response header that carries the id of an internal error's log line.
+pub const REQUEST_ID: &str = "x-request-id";
+
 /// Why an API request was refused; each variant has its status and a stable `error` code.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -110,9 +113,17 @@ fn invalid_code(field: &str) -> &'static str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, error, message) = self.parts();
+        let (status, error, mut message) = self.parts();
+        let mut request_id = None;
         match &self {
-            ApiError::Internal(detail) => tracing::error!(%detail, "api internal error"),
+            ApiError::Internal(detail) => {
+                // The detail (database errors, hosts, names) stays in the log; the caller gets
+                // the id that finds it there.
+                let id = format!("req_{:016x}", rand::random::<u64>());
+                tracing::error!(%detail, request_id = %id, "api internal error");
+                message = format!("{message} (reference {id})");
+                request_id = Some(id);
+            }
             other => {
                 tracing::info!(reason = %other, status = status.as_u16(), "api request refused")
             }
@@ -122,11 +133,39 @@ impl IntoResponse for ApiError {
             message,
         };
         let mut resp = (status, Json(body)).into_response();
+        if let Some(v) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+            resp.headers_mut().insert(REQUEST_ID, v);
+        }
         if let ApiError::RateLimited(secs) = self {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn internal_errors_show_a_reference_and_never_the_detail() {
+        let resp =
+            ApiError::Internal("connection to db.internal:5432 refused".into()).into_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let id = resp
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .expect("request id header");
+        let body = axum::body::to_bytes(resp.into_body(), 4096)
+            .await
+            .expect("body");
+        let body = String::from_utf8_lossy(&body);
+        assert!(!body.contains("db.internal"), "{body}");
+        assert!(body.contains(&id), "the body quotes the reference: {body}");
+        assert!(body.contains("\"error\":\"internal\""), "{body}");
     }
 }

@@ -12,6 +12,7 @@ mod catalog;
 mod error;
 pub mod metrics;
 mod pages;
+pub mod readiness;
 pub mod screening;
 mod secrets;
 mod state;
@@ -19,6 +20,9 @@ pub mod store;
 mod trunk_catalog;
 
 pub use admin::AdminState;
+/// The callback form's phone check, for the fuzz targets only (`fuzz/`).
+#[doc(hidden)]
+pub use api::normalise_e164;
 pub use campaign::{
     Campaign, CampaignConfig, CampaignError, FallbackKind, NumberPool, DEFAULT_ORG,
 };

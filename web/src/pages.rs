@@ -30,8 +30,16 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         )
 }
 
-/// `GET /readyz`: ready when the database answers (a load balancer stops sending otherwise).
+/// `GET /readyz`: ready when no core task has stopped, the node is not draining and the
+/// database answers (a load balancer stops sending otherwise).
 async fn ready(State(state): State<AppState>) -> Response {
+    if let Some(task) = state.readiness.stopped_task() {
+        tracing::error!(%task, "not ready: a core task has stopped");
+        return (StatusCode::SERVICE_UNAVAILABLE, "a core task has stopped").into_response();
+    }
+    if state.readiness.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response();
+    }
     match state.store.ping().await {
         Ok(()) => "ready".into_response(),
         Err(e) => {

@@ -47,6 +47,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// The dashboard's login limiters.
     pub admin: crate::AdminState,
+    /// Whether the node should get traffic (core tasks running, not draining).
+    pub readiness: crate::readiness::Readiness,
 }
 
 impl AppState {

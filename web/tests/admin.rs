@@ -124,6 +124,57 @@ async fn a_wrong_password_is_told_next_to_the_form_and_logins_are_rate_limited()
 }
 
 #[tokio::test]
+async fn guessing_a_password_does_not_lock_the_owner_out_of_a_known_browser() {
+    let d = dash("http://127.0.0.1:8080").await;
+    let form = send(&d, get("/admin/login", None)).await;
+    let pre = cookie_pair(&form, "c2c_login_csrf").expect("pre cookie");
+    let token = csrf_of(&form.body);
+    let attempt = |password: &'static str, device: Option<&str>| {
+        let cookies = match device {
+            Some(dev) => format!("{pre}; {dev}"),
+            None => pre.clone(),
+        };
+        post(
+            "/admin/login",
+            Some(&cookies),
+            &[
+                ("email", "owner@o1.example"),
+                ("password", password),
+                ("csrf", &token),
+            ],
+        )
+    };
+    // The owner logs in once: the browser is known from then on.
+    let r = send(&d, attempt(PASSWORD, None)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let device = cookie_pair(&r, "c2c_device").expect("device cookie");
+    // A guesser fails until limited.
+    let mut limited = false;
+    for _ in 0..12 {
+        if send(&d, attempt("wrong", None)).await.status == StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "guessing went on without a limit");
+    assert_eq!(
+        send(&d, attempt(PASSWORD, None)).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "an unknown browser waits, even with the right password"
+    );
+    // The owner's browser still gets in.
+    let r = send(&d, attempt(PASSWORD, Some(&device))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // A device cookie of another email, or a forged one, is no key.
+    for forged in ["c2c_device=v1:AAAA", "c2c_device=garbage"] {
+        assert_eq!(
+            send(&d, attempt(PASSWORD, Some(forged))).await.status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_login_form_needs_its_own_csrf_cookie() {
     let d = dash("http://127.0.0.1:8080").await;
     let r = send(

@@ -15,6 +15,7 @@ use tower::ServiceExt;
 
 use c2c_sbc::token::{KeyRing, TokenIssuer};
 use c2c_sbc::trunk::TrunkConfig;
+use c2c_web::readiness::Readiness;
 use c2c_web::screening::ActiveCalls;
 use c2c_web::{AppState, Campaign, CampaignConfig, Campaigns, SecretBox, Store, Trunks, WebConfig};
 
@@ -39,6 +40,7 @@ number_pool = { first = "+4930999000", count = 5 }
 struct Api {
     router: Router,
     store: Store,
+    readiness: Readiness,
     /// The SQLite file's folder, removed when the test ends.
     _dir: tempfile::TempDir,
 }
@@ -74,6 +76,7 @@ async fn api_trunk_in(config: CampaignConfig, trunk_org: &str) -> Api {
         .await
         .expect("seed trunk");
     let keys = Arc::new(KeyRing::generate().expect("keys"));
+    let readiness = Readiness::default();
     let state = AppState {
         config: Arc::new(WebConfig {
             public_url: "https://calls.example".into(),
@@ -91,11 +94,13 @@ async fn api_trunk_in(config: CampaignConfig, trunk_org: &str) -> Api {
         active_calls: ActiveCalls::new(),
         http: reqwest::Client::new(),
         admin: Default::default(),
+        readiness: readiness.clone(),
     };
     let peer: SocketAddr = "192.0.2.7:40000".parse().expect("addr");
     Api {
         router: c2c_web::router(state).layer(MockConnectInfo(peer)),
         store,
+        readiness,
         _dir: scratch,
     }
 }
@@ -478,4 +483,34 @@ async fn no_token_when_the_campaigns_trunk_is_another_organisations() {
     let r = send(&a, token_req(Some(SHOP))).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
     assert_eq!(r.body["error"], "unavailable");
+}
+
+#[tokio::test]
+async fn readyz_turns_503_when_a_core_task_stops_or_the_node_drains() {
+    let readyz = || Request::get("/readyz").body(Body::empty()).expect("req");
+    let a = api(campaign(|_| {})).await;
+    let sip_alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flag = sip_alive.clone();
+    a.readiness.watch("sip", move || {
+        flag.load(std::sync::atomic::Ordering::SeqCst)
+    });
+    assert_eq!(send(&a, readyz()).await.status, StatusCode::OK);
+    sip_alive.store(false, std::sync::atomic::Ordering::SeqCst);
+    let r = send(&a, readyz()).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+
+    let b = api(campaign(|_| {})).await;
+    b.readiness.start_draining();
+    let r = send(&b, readyz()).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        send(
+            &b,
+            Request::get("/healthz").body(Body::empty()).expect("req")
+        )
+        .await
+        .status,
+        StatusCode::OK,
+        "alive while draining"
+    );
 }

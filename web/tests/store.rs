@@ -45,7 +45,7 @@ async fn concurrent_requests_never_get_the_same_number() {
         for i in 0..25 {
             let s = e.store.clone();
             tasks.push(tokio::spawn(async move {
-                s.lease_number("c", &format!("s{i}"), 1000, 2000)
+                s.lease_number("c", &format!("s{i}"), "198.51.100.1", 1000, 2000)
                     .await
                     .expect("lease")
             }));
@@ -71,7 +71,7 @@ async fn concurrent_requests_never_get_the_same_number() {
         );
         assert_eq!(
             e.store
-                .lease_number("c", "late", 1500, 2500)
+                .lease_number("c", "late", "198.51.100.1", 1500, 2500)
                 .await
                 .expect("lease"),
             None
@@ -87,39 +87,42 @@ async fn expired_numbers_return_least_recently_used_first_and_linger_extends() {
         e.store.seed_pool("c", &pool).await.expect("seed");
         let a = e
             .store
-            .lease_number("c", "s1", 0, 10)
+            .lease_number("c", "s1", "198.51.100.1", 0, 10)
             .await
             .expect("lease")
             .expect("a");
         let b = e
             .store
-            .lease_number("c", "s2", 1, 20)
+            .lease_number("c", "s2", "198.51.100.1", 1, 20)
             .await
             .expect("lease")
             .expect("b");
         let c = e
             .store
-            .lease_number("c", "s3", 2, 30)
+            .lease_number("c", "s3", "198.51.100.1", 2, 30)
             .await
             .expect("lease")
             .expect("c");
         assert_eq!(
-            e.store.lease_number("c", "s4", 5, 40).await.expect("lease"),
+            e.store
+                .lease_number("c", "s4", "198.51.100.1", 5, 40)
+                .await
+                .expect("lease"),
             None
         );
         // s1's call ended at 8: the number lingers until 25.
-        e.store.extend_lease(&a, "s1", 25).await.expect("extend");
+        e.store.linger_lease(&a, "s1", 25).await.expect("linger");
         // At 26, a (expired 25) and b (expired 20) are free: b was released first.
         let next = e
             .store
-            .lease_number("c", "s5", 26, 99)
+            .lease_number("c", "s5", "198.51.100.1", 26, 99)
             .await
             .expect("lease")
             .expect("next");
         assert_eq!(next, b, "{}", e.name);
         let next = e
             .store
-            .lease_number("c", "s6", 26, 99)
+            .lease_number("c", "s6", "198.51.100.1", 26, 99)
             .await
             .expect("lease")
             .expect("next");
@@ -141,7 +144,7 @@ async fn numbers_dropped_from_a_pool_are_never_lent_again_and_can_return() {
             .expect("seed other");
         let held = e
             .store
-            .lease_number("c", "s1", 0, 100)
+            .lease_number("c", "s1", "198.51.100.1", 0, 100)
             .await
             .expect("lease")
             .expect("a number");
@@ -160,7 +163,7 @@ async fn numbers_dropped_from_a_pool_are_never_lent_again_and_can_return() {
             // Long after every lease ended: only the kept number is ever lent.
             if let Some(n) = e
                 .store
-                .lease_number("c", &format!("t{i}"), 1000 + i, 1001 + i)
+                .lease_number("c", &format!("t{i}"), "198.51.100.1", 1000 + i, 1001 + i)
                 .await
                 .expect("lease")
             {
@@ -175,7 +178,7 @@ async fn numbers_dropped_from_a_pool_are_never_lent_again_and_can_return() {
         );
         let other = e
             .store
-            .lease_number("other", "o1", 2000, 2001)
+            .lease_number("other", "o1", "198.51.100.1", 2000, 2001)
             .await
             .expect("lease");
         assert_eq!(other.as_deref(), Some("+15559990000"), "{}", e.name);
@@ -185,7 +188,7 @@ async fn numbers_dropped_from_a_pool_are_never_lent_again_and_can_return() {
         for i in 0..3 {
             if let Some(n) = e
                 .store
-                .lease_number("c", &format!("u{i}"), 3000, 3100)
+                .lease_number("c", &format!("u{i}"), "198.51.100.1", 3000, 3100)
                 .await
                 .expect("lease")
             {
@@ -203,7 +206,7 @@ async fn a_session_is_found_by_its_number_while_the_lease_holds() {
         e.store.seed_pool("c", &numbers(1)).await.expect("seed");
         let n = e
             .store
-            .lease_number("c", "ws_1", 100, 200)
+            .lease_number("c", "ws_1", "198.51.100.1", 100, 200)
             .await
             .expect("lease")
             .expect("n");
@@ -300,7 +303,7 @@ async fn many_concurrent_requests_on_a_large_pool_all_get_a_number() {
         for i in 0..60 {
             let s = e.store.clone();
             tasks.push(tokio::spawn(async move {
-                s.lease_number("big", &format!("s{i}"), 1000, 2000)
+                s.lease_number("big", &format!("s{i}"), "198.51.100.1", 1000, 2000)
                     .await
                     .expect("lease")
             }));
@@ -315,6 +318,71 @@ async fn many_concurrent_requests_on_a_large_pool_all_get_a_number() {
             );
             assert!(got.insert(n), "{}: a number was lent twice", e.name);
         }
+        e.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_leases_are_counted_per_client_until_the_call_starts_or_the_token_expires() {
+    for e in engines().await {
+        e.store.seed_pool("c", &numbers(5)).await.expect("seed");
+        let (a, b) = ("198.51.100.1", "2001:db8:1:2::/64");
+        let mut lent = Vec::new();
+        for (session, client) in [("s1", a), ("s2", a), ("s3", b)] {
+            let n = e
+                .store
+                .lease_number("c", session, client, 100, 190)
+                .await
+                .expect("lease")
+                .expect("a number");
+            lent.push(n);
+        }
+        let pending = |client| e.store.pending_leases("c", client, 150);
+        assert_eq!(pending(Some(a)).await.expect("count"), 2, "{}", e.name);
+        assert_eq!(pending(Some(b)).await.expect("count"), 1, "{}", e.name);
+        assert_eq!(pending(None).await.expect("count"), 3, "{}", e.name);
+        // s1's call starts: its number is no longer pending, and stays lent past the token.
+        assert!(e
+            .store
+            .start_lease(&lent[0], "s1", 150, 10_000)
+            .await
+            .expect("start"));
+        assert_eq!(pending(Some(a)).await.expect("count"), 1, "{}", e.name);
+        assert_eq!(pending(None).await.expect("count"), 2, "{}", e.name);
+        // Unused tokens expire: their leases no longer count, and can no longer start.
+        assert_eq!(
+            e.store.pending_leases("c", None, 190).await.expect("count"),
+            0,
+            "{}",
+            e.name
+        );
+        assert!(!e
+            .store
+            .start_lease(&lent[1], "s2", 200, 10_000)
+            .await
+            .expect("start"));
+        // The expired numbers are free again; s1's is not until its call lingers out.
+        let mut free = Vec::new();
+        while let Some(n) = e
+            .store
+            .lease_number("c", &format!("t{}", free.len()), a, 200, 290)
+            .await
+            .expect("lease")
+        {
+            free.push(n);
+        }
+        assert_eq!(free.len(), 4, "{}", e.name);
+        assert!(!free.contains(&lent[0]), "{}", e.name);
+        e.store
+            .linger_lease(&lent[0], "s1", 250)
+            .await
+            .expect("linger");
+        let back = e
+            .store
+            .lease_number("c", "u1", a, 260, 300)
+            .await
+            .expect("lease");
+        assert_eq!(back.as_ref(), Some(&lent[0]), "{}", e.name);
         e.finish().await;
     }
 }

@@ -550,7 +550,7 @@ number_pool = { first = "+4930999000", count = 3 }
         // The pool was seeded: a number can be lent.
         assert!(e
             .store
-            .lease_number("sales", "s1", 10, 20)
+            .lease_number("sales", "s1", "198.51.100.1", 10, 20)
             .await
             .expect("lease")
             .is_some());

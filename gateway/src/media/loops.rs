@@ -93,6 +93,9 @@ struct LoopHandle {
     addr: SocketAddr,
     /// Calls it runs now.
     load: Arc<AtomicUsize>,
+    /// The loop's thread: finished only if the loop stopped (poll failed), which leaves every
+    /// call later assigned to it dead.
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl LoopHandle {
@@ -178,7 +181,7 @@ impl MediaLoops {
                 .poll
                 .registry()
                 .register(&mut runner.webrtc, WEBRTC, Interest::READABLE)?;
-            std::thread::Builder::new()
+            let thread = std::thread::Builder::new()
                 .name(format!("c2c-media-{n}"))
                 .spawn(move || runner.run())?;
             tracing::info!(%addr, loop_ = n, "media loop started");
@@ -187,12 +190,19 @@ impl MediaLoops {
                 waker,
                 addr,
                 load,
+                thread,
             });
         }
         Ok(Arc::new(MediaLoops {
             loops,
             next_id: AtomicU64::new(0),
         }))
+    }
+
+    /// The index of a loop whose thread has stopped, if any: the node can no longer carry
+    /// calls reliably and should be restarted.
+    pub fn stopped_loop(&self) -> Option<usize> {
+        self.loops.iter().position(|l| l.thread.is_finished())
     }
 
     /// The least-loaded loop, for a call about to be answered.
@@ -317,7 +327,10 @@ impl Loop {
         self.current = None;
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
             Ok(v) => Some(v),
-            Err(_) => {
+            Err(panic) => {
+                let text = c2c_sbc::supervise::panic_text(panic.as_ref());
+                metrics::counter!(c2c_sbc::supervise::PANICS, "task" => "media").increment(1);
+                tracing::error!(panic = text, "media loop caught a panic");
                 match self.current.take() {
                     Some(id) => {
                         tracing::error!(call = id, "media of one call panicked; ending that call");
@@ -558,7 +571,9 @@ impl Loop {
 }
 
 /// Whether a datagram is a STUN message (RFC 5389 §6: top two bits zero, magic cookie).
-fn is_stun(data: &[u8]) -> bool {
+/// Public for the fuzz targets only (`fuzz/`), which feed it every datagram they make.
+#[doc(hidden)]
+pub fn is_stun(data: &[u8]) -> bool {
     data.len() >= 20 && data[0] < 4 && data[4..8] == [0x21, 0x12, 0xa4, 0x42]
 }
 

@@ -14,6 +14,7 @@ use crate::failover::TrunkHealth;
 use crate::ingress::{answer_out_of_dialog, new_tag, Ingress, Screened};
 use crate::keepalive::{Health, KeepAlive};
 use crate::sip::{FrameError, Message, MAX_MESSAGE_SIZE};
+use crate::supervise::Evidence;
 use attempts::{place, LegSlot};
 
 mod attempts;
@@ -105,25 +106,49 @@ impl Transports {
     }
 }
 
+/// One thing the SIP task was woken for.
+enum Wake {
+    Command(Command),
+    /// A datagram of this length is in the receive buffer.
+    Datagram(usize, SocketAddr),
+    Inbound(Inbound),
+    Timers,
+}
+
+/// Everything the SIP task owns.
+struct Task {
+    sip: Sip,
+    legs: HashMap<String, LegSlot>,
+    net: Transports,
+}
+
 /// Runs until the [`super::Sbc`] handle is dropped.
+///
+/// Each wake-up is handled under [`guarded`]: a panic while handling one message or timer
+/// (a bug no input should be able to reach) drops that message and is counted, and the task
+/// goes on serving every other call.
 pub(super) async fn run(
     udp: UdpSocket,
-    mut sip: Sip,
+    sip: Sip,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut inbound: mpsc::Receiver<Inbound>,
 ) {
-    let mut legs: HashMap<String, LegSlot> = HashMap::new();
-    let mut net = Transports {
-        udp,
-        tcp_peers: HashMap::new(),
-        health: TrunkHealth::default(),
+    let mut task = Task {
+        sip,
+        legs: HashMap::new(),
+        net: Transports {
+            udp,
+            tcp_peers: HashMap::new(),
+            health: TrunkHealth::default(),
+        },
     };
     let mut buf = vec![0u8; MAX_MESSAGE_SIZE + 1];
     loop {
-        let deadline = legs
+        let deadline = task
+            .legs
             .values()
             .filter_map(LegSlot::next_timeout)
-            .chain(sip.keepalive.next_timeout())
+            .chain(task.sip.keepalive.next_timeout())
             .min();
         let sleep = async {
             match deadline {
@@ -131,75 +156,129 @@ pub(super) async fn run(
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
+        let wake = tokio::select! {
             command = commands.recv() => match command {
-                Some(Command::Place { candidates, events, trace, conns }) => {
-                    net.tcp_peers.extend(conns);
-                    for c in &candidates {
-                        sip.ingress.trust(c.trunk_addr.ip());
-                    }
-                    if let Some(mut slot) = place(&net.health, candidates, events, trace) {
-                        slot.start(&mut net).await;
-                        legs.insert(slot.call_id().to_owned(), slot);
-                    }
-                }
-                Some(Command::Hangup { call_id }) => {
-                    if let Some(slot) = legs.get_mut(&call_id) {
-                        slot.hangup(&mut net, Instant::now()).await;
-                    }
-                }
-                Some(Command::Recover { leg, events, trace }) => {
-                    if legs.contains_key(leg.call_id()) {
-                        warn!(call_id = %leg.call_id(), "recovered dialog already in progress");
-                        continue;
-                    }
-                    let mut slot = LegSlot::recovered(*leg, events, trace);
-                    for ip in &slot.addrs {
-                        sip.ingress.trust(*ip);
-                    }
-                    slot.start(&mut net).await;
-                    legs.insert(slot.call_id().to_owned(), slot);
-                }
-                Some(Command::SetTrunks { trusted, probes }) => {
-                    sip.configured = trusted;
-                    sip.retrust(&legs);
-                    sip.keepalive.replace(&probes, Instant::now());
-                }
+                Some(command) => Wake::Command(command),
                 None => return, // the Sbc handle is gone
             },
-            received = net.udp.recv_from(&mut buf) => match received {
-                Ok((len, from)) => {
-                    let screened = sip.ingress.screen(&buf[..len], from, Instant::now());
-                    let raw = &buf[..len];
-                    on_screened(&mut net, &mut legs, &mut sip.keepalive, screened, from, raw).await;
+            received = task.net.udp.recv_from(&mut buf) => match received {
+                Ok((len, from)) => Wake::Datagram(len, from),
+                Err(err) => {
+                    warn!(%err, "SIP socket receive failed");
+                    continue;
                 }
-                Err(err) => warn!(%err, "SIP socket receive failed"),
             },
-            Some(item) = inbound.recv() => match item {
-                Inbound::Message { bytes, from, conn } => {
-                    let screened = sip.ingress.screen(&bytes, from, Instant::now());
-                    if screened == Screened::Drop("untrusted source") {
-                        let _ = conn.try_send(ConnOut::Close);
-                        continue;
-                    }
-                    net.tcp_peers.insert(from, conn);
-                    on_screened(&mut net, &mut legs, &mut sip.keepalive, screened, from, &bytes).await;
+            Some(item) = inbound.recv() => Wake::Inbound(item),
+            () = sleep => Wake::Timers,
+        };
+        let (peer, input): (Option<SocketAddr>, &[u8]) = match &wake {
+            Wake::Datagram(len, from) => (Some(*from), buf.get(..*len).unwrap_or_default()),
+            Wake::Inbound(Inbound::Message { bytes, from, .. }) => (Some(*from), bytes),
+            Wake::Inbound(Inbound::FrameError { pending, from, .. }) => (Some(*from), pending),
+            _ => (None, &[]),
+        };
+        let evidence = Evidence::new(peer, input);
+        guarded(task.handle(wake, &buf), &evidence).await;
+        let before = task.legs.len();
+        task.legs.retain(|_, slot| !slot.is_terminated());
+        if task.legs.len() < before {
+            // An ended call's trunk may have left the set meanwhile.
+            task.sip.retrust(&task.legs);
+        }
+    }
+}
+
+/// Awaits `work`; should it panic, logs the peer and the start of what it sent and counts
+/// the panic, instead of letting it end the task.
+async fn guarded(work: impl std::future::Future<Output = ()>, evidence: &Evidence) {
+    use futures_util::FutureExt;
+    if let Err(panic) = std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        evidence.report(Task::LABEL, panic.as_ref());
+    }
+}
+
+impl Task {
+    /// This task in the panic counter.
+    const LABEL: &str = "sip";
+
+    async fn handle(&mut self, wake: Wake, buf: &[u8]) {
+        let Task { sip, legs, net } = self;
+        match wake {
+            Wake::Command(Command::Place {
+                candidates,
+                events,
+                trace,
+                conns,
+            }) => {
+                net.tcp_peers.extend(conns);
+                for c in &candidates {
+                    sip.ingress.trust(c.trunk_addr.ip());
                 }
-                Inbound::FrameError { pending, err, from, conn } => {
-                    debug!(%from, %err, "TCP stream unframeable, closing");
-                    if let Screened::Reply(bytes) = sip.ingress.screen_frame_error(&pending, err, from) {
-                        let _ = conn.try_send(ConnOut::Send(bytes));
-                    }
+                if let Some(mut slot) = place(&net.health, candidates, events, trace) {
+                    slot.start(net).await;
+                    legs.insert(slot.call_id().to_owned(), slot);
+                }
+            }
+            Wake::Command(Command::Hangup { call_id }) => {
+                if let Some(slot) = legs.get_mut(&call_id) {
+                    slot.hangup(net, Instant::now()).await;
+                }
+            }
+            Wake::Command(Command::Recover { leg, events, trace }) => {
+                if legs.contains_key(leg.call_id()) {
+                    warn!(call_id = %leg.call_id(), "recovered dialog already in progress");
+                    return;
+                }
+                let mut slot = LegSlot::recovered(*leg, events, trace);
+                for ip in &slot.addrs {
+                    sip.ingress.trust(*ip);
+                }
+                slot.start(net).await;
+                legs.insert(slot.call_id().to_owned(), slot);
+            }
+            Wake::Command(Command::SetTrunks { trusted, probes }) => {
+                sip.configured = trusted;
+                sip.retrust(legs);
+                sip.keepalive.replace(&probes, Instant::now());
+            }
+            Wake::Datagram(len, from) => {
+                let raw = buf.get(..len).unwrap_or_default();
+                let screened = sip.ingress.screen(raw, from, Instant::now());
+                on_screened(net, legs, &mut sip.keepalive, screened, from, raw).await;
+            }
+            Wake::Inbound(Inbound::Message { bytes, from, conn }) => {
+                let screened = sip.ingress.screen(&bytes, from, Instant::now());
+                if screened == Screened::Drop("untrusted source") {
                     let _ = conn.try_send(ConnOut::Close);
+                    return;
                 }
-                Inbound::Closed { from, conn } => {
-                    // Only forget the peer if a newer connection has not replaced this one.
-                    if net.tcp_peers.get(&from).is_some_and(|c| c.same_channel(&conn)) {
-                        net.tcp_peers.remove(&from);
-                    }
+                net.tcp_peers.insert(from, conn);
+                on_screened(net, legs, &mut sip.keepalive, screened, from, &bytes).await;
+            }
+            Wake::Inbound(Inbound::FrameError {
+                pending,
+                err,
+                from,
+                conn,
+            }) => {
+                debug!(%from, %err, "TCP stream unframeable, closing");
+                if let Screened::Reply(bytes) = sip.ingress.screen_frame_error(&pending, err, from)
+                {
+                    let _ = conn.try_send(ConnOut::Send(bytes));
                 }
-            },
-            () = sleep => {
+                let _ = conn.try_send(ConnOut::Close);
+            }
+            Wake::Inbound(Inbound::Closed { from, conn }) => {
+                // Only forget the peer if a newer connection has not replaced this one.
+                if net
+                    .tcp_peers
+                    .get(&from)
+                    .is_some_and(|c| c.same_channel(&conn))
+                {
+                    net.tcp_peers.remove(&from);
+                }
+            }
+            Wake::Timers => {
                 let now = Instant::now();
                 for health in sip.keepalive.handle_timeout(now) {
                     net.note(&health, now);
@@ -208,14 +287,9 @@ pub(super) async fn run(
                     net.send(bytes, to).await;
                 }
                 for slot in legs.values_mut() {
-                    slot.handle_timeout(&mut net, now).await;
+                    slot.handle_timeout(net, now).await;
                 }
             }
-        }
-        let before = legs.len();
-        legs.retain(|_, slot| !slot.is_terminated());
-        if legs.len() < before {
-            sip.retrust(&legs); // an ended call's trunk may have left the set meanwhile
         }
     }
 }
@@ -253,5 +327,30 @@ async fn on_screened(
     };
     if let Some(resp) = answer_out_of_dialog(&req, &new_tag()) {
         net.send(Message::Response(resp).to_bytes(), from).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_while_handling_one_input_is_contained() {
+        let evidence = Evidence::new(Some("192.0.2.1:5060".parse().expect("addr")), b"OPTIONS");
+        let mut handled = 0;
+        for n in 0..3 {
+            guarded(
+                async {
+                    assert!(n != 1, "a bug reached by input {n}");
+                    handled += 1;
+                },
+                &evidence,
+            )
+            .await;
+        }
+        assert_eq!(
+            handled, 2,
+            "the inputs before and after the panic were handled"
+        );
     }
 }

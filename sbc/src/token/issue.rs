@@ -30,6 +30,11 @@ pub struct TokenIssuer {
 }
 
 impl TokenIssuer {
+    /// How long its tokens live, seconds.
+    pub fn lifetime_s(&self) -> i64 {
+        self.lifetime_s
+    }
+
     /// An issuer named `issuer` whose tokens live `lifetime_s` seconds (capped at 60).
     pub fn new(keys: impl Into<SharedKeys>, issuer: impl Into<String>, lifetime_s: i64) -> Self {
         TokenIssuer {

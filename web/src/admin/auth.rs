@@ -30,21 +30,63 @@ const LOGIN_TTL_S: i64 = 12 * 3600;
 const MAX_FORM_BYTES: usize = 256 * 1024;
 /// Login attempts per minute per client IP (burst 5).
 const LOGINS_PER_IP_PER_MINUTE: u32 = 10;
-/// Login attempts per minute per email address (burst 5).
-const LOGINS_PER_EMAIL_PER_MINUTE: u32 = 5;
+/// Failed logins per minute per email address (burst 5): only failures count, so a user who
+/// types the password right is never held back by the tries before.
+const FAILURES_PER_EMAIL_PER_MINUTE: u32 = 5;
+/// The cookie that marks a browser where a user logged in before: a guesser cannot lock the
+/// owner out of it by failing logins with the owner's email elsewhere.
+const DEVICE_COOKIE: &str = "c2c_device";
+/// Associated data of a sealed device cookie.
+const DEVICE_OWNER: &str = "login-device";
+/// How long a browser stays known, seconds.
+const DEVICE_TTL_S: i64 = 365 * 24 * 3600;
 
-/// The dashboard's own shared state: the login limiters.
+/// The dashboard's own shared state: the login limiters and the key of device cookies.
 #[derive(Debug, Clone)]
 pub struct AdminState {
     by_ip: std::sync::Arc<RateLimiter>,
     by_email: std::sync::Arc<RateLimiter>,
+    /// Seals device cookies; None when no randomness was to be had.
+    devices: Option<crate::SecretBox>,
+}
+
+impl AdminState {
+    /// Device cookies sealed with `secrets` (the node's `secrets.key`, the same on every node
+    /// that shares it), so they outlive a restart.
+    pub fn new(secrets: crate::SecretBox) -> Self {
+        AdminState {
+            devices: Some(secrets),
+            ..Self::default()
+        }
+    }
+
+    /// Whether the request comes from a browser where `email` logged in before.
+    fn known_device(&self, headers: &HeaderMap, email: &str) -> bool {
+        let (Some(devices), Some(sealed)) = (&self.devices, cookie(headers, DEVICE_COOKIE)) else {
+            return false;
+        };
+        devices
+            .open(DEVICE_OWNER, sealed)
+            .is_ok_and(|known| known == email)
+    }
+
+    /// The `Set-Cookie` that marks this browser as `email`'s.
+    fn device_cookie(&self, email: &str) -> Option<HeaderValue> {
+        let sealed = self.devices.as_ref()?.seal(DEVICE_OWNER, email).ok()?;
+        HeaderValue::from_str(&format!(
+            "{DEVICE_COOKIE}={sealed}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age={DEVICE_TTL_S}"
+        ))
+        .ok()
+    }
 }
 
 impl Default for AdminState {
+    /// Device cookies sealed with a key of this process only.
     fn default() -> Self {
         AdminState {
             by_ip: std::sync::Arc::new(RateLimiter::new(LOGINS_PER_IP_PER_MINUTE, 5)),
-            by_email: std::sync::Arc::new(RateLimiter::new(LOGINS_PER_EMAIL_PER_MINUTE, 5)),
+            by_email: std::sync::Arc::new(RateLimiter::new(FAILURES_PER_EMAIL_PER_MINUTE, 5)),
+            devices: crate::SecretBox::ephemeral().ok(),
         }
     }
 }
@@ -204,12 +246,16 @@ pub(crate) async fn login(
     }
     let now = Instant::now();
     let email = form.email.trim().to_lowercase();
-    if state
-        .admin
-        .by_ip
-        .check(&peer.ip().to_string(), now)
-        .is_err()
-        || state.admin.by_email.check(&email, now).is_err()
+    let known = state.admin.known_device(&headers, &email);
+    // A browser this user logged in from before skips the limits: guessers elsewhere cannot
+    // lock its owner out, and the cookie opens only for this email.
+    if !known
+        && (state
+            .admin
+            .by_ip
+            .check(&peer.ip().to_string(), now)
+            .is_err()
+            || state.admin.by_email.peek(&email, now).is_err())
     {
         tracing::warn!(ip = %peer.ip(), "login rate limited");
         let page = login_page(
@@ -221,7 +267,10 @@ pub(crate) async fn login(
         return Ok(with_secure(&state, page));
     }
     let Some(user) = state.store.check_password(&email, &form.password).await? else {
-        tracing::info!(ip = %peer.ip(), "login refused");
+        tracing::info!(ip = %peer.ip(), known_device = known, "login refused");
+        if !known {
+            let _ = state.admin.by_email.check(&email, now);
+        }
         let page = login_page(
             StatusCode::UNAUTHORIZED,
             &form.email,
@@ -245,6 +294,9 @@ pub(crate) async fn login(
     );
     let mut resp = Redirect::to("/admin").into_response();
     if let Ok(v) = HeaderValue::from_str(&set) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    if let Some(v) = state.admin.device_cookie(&email) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(with_secure(&state, resp))

@@ -58,7 +58,9 @@ pub(crate) async fn request(
 }
 
 /// `+` and 8–15 digits (ITU-T E.164), ignoring spaces, dots, dashes and brackets.
-pub(crate) fn normalise_e164(input: &str) -> Option<String> {
+/// Public (hidden) only for the `http_json` fuzz target, which runs it on request bodies.
+#[doc(hidden)]
+pub fn normalise_e164(input: &str) -> Option<String> {
     let trimmed = input.trim();
     let rest = trimmed.strip_prefix('+')?;
     let mut digits = String::with_capacity(16);

@@ -12,6 +12,9 @@ use axum::Router;
 
 use crate::{ApiError, AppState, Campaign};
 
+#[doc(hidden)]
+pub use callbacks::normalise_e164;
+
 /// Routes under `/v1`.
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     Router::new()

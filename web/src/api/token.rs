@@ -57,7 +57,8 @@ async fn screen_and_mint(
     }
     let origin = super::allowed_origin(headers, &campaign)?;
     let now = super::unix_now();
-    screen(state, &campaign, &peer, now).await?;
+    let client = crate::screening::client_key(peer.ip());
+    screen(state, &campaign, &client, now).await?;
     if let Some(check) = &campaign.config.bot_check {
         let ip = peer.ip().to_string();
         crate::screening::verify_bot_check(&state.http, check, req.bot_token.as_deref(), &ip)
@@ -66,10 +67,18 @@ async fn screen_and_mint(
     }
 
     let session_id = random_session_id();
-    let lease_until = now + state.config.number_lease_s;
+    // Only for the token's life: the gateway keeps the number when the call starts, and a
+    // token never used gives it back within seconds.
+    let lease_until = now + state.issuer.lifetime_s() + PENDING_LEASE_GRACE_S;
     let number = state
         .store
-        .lease_number(&campaign.config.public_id, &session_id, now, lease_until)
+        .lease_number(
+            &campaign.config.public_id,
+            &session_id,
+            &client,
+            now,
+            lease_until,
+        )
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .ok_or(ApiError::PoolExhausted)?;
@@ -107,7 +116,7 @@ async fn screen_and_mint(
         user_agent: header_text(header::USER_AGENT),
         ip: peer.ip().to_string(),
         created_at: now,
-        expires_at: lease_until,
+        expires_at: now + state.config.number_lease_s,
     };
     state
         .store
@@ -125,16 +134,22 @@ async fn screen_and_mint(
     Ok((grant.campaign, Json(response)))
 }
 
-/// Rate limits, business hours, capacity and the daily cap, cheapest first.
-async fn screen(
-    state: &AppState,
-    c: &Campaign,
-    peer: &SocketAddr,
-    now: i64,
-) -> Result<(), ApiError> {
+/// How long after its token expires an unused number lease ends: time for a call started
+/// at the token's last second to reach the gateway and keep its number.
+const PENDING_LEASE_GRACE_S: i64 = 30;
+/// Tokens one client (IPv4 address, IPv6 /64) may hold unused in one campaign. A visitor
+/// needs one; a retry after a dropped connection a second.
+const MAX_PENDING_PER_CLIENT: i64 = 3;
+/// Unused tokens a campaign may have out, per call it may carry at once...
+const PENDING_PER_CALL_SLOT: i64 = 2;
+/// ...and at least this many, for campaigns of one or two lines.
+const MIN_PENDING_PER_CAMPAIGN: i64 = 4;
+
+/// Rate limits, business hours, capacity, unused tokens and the daily cap, cheapest first.
+async fn screen(state: &AppState, c: &Campaign, client: &str, now: i64) -> Result<(), ApiError> {
     let t = Instant::now();
     c.ip_limiter
-        .check(&peer.ip().to_string(), t)
+        .check(client, t)
         .map_err(|wait| ApiError::RateLimited(wait.as_secs()))?;
     c.campaign_limiter
         .check("", t)
@@ -146,6 +161,31 @@ async fn screen(
         ));
     }
     if state.active_calls.count(&c.config.public_id) >= c.config.max_concurrent_calls {
+        return Err(ApiError::Unavailable(
+            "busy",
+            "Every line is busy; please try again shortly.",
+        ));
+    }
+    let id = &c.config.public_id;
+    let internal = |e: crate::StoreError| ApiError::Internal(e.to_string());
+    let mine = state
+        .store
+        .pending_leases(id, Some(client), now)
+        .await
+        .map_err(internal)?;
+    if mine >= MAX_PENDING_PER_CLIENT {
+        tracing::warn!(campaign = %id, %client, pending = mine, "unused tokens capped for a client");
+        return Err(ApiError::RateLimited(PENDING_LEASE_GRACE_S as u64));
+    }
+    let cap = (i64::from(c.config.max_concurrent_calls) * PENDING_PER_CALL_SLOT)
+        .max(MIN_PENDING_PER_CAMPAIGN);
+    let all = state
+        .store
+        .pending_leases(id, None, now)
+        .await
+        .map_err(internal)?;
+    if all >= cap {
+        tracing::warn!(campaign = %id, pending = all, cap, "unused tokens capped for a campaign");
         return Err(ApiError::Unavailable(
             "busy",
             "Every line is busy; please try again shortly.",

@@ -2,10 +2,12 @@
 
 mod bot_check;
 mod capacity;
+mod client;
 mod hours;
 mod rate;
 
 pub use bot_check::{verify as verify_bot_check, BotCheckConfig, BotCheckError};
 pub use capacity::{ActiveCalls, CallSlot};
+pub use client::client_key;
 pub use hours::{HoursError, WeeklyHours};
 pub use rate::RateLimiter;

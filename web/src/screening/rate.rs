@@ -30,14 +30,27 @@ impl RateLimiter {
 
     /// Takes one request for `key` at `now`; `Err(retry_after)` when over the limit.
     pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
-        let mut buckets = match self.buckets.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        buckets
+        self.buckets()
             .take(key.to_owned(), now)
-            .map_err(|wait| Duration::from_secs_f64(wait.as_secs_f64().ceil().max(1.0)))
+            .map_err(whole_seconds)
     }
+
+    /// Whether `key` is within the limit at `now`, taking nothing (for limits that count
+    /// only failures: [`RateLimiter::check`] after each one).
+    pub fn peek(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        self.buckets()
+            .peek(key.to_owned(), now)
+            .map_err(whole_seconds)
+    }
+
+    fn buckets(&self) -> std::sync::MutexGuard<'_, Buckets<String>> {
+        self.buckets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A wait rounded up to whole seconds, at least one (`Retry-After`).
+fn whole_seconds(wait: Duration) -> Duration {
+    Duration::from_secs_f64(wait.as_secs_f64().ceil().max(1.0))
 }
 
 #[cfg(test)]

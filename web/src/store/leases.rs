@@ -59,11 +59,13 @@ impl Store {
     }
 
     /// Lends the least recently used free number of `campaign` to `session_id` until
-    /// `until`; None when every number is lent.
+    /// `until`, as a pending lease of `client` (a token not used yet); None when every number
+    /// is lent.
     pub async fn lease_number(
         &self,
         campaign: &str,
         session_id: &str,
+        client: &str,
         now: i64,
         until: i64,
     ) -> Result<Option<String>, StoreError> {
@@ -83,13 +85,14 @@ impl Store {
             for (number,) in candidates {
                 // Compare-and-set: only one concurrent request can move a free number.
                 let won = sqlx::query(
-                    "UPDATE number_leases SET session_id = $1, leased_at = $2, expires_at = $3, campaign = $4 \
-                     WHERE number = $5 AND expires_at <= $2",
+                    "UPDATE number_leases SET session_id = $1, leased_at = $2, expires_at = $3, \
+                     campaign = $4, pending_client = $5 WHERE number = $6 AND expires_at <= $2",
                 )
                 .bind(session_id)
                 .bind(now)
                 .bind(until)
                 .bind(campaign)
+                .bind(client)
                 .bind(number.as_str())
                 .execute(self.pool())
                 .await?
@@ -102,16 +105,64 @@ impl Store {
         Ok(None)
     }
 
-    /// Keeps `number` with `session_id` until at least `until` (the call ended: the linger
-    /// starts now, so an agent can still look the caller up or call back).
-    pub async fn extend_lease(
+    /// Unexpired pending leases (tokens whose call has not started) of `campaign`, all of
+    /// them or only those of `client`.
+    pub async fn pending_leases(
+        &self,
+        campaign: &str,
+        client: Option<&str>,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        const ALL: &str = "SELECT COUNT(*) FROM number_leases WHERE campaign = $1 \
+             AND expires_at > $2 AND pending_client IS NOT NULL";
+        const ONE: &str = "SELECT COUNT(*) FROM number_leases WHERE campaign = $1 \
+             AND expires_at > $2 AND pending_client = $3";
+        let query = sqlx::query_as(if client.is_some() { ONE } else { ALL })
+            .bind(campaign)
+            .bind(now);
+        let query = match client {
+            Some(c) => query.bind(c),
+            None => query,
+        };
+        let (n,): (i64,) = query.fetch_one(self.pool()).await?;
+        Ok(n)
+    }
+
+    /// The call of `session_id` has started: its number is no longer pending and stays with
+    /// it until `until` (the longest a call may last plus the linger). False when the lease
+    /// had already ended.
+    pub async fn start_lease(
+        &self,
+        number: &str,
+        session_id: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE number_leases SET expires_at = $1, pending_client = NULL \
+             WHERE number = $2 AND session_id = $3 AND expires_at > $4",
+        )
+        .bind(until)
+        .bind(number)
+        .bind(session_id)
+        .bind(now)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The call ended: `number` stays with `session_id` until exactly `until` (the linger, so
+    /// an agent can still look the caller up or call back), then it is free.
+    pub async fn linger_lease(
         &self,
         number: &str,
         session_id: &str,
         until: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE number_leases SET expires_at = $1 WHERE number = $2 AND session_id = $3 AND expires_at < $1",
+            "UPDATE number_leases SET expires_at = $1, pending_client = NULL \
+             WHERE number = $2 AND session_id = $3",
         )
         .bind(until)
         .bind(number)

@@ -195,6 +195,7 @@ pub async fn dash_in(
         active_calls: ActiveCalls::new(),
         http: reqwest::Client::new(),
         admin: Default::default(),
+        readiness: Default::default(),
     };
     let (cb, key) = fixtures(&store).await;
     let peer: SocketAddr = "192.0.2.7:40000".parse().expect("addr");
