@@ -91,6 +91,21 @@ impl Gateway {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Sends SIGTERM (a graceful stop) and waits up to `limit` for the process to exit.
+    pub async fn terminate(mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id()?;
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await
+            .is_ok_and(|s| s.success());
+        assert!(sent, "kill -TERM {pid} failed");
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
+
     /// Stops the gateway.
     pub async fn stop(mut self) {
         let _ = self.child.start_kill();

@@ -44,6 +44,10 @@ const DEFAULT_RING: Duration = Duration::from_secs(20);
 pub struct Gateway {
     /// Places trunk legs.
     pub sbc: Arc<Sbc>,
+    /// Whether the node takes calls (no new call while draining).
+    pub readiness: c2c_web::readiness::Readiness,
+    /// Turns true when a drain's grace period is over: every call ends now.
+    pub drain_over: tokio::sync::watch::Receiver<bool>,
     /// Checks call tokens.
     pub verifier: TokenVerifier,
     /// Visitor context (page URL for X-C2C-Page), number leases.
@@ -73,6 +77,13 @@ enum Incoming {
     Malformed(String),
 }
 
+/// Resolves once the node's drain period is over (never, should the node drop the sender).
+async fn drain_period_over(over: &mut tokio::sync::watch::Receiver<bool>) {
+    if over.wait_for(|over| *over).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Runs one signalling WebSocket to its end.
 pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
     let (mut ws, stream) = socket.split();
@@ -90,6 +101,15 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
         Ok(None) => return,
         Err(_) => return refuse(&mut ws, "timeout", "no call request received").await,
     };
+    if gw.readiness.is_draining() {
+        metrics::counter!(m::CALLS_REFUSED, "reason" => "draining").increment(1);
+        return refuse(
+            &mut ws,
+            "draining",
+            "this server is restarting; please call again",
+        )
+        .await;
+    }
     // The token is verified before anything else happens: no socket, no SIP.
     let verified = match gw
         .verifier
@@ -249,6 +269,9 @@ impl Call {
     async fn run(mut self, gw: &Gateway, ws: &mut Sink, mut incoming: mpsc::Receiver<Incoming>) {
         let mut hangup_asked: Option<Instant> = None;
         let mut timed_out = false;
+        // The node drained and its grace period ran out: we end the call.
+        let mut drained = false;
+        let mut drain_over = gw.drain_over.clone();
         let mut ws_open = true;
         let mut answered = false;
         // The current destination rang out and was cancelled: its end moves to the next.
@@ -299,6 +322,8 @@ impl Call {
                         tracing::info!(session = %self.session, cause = cause.as_str(), ?status, "call ended");
                         break if moving_on {
                             EndReason::NoAnswer
+                        } else if drained {
+                            EndReason::Unavailable
                         } else if timed_out {
                             EndReason::Timeout
                         } else if hangup_asked.is_some() {
@@ -333,6 +358,13 @@ impl Call {
                         send(ws, &ServerMessage::Error { code: "bad_message".into(), message: e }).await;
                     }
                 },
+                () = drain_period_over(&mut drain_over), if hangup_asked.is_none() => {
+                    tracing::info!(session = %self.session, "drain period over: ending the call");
+                    self.cdr.event("state", "ended by the node's drain");
+                    drained = true;
+                    hangup_asked = Some(Instant::now());
+                    self.trunk.hangup();
+                }
                 ev = self.media.events.recv() => match ev {
                     Some(MediaEvent::Connected) => tracing::debug!(session = %self.session, "browser media connected"),
                     Some(MediaEvent::BrowserGone) | None => {

@@ -182,8 +182,12 @@ impl CallRecorder {
     }
 
     fn send(&self, w: CallWrite) {
-        // The writer only stops when every sender is gone.
-        let _ = self.writes.send(w);
+        // Counted before it is sent, so the writer never subtracts it first. The writer only
+        // stops when every sender is gone.
+        PENDING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.writes.send(w).is_err() {
+            PENDING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 }
 
@@ -193,6 +197,23 @@ const BATCH: usize = 64;
 const ATTEMPTS: u32 = 5;
 
 /// Applies one call's writes in order until the recorder is dropped.
+/// Call record writes queued and not yet written (or given up on), over all calls: a stopping
+/// node waits for them (see [`flushed`]).
+static PENDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Waits until every queued call record write is done, at most `limit`; false if some were
+/// still waiting then (the database is away: they are lost with the process).
+pub async fn flushed(limit: std::time::Duration) -> bool {
+    let give_up = tokio::time::Instant::now() + limit;
+    while PENDING.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+        if tokio::time::Instant::now() >= give_up {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    true
+}
+
 async fn write_all(store: Store, id: String, mut rx: mpsc::UnboundedReceiver<CallWrite>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
@@ -203,6 +224,7 @@ async fn write_all(store: Store, id: String, mut rx: mpsc::UnboundedReceiver<Cal
             tracing::error!(call = %id, panic = text, writes = batch.len(), "call record writer caught a panic");
             metrics::counter!(c2c_sbc::supervise::PANICS, "task" => "cdr").increment(1);
         }
+        PENDING.fetch_sub(batch.len(), std::sync::atomic::Ordering::SeqCst);
         batch.clear();
     }
 }

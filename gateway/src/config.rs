@@ -30,6 +30,9 @@ pub struct Config {
     /// Media addresses.
     #[serde(default)]
     pub media: MediaConfig,
+    /// Process lifecycle.
+    #[serde(default)]
+    pub server: ServerConfig,
     /// Where keys and the database live.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
@@ -109,6 +112,28 @@ pub struct HttpConfig {
     /// loopback may scrape.
     #[serde(default)]
     pub metrics_token: Option<String>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// On SIGTERM, how long calls in progress may go on before they are ended (BYE), seconds;
+    /// no new call is taken meanwhile and `/readyz` is 503.
+    #[serde(default = "default_drain")]
+    pub drain_s: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            drain_s: default_drain(),
+        }
+    }
+}
+
+fn default_drain() -> u64 {
+    30
 }
 
 /// `[sip]`.

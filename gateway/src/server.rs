@@ -133,6 +133,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         admin: c2c_web::AdminState::new(secrets),
         readiness: readiness.clone(),
     };
+    let (drain_over_tx, drain_over) = tokio::sync::watch::channel(false);
     let media = config.media.settings();
     let media_loops = MediaLoops::start(config.media.ip, &media.ports, config.media.loop_threads())
         .context("starting the media loops ([media] ip, port_min/port_max)")?;
@@ -140,11 +141,13 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     readiness.watch("media loops", move || loops.stopped_loop().is_none());
     let gateway = Gateway {
         sbc,
+        readiness: readiness.clone(),
+        drain_over,
         verifier: TokenVerifier::new(keys, config.token_issuer.clone(), Arc::new(store.clone())),
         store,
         node,
         campaigns,
-        active_calls,
+        active_calls: active_calls.clone(),
         number_linger_s: config.number_linger_s,
         media_ip: config.media.ip,
         media_loops,
@@ -168,9 +171,15 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     let stopped = std::sync::Arc::new(std::sync::Mutex::new(None));
     let end = {
         let stopped = stopped.clone();
+        let drain = Drain {
+            readiness: readiness.clone(),
+            active_calls,
+            over: drain_over_tx,
+            grace: std::time::Duration::from_secs(config.server.drain_s),
+        };
         async move {
             tokio::select! {
-                () = shutdown() => {}
+                () = shutdown() => drain.run().await,
                 task = core_task_stopped(readiness) => {
                     *stopped.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
                 }
@@ -189,6 +198,59 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         // Non-zero, so a supervisor (systemd `Restart=always`) starts a healthy process.
         Some(task) => anyhow::bail!("core task {task:?} stopped; exiting for a restart"),
         None => Ok(()),
+    }
+}
+
+/// How long calls ended by a drain get for their BYE and their last record writes.
+const DRAIN_WRAP_UP: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A graceful stop: no new calls, the live ones get a grace period, then they are ended.
+struct Drain {
+    readiness: c2c_web::readiness::Readiness,
+    active_calls: ActiveCalls,
+    over: tokio::sync::watch::Sender<bool>,
+    grace: std::time::Duration,
+}
+
+impl Drain {
+    /// Runs the drain; returns when the process may exit.
+    async fn run(self) {
+        self.readiness.start_draining();
+        let live = self.active_calls.total();
+        tracing::info!(
+            calls = live,
+            grace_s = self.grace.as_secs(),
+            "draining: no new calls"
+        );
+        if !self.calls_ended_within(self.grace).await {
+            tracing::info!(
+                calls = self.active_calls.total(),
+                "drain period over: ending the calls"
+            );
+            let _ = self.over.send(true);
+            if !self.calls_ended_within(DRAIN_WRAP_UP).await {
+                tracing::warn!(
+                    calls = self.active_calls.total(),
+                    "calls still up after the drain"
+                );
+            }
+        }
+        if !crate::cdr::flushed(DRAIN_WRAP_UP).await {
+            tracing::error!("call record writes still pending at exit: the database is away");
+        }
+        tracing::info!("drained");
+    }
+
+    /// Waits until no call is up, at most `limit`; false if some still were.
+    async fn calls_ended_within(&self, limit: std::time::Duration) -> bool {
+        let give_up = tokio::time::Instant::now() + limit;
+        while self.active_calls.total() > 0 {
+            if tokio::time::Instant::now() >= give_up {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        true
     }
 }
 

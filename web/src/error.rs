@@ -40,6 +40,9 @@ pub enum ApiError {
     /// The body did not parse.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The node is draining (stopping): the load balancer should send this elsewhere.
+    #[error("draining")]
+    Draining,
     /// Our fault.
     #[error("internal error")]
     Internal(String),
@@ -92,6 +95,11 @@ impl ApiError {
                 "Too many call requests; try again shortly.".into(),
             ),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
+            ApiError::Draining => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "draining",
+                "This server is restarting; please try again in a moment.".into(),
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

@@ -41,6 +41,9 @@ async fn screen_and_mint(
     headers: &HeaderMap,
     req: TokenRequest,
 ) -> Result<(String, Json<TokenResponse>), ApiError> {
+    if state.readiness.is_draining() {
+        return Err(ApiError::Draining);
+    }
     let campaign = state.campaign(&req.campaign)?;
     // Only a trunk of the campaign's own organisation can carry its calls.
     if state
