@@ -166,6 +166,8 @@ listen = "127.0.0.1:{http_port}"
 
 [sip]
 listen = "127.0.0.1:0"
+# The trunks of these tests run on loopback, which is refused unless listed.
+trunk_networks = ["127.0.0.0/8"]
 
 [[trunks]]
 name = "sipp"

@@ -285,7 +285,8 @@ impl Call {
             let ring_out = hunting.then(|| self.attempt_started + self.ring_timeout);
             tokio::select! {
                 ev = next_leg_event(&mut self.trunk, &mut self.trace, &self.cdr) => match ev {
-                    Some(LegEvent::Trying) => {}
+                    // Recorded with the call (next_leg_event); an answer's refusal ends next.
+                    Some(LegEvent::Trying | LegEvent::Refused(_)) => {}
                     Some(LegEvent::Ringing) => {
                         send(ws, &ServerMessage::State { state: CallState::Ringing }).await;
                     }

@@ -125,6 +125,7 @@ impl CallRecorder {
             Some(LegEvent::MediaChanged(m)) => {
                 self.event("state", &format!("media moved to {}", m.addr));
             }
+            Some(LegEvent::Refused(why)) => self.event("policy", why),
             Some(LegEvent::Ended { cause, status }) => {
                 if let Some(s) = status {
                     if let Ok(mut last) = self.last_status.lock() {
@@ -335,6 +336,8 @@ mod tests {
             "ACK sip:+4930123456@192.0.2.7 SIP/2.0\r\n\r\n",
         ));
         rec.trace(TraceEntry::Truncated { at_ms: 2_002 });
+        let why = "the trunk's media address 10.9.9.9:4000 is outside [sip] trunk_networks";
+        rec.leg_event(Some(&LegEvent::Refused(why.into())));
         rec.leg_event(Some(&LegEvent::Ended {
             cause: EndCause::Busy,
             status: Some(486),
@@ -419,5 +422,12 @@ mod tests {
                 "busy"
             ]
         );
+        // Why the SBC refused an address the trunk named is on the record.
+        let policy: Vec<&str> = events
+            .iter()
+            .filter(|e| e.kind == "policy")
+            .map(|e| e.detail.as_str())
+            .collect();
+        assert_eq!(policy, vec![why]);
     }
 }

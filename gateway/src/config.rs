@@ -143,9 +143,10 @@ pub struct SipConfig {
     /// Address to listen on (UDP).
     #[serde(default = "default_sip_listen")]
     pub listen: SocketAddr,
-    /// Networks trunks may be in (`203.0.113.0/24`, `2001:db8::/32`); a trunk that resolves
-    /// elsewhere is never called, pinged or trusted. Empty: anywhere. Set it whenever tenants
-    /// enter trunks in the dashboard, or one could point our SIP at your own infrastructure.
+    /// Networks trunks may be in (`203.0.113.0/24`, `2001:db8::/32`, `"public"` for every
+    /// public address): the only addresses SIP and media are sent to, trunk hosts, Contact
+    /// and Record-Route targets and SDP media alike. Empty: every public address, so
+    /// loopback, private, link-local and unique-local hosts must be listed to be used.
     #[serde(default)]
     pub trunk_networks: Vec<String>,
 }

@@ -375,6 +375,13 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
             ..TrunkConfig::default()
         },
     });
+    // The demo trunk runs on this host: its address must be allowed, besides what the
+    // operator allows (every public address when nothing is listed).
+    let sip = &mut config.sip.trunk_networks;
+    if sip.is_empty() {
+        sip.push(c2c_sbc::networks::PUBLIC.into());
+    }
+    sip.push(trunk.sip_addr.ip().to_string());
     let public = config.public_url();
     let mut origins = vec![public.clone()];
     // The same server reached as localhost is a different origin to the browser.

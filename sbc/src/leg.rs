@@ -46,6 +46,7 @@ pub use transaction::{CANCEL_WAIT, LINGER, T1, T2, TIMER_B, TIMER_F};
 
 use crate::destination::{check_number, Destination, DestinationError};
 use crate::e164;
+use crate::networks::Networks;
 use crate::sdp::RemoteMedia;
 use crate::sip::{self, Message, Method, Request, Response};
 use crate::trunk::{CallerIdHeader, Transport, TrunkConfig};
@@ -90,6 +91,10 @@ pub struct LegParams {
     /// Continue the call of an earlier attempt on another trunk (same Call-ID and From tag,
     /// higher CSeq, RFC 3261 §8.1.3.4).
     pub continues: Option<Continuation>,
+    /// Where the leg may send (`[sip] trunk_networks`): a Contact or Record-Route target, or
+    /// an SDP media address, outside it gets no packet, and the call is ended or the media
+    /// refused.
+    pub networks: Networks,
 }
 
 /// What a new attempt keeps from the one before it.
@@ -124,6 +129,8 @@ struct Identity {
     local_addr: SocketAddr,
     trunk_addr: SocketAddr,
     transport: Transport,
+    /// Where the leg may send besides the trunk address.
+    networks: Networks,
 }
 
 /// Where the INVITE client transaction is (RFC 3261 Figure 5).
@@ -302,6 +309,7 @@ impl TrunkLeg {
                 local_addr: params.local_addr,
                 trunk_addr: params.trunk_addr,
                 transport: trunk.transport,
+                networks: params.networks.clone(),
             },
             invite_tx,
         );
@@ -413,6 +421,13 @@ impl TrunkLeg {
             && !self.said_ringing
             && self.early_media.is_none()
             && self.dialog.is_none()
+    }
+
+    /// Whether a message from `ip` may belong to this leg: the trunk's address, or the next
+    /// hop of its dialog (an allowed Contact or Record-Route target). Anyone else, another
+    /// trunk among them, cannot end or change the call.
+    pub fn accepts_from(&self, ip: std::net::IpAddr) -> bool {
+        ip == self.id.trunk_addr.ip() || self.dialog.as_ref().is_some_and(|d| d.next_hop.ip() == ip)
     }
 
     /// The Call-ID of this call (random; it carries no internal address).
@@ -570,6 +585,21 @@ impl TrunkLeg {
 
     fn event(&mut self, event: LegEvent) {
         self.outputs.push_back(Output::Event(event));
+    }
+
+    /// Whether RTP may go to `media`'s address: inside the networks, or no address at all
+    /// (0.0.0.0 is a hold, nothing is sent there).
+    fn media_allowed(&self, media: &RemoteMedia) -> bool {
+        let ip = media.addr.ip();
+        ip.is_unspecified() || self.id.networks.allows(ip)
+    }
+
+    /// Reports that the trunk named an address we will not send to.
+    fn refuse(&mut self, what: &str, addr: SocketAddr) {
+        warn!(call_id = %self.id.call_id, %addr, what, "address outside [sip] trunk_networks refused");
+        self.event(LegEvent::Refused(format!(
+            "the trunk's {what} {addr} is outside [sip] trunk_networks: nothing was sent there"
+        )));
     }
 
     /// Keeps an ended leg for another [`LINGER`] after it had to act again (a late final

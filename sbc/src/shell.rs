@@ -61,8 +61,8 @@ pub struct SbcOptions {
     pub tcp_idle: Duration,
     /// The DNS server to locate trunks with; the system's resolvers when absent.
     pub nameserver: Option<SocketAddr>,
-    /// Where trunks may be (`[sip] trunk_networks`); addresses outside are never used or
-    /// trusted. Empty allows every address.
+    /// Where trunks may be (`[sip] trunk_networks`): the only addresses signalling and media
+    /// are sent to or trusted from. The default allows every address (embedders, tests).
     pub trunk_networks: Networks,
 }
 
@@ -73,7 +73,7 @@ impl Default for SbcOptions {
             tcp: true,
             tcp_idle: TCP_IDLE,
             nameserver: None,
-            trunk_networks: Networks::default(),
+            trunk_networks: Networks::any(),
         }
     }
 }
@@ -467,6 +467,7 @@ impl Sbc {
                 privacy: call.privacy,
                 give_up_after: failover.then(|| Duration::from_millis(trunk.failover_after_ms)),
                 continues: Some(identity.clone()),
+                networks: self.dns.networks.clone(),
             };
             check_params(&params)?;
             candidates.push(params);

@@ -83,7 +83,7 @@ async fn api_trunk_in(config: CampaignConfig, trunk_org: &str) -> Api {
             static_dir: dir.clone(),
             number_lease_s: 1800,
             metrics_token: None,
-            trunk_networks: Default::default(),
+            trunk_networks: c2c_sbc::networks::Networks::any(),
             demo_campaign: None,
         }),
         campaigns: Campaigns::from_list([campaign]),

@@ -20,6 +20,9 @@ pub(super) struct Dialog {
     pub(super) target: String,
     pub(super) routes: Vec<String>,
     pub(super) next_hop: SocketAddr,
+    /// The next hop the trunk asked for when it is outside the networks (`next_hop` is then
+    /// the trunk's own address, so nothing goes there).
+    pub(super) refused_hop: Option<SocketAddr>,
     pub(super) ack: Vec<u8>,
 }
 
@@ -122,7 +125,16 @@ impl TrunkLeg {
         self.cancel_deadline = None;
         let dialog = self.make_dialog(msg);
         self.transmit(dialog.ack.clone(), dialog.next_hop);
+        let refused_hop = dialog.refused_hop;
         self.dialog = Some(dialog);
+        if let Some(hop) = refused_hop {
+            // ACK and BYE go to the trunk's own address: the dialog cannot go on.
+            self.refuse("Contact/Record-Route next hop", hop);
+            self.hangup_requested = true;
+            self.send_bye(now);
+            self.end(EndCause::Failed, Some(status), now);
+            return;
+        }
         if self.hangup_requested || self.ended {
             // We hung up (or gave up, maybe moving the call to another trunk) before the answer
             // won the race: ACK, then BYE (§9.1, §13.2.2.4), and stay to see it through.
@@ -131,6 +143,12 @@ impl TrunkLeg {
             return;
         }
         match sdp::parse_answer(msg.body()) {
+            Ok(media) if !self.media_allowed(&media) => {
+                self.refuse("media address", media.addr);
+                self.hangup_requested = true;
+                self.send_bye(now);
+                self.end(EndCause::Failed, Some(status), now);
+            }
             Ok(media) => self.event(LegEvent::Answered(media)),
             Err(err) => {
                 warn!(call_id = %self.id.call_id, %err, "answer without usable SDP, hanging up");
@@ -153,7 +171,12 @@ impl TrunkLeg {
             .into_iter()
             .rev()
             .collect();
-        let next_hop = in_dialog_next_hop(self.id.transport, &routes, &target, self.id.trunk_addr);
+        let wanted = in_dialog_next_hop(self.id.transport, &routes, &target, self.id.trunk_addr);
+        let allowed = wanted == self.id.trunk_addr || self.id.networks.allows(wanted.ip());
+        let (next_hop, refused_hop) = match allowed {
+            true => (wanted, None),
+            false => (self.id.trunk_addr, Some(wanted)),
+        };
         let (_, via) = self.fresh_via();
         let ack = self.base_request(Method::Ack, &target, &via, &remote_to, &routes);
         Dialog {
@@ -162,6 +185,7 @@ impl TrunkLeg {
             target,
             routes,
             next_hop,
+            refused_hop,
             ack: Message::Request(ack).to_bytes(),
         }
     }

@@ -67,6 +67,10 @@ pub enum LegEvent {
     /// The trunk moved or re-described its media in the call (re-INVITE or UPDATE, e.g.
     /// hold/unhold or a new media address, RFC 3264 §8).
     MediaChanged(RemoteMedia),
+    /// The trunk named an address outside `[sip] trunk_networks` (a Contact, Record-Route or
+    /// media address) and got nothing there; the text says which, for the call record. The
+    /// call ends next when it was the answer's.
+    Refused(String),
     /// The call is over; `status` is the final SIP status when one caused it.
     Ended {
         /// Why.

@@ -89,6 +89,13 @@ impl TrunkLeg {
         }
         if msg.has_sdp() {
             match sdp::parse_answer(msg.body()) {
+                Ok(media) if !self.media_allowed(&media) => {
+                    if self.early_media.as_ref() != Some(&media) {
+                        // Refused once; the call rings on without early media.
+                        self.refuse("early-media address", media.addr);
+                        self.early_media = Some(media);
+                    }
+                }
                 Ok(media) if self.early_media.as_ref() != Some(&media) => {
                     self.early_media = Some(media.clone());
                     self.event(LegEvent::EarlyMedia(media));

@@ -27,6 +27,9 @@ impl TrunkLeg {
                 local_addr,
                 trunk_addr: d.trunk_addr,
                 transport: d.transport,
+                // Its one destination, the dialog's next hop, was checked against the
+                // networks before the leg was built (`Sbc::end_recovered`).
+                networks: crate::networks::Networks::any(),
             },
             invite,
         );
@@ -38,6 +41,7 @@ impl TrunkLeg {
             target: d.target.clone(),
             routes: d.routes.clone(),
             next_hop: d.next_hop(),
+            refused_hop: None,
             ack: Vec::new(),
         });
         leg.hangup(now);

@@ -65,6 +65,13 @@ impl TrunkLeg {
         let msg = Message::Request(req.clone());
         let direction = if msg.has_sdp() {
             match sdp::parse_offer(&req.body) {
+                Ok(media) if !self.media_allowed(&media) => {
+                    // Not Acceptable Here (RFC 3261 §21.4.26): the old media stays.
+                    self.refuse("new media address", media.addr);
+                    let resp = sip::response_to(&req, 488, "Not Acceptable Here", None);
+                    self.transmit(Message::Response(resp).to_bytes(), from);
+                    return;
+                }
                 Ok(media) => self.event(LegEvent::MediaChanged(media)),
                 Err(err) => {
                     debug!(call_id = %self.id.call_id, %err, "new offer without usable audio")

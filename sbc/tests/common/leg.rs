@@ -48,6 +48,7 @@ pub fn params() -> LegParams {
         }),
         privacy: false,
         give_up_after: None,
+        networks: c2c_sbc::networks::Networks::any(),
         continues: None,
     }
 }

@@ -128,7 +128,7 @@ pub async fn dash(public_url: &str) -> Dash {
 }
 
 pub async fn dash_with_trunk(public_url: &str, trunk_port: u16) -> Dash {
-    dash_in(public_url, trunk_port, Default::default()).await
+    dash_in(public_url, trunk_port, c2c_sbc::networks::Networks::any()).await
 }
 
 /// A dashboard whose operator allows trunks only in `networks` (`[sip] trunk_networks`).

@@ -193,6 +193,15 @@ impl LegSlot {
         from: SocketAddr,
         now: Instant,
     ) {
+        let ip = from.ip();
+        let known = self.addrs.contains(&ip)
+            || self.current.leg.accepts_from(ip)
+            || self.retired.iter().any(|a| a.leg.accepts_from(ip));
+        if !known {
+            // A trusted source (another trunk) speaking in a call that is not its own.
+            debug!(%from, call_id = %self.call_id(), "message from outside the call's peers dropped");
+            return;
+        }
         self.trace.record(Direction::Received, raw, from);
         match self.retired.iter_mut().find(|a| a.leg.owns(&msg)) {
             Some(attempt) => {
