@@ -196,6 +196,11 @@ impl Bridge {
         }
     }
 
+    /// Our ICE ufrag on the browser side (see [`super::stun::receiver_ufrag`]).
+    pub fn local_ufrag(&self) -> &str {
+        self.peer.local_ufrag()
+    }
+
     /// Whether a datagram on a shared WebRTC socket is this call's.
     pub fn accepts_browser(&self, from: SocketAddr, data: &[u8], now: Instant) -> bool {
         self.peer.accepts(from, data, now)

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 
 use super::bridge::{Bridge, BridgeOutput, BridgeStats, TrunkMedia};
 use super::ports::{PortError, PortPool, RtpPair};
+use super::stun;
 use super::watchdog::Side;
 
 /// Largest datagram we read (RTP, STUN, DTLS all fit well below).
@@ -172,6 +173,7 @@ impl MediaLoops {
                 commands: rx,
                 calls: HashMap::new(),
                 by_addr: HashMap::new(),
+                by_ufrag: HashMap::new(),
                 timers: BinaryHeap::new(),
                 load: load.clone(),
                 buf: vec![0u8; MAX_DATAGRAM],
@@ -269,6 +271,8 @@ struct Loop {
     commands: std_mpsc::Receiver<LoopCommand>,
     calls: HashMap<u64, Call>,
     by_addr: HashMap<SocketAddr, u64>,
+    /// Calls by our ICE ufrag, for checks from an address no call has yet.
+    by_ufrag: HashMap<String, u64>,
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     load: Arc<AtomicUsize>,
     buf: Vec<u8>,
@@ -391,6 +395,8 @@ impl Loop {
             addrs: Vec::new(),
             reported_gone: false,
         };
+        self.by_ufrag
+            .insert(call.bridge.local_ufrag().to_owned(), new.id);
         self.calls.insert(new.id, call);
         self.current = Some(new.id);
         self.drain(new.id);
@@ -427,6 +433,7 @@ impl Loop {
         for addr in &call.addrs {
             self.by_addr.remove(addr);
         }
+        self.by_ufrag.remove(call.bridge.local_ufrag());
         let registry = self.poll.registry();
         let _ = registry.deregister(&mut call.rtp);
         let _ = registry.deregister(&mut call.rtcp);
@@ -451,20 +458,23 @@ impl Loop {
             let data = &self.buf[..n];
             let id = match self.by_addr.get(&from) {
                 Some(&id) => id,
-                // A new address: only an ICE check naming one of our calls opens it. Anything
-                // else is dropped before the scan, so junk sprayed at the shared port costs
-                // one look at its header, not one look per call.
-                None if !is_stun(data) => continue,
+                // A new address: only an ICE check naming one of our calls opens it; anything
+                // else is dropped after one look at its header.
                 None => {
-                    self.current = None;
-                    let found = self
-                        .calls
-                        .iter()
-                        .find(|(_, c)| c.bridge.accepts_browser(from, data, now))
-                        .map(|(&id, _)| id);
-                    let Some(id) = found else {
+                    // Whose check it is comes from its USERNAME, in one lookup: a STUN flood
+                    // costs the same per packet whatever the number of calls.
+                    let Some(&id) = stun::receiver_ufrag(data).and_then(|u| self.by_ufrag.get(u))
+                    else {
                         continue;
                     };
+                    self.current = None;
+                    let accepted = self
+                        .calls
+                        .get(&id)
+                        .is_some_and(|c| c.bridge.accepts_browser(from, data, now));
+                    if !accepted {
+                        continue;
+                    }
                     self.by_addr.insert(from, id);
                     if let Some(call) = self.calls.get_mut(&id) {
                         call.addrs.push(from);
@@ -570,13 +580,6 @@ impl Loop {
     }
 }
 
-/// Whether a datagram is a STUN message (RFC 5389 §6: top two bits zero, magic cookie).
-/// Public for the fuzz targets only (`fuzz/`), which feed it every datagram they make.
-#[doc(hidden)]
-pub fn is_stun(data: &[u8]) -> bool {
-    data.len() >= 20 && data[0] < 4 && data[4..8] == [0x21, 0x12, 0xa4, 0x42]
-}
-
 fn send(socket: &UdpSocket, data: &[u8], to: SocketAddr) {
     // A full socket buffer drops the datagram, as the network would.
     if let Err(e) = socket.send_to(data, to) {
@@ -605,26 +608,4 @@ fn log_stats(session: &str, s: &BridgeStats) {
         trunk_jitter_ms = f64::from(r.jitter) / 8.0,
         "media stats"
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_stun;
-
-    #[test]
-    fn only_stun_can_open_an_address() {
-        let mut binding = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
-        binding.extend([0u8; 12]);
-        assert!(is_stun(&binding));
-        assert!(!is_stun(&binding[..19]), "shorter than a STUN header");
-        let mut dtls = binding.clone();
-        dtls[0] = 22; // a DTLS handshake record
-        assert!(!is_stun(&dtls));
-        let mut rtp = binding.clone();
-        rtp[0] = 0x80;
-        assert!(!is_stun(&rtp));
-        let mut no_cookie = binding;
-        no_cookie[4] = 0;
-        assert!(!is_stun(&no_cookie));
-    }
 }

@@ -9,6 +9,7 @@ pub mod peer;
 pub mod ports;
 pub mod rtcp;
 pub mod rtp;
+pub mod stun;
 pub mod watchdog;
 
 use std::sync::Arc;

@@ -78,6 +78,8 @@ pub struct BrowserPeer {
     /// Extended sequence counter of what we send (str0m wants the rollover count too).
     tx_seq: u64,
     dead: bool,
+    /// Our ICE ufrag (from the answer): the browser's checks name it.
+    ufrag: String,
 }
 
 impl BrowserPeer {
@@ -122,6 +124,11 @@ impl BrowserPeer {
 
         let answer = answer.to_sdp_string();
         let (mid, pts) = negotiated_audio(&rtc, &answer).ok_or(PeerError::NoPcmu)?;
+        let ufrag = answer
+            .lines()
+            .find_map(|l| l.trim_end().strip_prefix("a=ice-ufrag:"))
+            .map(str::to_owned)
+            .ok_or_else(|| PeerError::Rtc("the answer has no ICE ufrag".into()))?;
         let mut tx_seq = 0u64;
         while tx_seq == 0 {
             tx_seq = u64::from(rand::random::<u16>() & 0x7fff);
@@ -133,8 +140,14 @@ impl BrowserPeer {
             pts,
             tx_seq,
             dead: false,
+            ufrag,
         };
         Ok((peer, answer))
+    }
+
+    /// Our ICE ufrag: the receiver ufrag of every connectivity check meant for this peer.
+    pub fn local_ufrag(&self) -> &str {
+        &self.ufrag
     }
 
     /// The payload types the browser agreed to.
