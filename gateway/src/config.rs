@@ -109,9 +109,25 @@ pub struct HttpConfig {
     #[serde(default)]
     pub public_url: Option<String>,
     /// Bearer token a Prometheus scraper off this host sends for `/metrics`; without it only
-    /// loopback may scrape.
+    /// loopback may scrape (and nobody, when proxies are trusted).
     #[serde(default)]
     pub metrics_token: Option<String>,
+    /// Load balancers and reverse proxies (`10.0.0.0/8`, `2001:db8::1`) whose `Forwarded` /
+    /// `X-Forwarded-For` name the client; empty: those headers are ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+impl HttpConfig {
+    /// The parsed `trusted_proxies`, None when empty.
+    pub fn proxies(&self) -> Result<Option<c2c_sbc::networks::Networks>, String> {
+        if self.trusted_proxies.is_empty() {
+            return Ok(None);
+        }
+        c2c_sbc::networks::Networks::parse(&self.trusted_proxies)
+            .map(Some)
+            .map_err(|e| format!("http.trusted_proxies: {e}"))
+    }
 }
 
 /// `[server]`.
@@ -205,6 +221,7 @@ impl Default for HttpConfig {
             listen: default_http_listen(),
             public_url: None,
             metrics_token: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -375,6 +392,7 @@ impl Config {
             }
         }
         self.sip.networks()?;
+        self.http.proxies()?;
         if self.media.ip.is_unspecified() {
             return Err("media.ip: must be a concrete address browsers and trunks can reach (it goes into ICE candidates and SDP), not 0.0.0.0".into());
         }

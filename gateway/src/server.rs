@@ -114,6 +114,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             number_lease_s: config.number_linger_s,
             demo_campaign: demo.then(|| "demo".to_string()),
             metrics_token: config.http.metrics_token.clone(),
+            trusted_proxies: config.http.proxies().map_err(anyhow::Error::msg)?,
             trunk_networks,
         }),
         campaigns: campaigns.clone(),

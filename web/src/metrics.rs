@@ -76,8 +76,10 @@ pub(crate) async fn render(
             .and_then(|v| v.strip_prefix("Bearer "))
             .is_some_and(|got| bool::from(got.as_bytes().ct_eq(want.as_bytes())))
     });
-    // Campaign names and call volumes are business data: not for the open internet.
-    if !(peer.ip().is_loopback() || token_ok) {
+    // Campaign names and call volumes are business data: not for the open internet. Behind
+    // a trusted proxy every request may come from loopback, so then only the token counts.
+    let local = peer.ip().is_loopback() && state.config.trusted_proxies.is_none();
+    if !(local || token_ok) {
         return StatusCode::NOT_FOUND.into_response();
     }
     // Read from the count screening keeps, rather than counted a second time.

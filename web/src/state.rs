@@ -19,8 +19,12 @@ pub struct WebConfig {
     pub number_lease_s: i64,
     /// The campaign the page at `/` embeds, if any.
     pub demo_campaign: Option<String>,
-    /// Bearer token that lets a scraper off this host read `/metrics`; loopback only when None.
+    /// Bearer token that lets a scraper off this host read `/metrics`; loopback only when None
+    /// (and not even loopback when proxies are trusted: the proxy may be on this host).
     pub metrics_token: Option<String>,
+    /// `[http] trusted_proxies`: the hops whose forwarding headers name the client; None when
+    /// there are none, and the headers are ignored.
+    pub trusted_proxies: Option<c2c_sbc::networks::Networks>,
     /// Networks trunks may be in (`[sip] trunk_networks`): the dashboard refuses and never
     /// pings a trunk outside them.
     pub trunk_networks: c2c_sbc::networks::Networks,

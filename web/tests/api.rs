@@ -52,6 +52,23 @@ async fn api(config: CampaignConfig) -> Api {
 
 /// Like [`api`], with the campaign's trunk stored in organisation `trunk_org`.
 async fn api_trunk_in(config: CampaignConfig, trunk_org: &str) -> Api {
+    api_with(config, trunk_org, None).await
+}
+
+/// Like [`api`], reached through the trusted proxies `proxies` (the test's peer address is
+/// 192.0.2.7).
+async fn api_behind(config: CampaignConfig, proxies: &[&str]) -> Api {
+    let org = config.org.clone();
+    let list: Vec<String> = proxies.iter().map(|p| p.to_string()).collect();
+    let proxies = c2c_sbc::networks::Networks::parse(&list).expect("proxies");
+    api_with(config, &org, Some(proxies)).await
+}
+
+async fn api_with(
+    config: CampaignConfig,
+    trunk_org: &str,
+    trusted_proxies: Option<c2c_sbc::networks::Networks>,
+) -> Api {
     let scratch = tempfile::Builder::new()
         .prefix("c2c-api-")
         .tempdir()
@@ -83,6 +100,7 @@ async fn api_trunk_in(config: CampaignConfig, trunk_org: &str) -> Api {
             static_dir: dir.clone(),
             number_lease_s: 1800,
             metrics_token: None,
+            trusted_proxies,
             trunk_networks: c2c_sbc::networks::Networks::any(),
             demo_campaign: None,
         }),
@@ -219,6 +237,81 @@ async fn too_many_requests_from_one_ip_get_429_with_retry_after() {
         .parse()
         .expect("seconds");
     assert!((1..=60).contains(&retry), "Retry-After {retry}");
+}
+
+/// A token request that a proxy forwarded for `client`.
+fn forwarded_token_req(client: &str) -> Request<Body> {
+    let mut req = token_req(Some(SHOP));
+    let value = header::HeaderValue::from_str(client).expect("header value");
+    req.headers_mut().insert("x-forwarded-for", value);
+    req
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limits() {
+    let a = api_behind(
+        campaign(|c| c.rate_per_ip_per_minute = 2),
+        &["192.0.2.7/32"],
+    )
+    .await;
+    let (one, two) = ("198.51.100.1", "198.51.100.2");
+    assert_eq!(
+        send(&a, forwarded_token_req(one)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&a, forwarded_token_req(one)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&a, forwarded_token_req(one)).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // A client that prepends an address of its choice is still itself.
+    let spoofed = forwarded_token_req(&format!("203.0.113.50, {one}"));
+    assert_eq!(
+        send(&a, spoofed).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        send(&a, forwarded_token_req(two)).await.status,
+        StatusCode::OK
+    );
+    // The session records the client, not the proxy.
+    let sessions = a.store.sessions_since("sales", 0).await.expect("count");
+    assert_eq!(sessions, 3);
+
+    // Without trusted proxies the header is the client's own words: ignored.
+    let b = api(campaign(|c| c.rate_per_ip_per_minute = 2)).await;
+    for (n, client) in ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+        .iter()
+        .enumerate()
+    {
+        let want = if n < 2 {
+            StatusCode::OK
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(send(&b, forwarded_token_req(client)).await.status, want);
+    }
+}
+
+#[tokio::test]
+async fn a_client_holds_at_most_three_unused_tokens_per_campaign() {
+    let a = api_behind(
+        campaign(|c| c.rate_per_ip_per_minute = 100),
+        &["192.0.2.7/32"],
+    )
+    .await;
+    for _ in 0..3 {
+        let r = send(&a, forwarded_token_req("2001:db8:5:6::1")).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    // Another address of the same IPv6 /64 is the same client.
+    let r = send(&a, forwarded_token_req("2001:db8:5:6::ffff")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", r.body);
+    let r = send(&a, forwarded_token_req("2001:db8:5:7::1")).await;
+    assert_eq!(r.status, StatusCode::OK, "another /64: {:?}", r.body);
 }
 
 #[tokio::test]

@@ -1,13 +1,12 @@
 //! Dashboard access: login and logout, the session cookie, CSRF on every state-changing
 //! request, roles, and the login rate limit.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::middleware::Next;
@@ -16,7 +15,7 @@ use axum::Form;
 use subtle::ConstantTimeEq;
 
 use super::AdminError;
-use crate::screening::RateLimiter;
+use crate::screening::{ClientIp, RateLimiter};
 use crate::store::{Login, Role};
 use crate::AppState;
 
@@ -234,7 +233,7 @@ pub(crate) struct LoginForm {
 /// `POST /admin/login`.
 pub(crate) async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AdminError> {
@@ -253,11 +252,11 @@ pub(crate) async fn login(
         && (state
             .admin
             .by_ip
-            .check(&peer.ip().to_string(), now)
+            .check(&crate::screening::client_key(client_ip), now)
             .is_err()
             || state.admin.by_email.peek(&email, now).is_err())
     {
-        tracing::warn!(ip = %peer.ip(), "login rate limited");
+        tracing::warn!(ip = %client_ip, "login rate limited");
         let page = login_page(
             StatusCode::TOO_MANY_REQUESTS,
             &form.email,
@@ -267,7 +266,7 @@ pub(crate) async fn login(
         return Ok(with_secure(&state, page));
     }
     let Some(user) = state.store.check_password(&email, &form.password).await? else {
-        tracing::info!(ip = %peer.ip(), known_device = known, "login refused");
+        tracing::info!(ip = %client_ip, known_device = known, "login refused");
         if !known {
             let _ = state.admin.by_email.check(&email, now);
         }
@@ -286,7 +285,7 @@ pub(crate) async fn login(
         .await?;
     state
         .store
-        .audit(&user.org, &user.id, "login", &peer.ip().to_string(), unix)
+        .audit(&user.org, &user.id, "login", &client_ip.to_string(), unix)
         .await?;
     let set = format!(
         "{SESSION_COOKIE}={}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age={LOGIN_TTL_S}",

@@ -1,20 +1,20 @@
 //! `POST /v1/callbacks`: a visitor asks to be called back when no call could be placed.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
 use c2c_wire::CallbackRequest;
 
+use crate::screening::ClientIp;
 use crate::{ApiError, AppState};
 
 /// Stores a callback request from a page the campaign allows.
 pub(crate) async fn request(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     body: Result<Json<CallbackRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
@@ -23,7 +23,10 @@ pub(crate) async fn request(
     super::allowed_origin(&headers, &campaign)?;
     campaign
         .ip_limiter
-        .check(&format!("cb:{}", peer.ip()), Instant::now())
+        .check(
+            &format!("cb:{}", crate::screening::client_key(client_ip)),
+            Instant::now(),
+        )
         .map_err(|wait| ApiError::RateLimited(wait.as_secs()))?;
     let phone = normalise_e164(&req.phone).ok_or(ApiError::Invalid(
         "phone",
@@ -48,7 +51,7 @@ pub(crate) async fn request(
             &campaign.config.public_id,
             &phone,
             &name,
-            &peer.ip().to_string(),
+            &client_ip.to_string(),
             super::unix_now(),
         )
         .await

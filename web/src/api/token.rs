@@ -1,9 +1,9 @@
 //! `POST /v1/calls/token`: screen the visitor, lend a session number, mint a call token.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::Json;
 
@@ -11,17 +11,18 @@ use c2c_sbc::token::{CallGrant, Jwks, Route};
 use c2c_wire::{TokenRequest, TokenResponse};
 
 use crate::metrics as m;
+use crate::screening::ClientIp;
 use crate::{ApiError, AppState, Campaign, WebSession};
 
 /// Issues a call token to a page the campaign allows, when the campaign can take a call.
 pub(crate) async fn issue(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client_ip): ClientIp,
     headers: HeaderMap,
     body: Result<Json<TokenRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let result = match body {
-        Ok(Json(req)) => screen_and_mint(&state, peer, &headers, req).await,
+        Ok(Json(req)) => screen_and_mint(&state, client_ip, &headers, req).await,
         Err(e) => Err(ApiError::BadRequest(e.body_text())),
     };
     match &result {
@@ -37,7 +38,7 @@ pub(crate) async fn issue(
 /// The screening and minting behind [`issue`]; the campaign id with the response.
 async fn screen_and_mint(
     state: &AppState,
-    peer: SocketAddr,
+    client_ip: IpAddr,
     headers: &HeaderMap,
     req: TokenRequest,
 ) -> Result<(String, Json<TokenResponse>), ApiError> {
@@ -60,10 +61,10 @@ async fn screen_and_mint(
     }
     let origin = super::allowed_origin(headers, &campaign)?;
     let now = super::unix_now();
-    let client = crate::screening::client_key(peer.ip());
+    let client = crate::screening::client_key(client_ip);
     screen(state, &campaign, &client, now).await?;
     if let Some(check) = &campaign.config.bot_check {
-        let ip = peer.ip().to_string();
+        let ip = client_ip.to_string();
         crate::screening::verify_bot_check(&state.http, check, req.bot_token.as_deref(), &ip)
             .await
             .map_err(ApiError::BotCheck)?;
@@ -117,7 +118,7 @@ async fn screen_and_mint(
         referrer: req.referrer.chars().take(2048).collect(),
         utm: req.utm.clone(),
         user_agent: header_text(header::USER_AGENT),
-        ip: peer.ip().to_string(),
+        ip: client_ip.to_string(),
         created_at: now,
         expires_at: now + state.config.number_lease_s,
     };

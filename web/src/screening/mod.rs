@@ -8,6 +8,6 @@ mod rate;
 
 pub use bot_check::{verify as verify_bot_check, BotCheckConfig, BotCheckError};
 pub use capacity::{ActiveCalls, CallSlot};
-pub use client::client_key;
+pub use client::{client_ip, client_key, ClientIp};
 pub use hours::{HoursError, WeeklyHours};
 pub use rate::RateLimiter;

@@ -184,6 +184,7 @@ pub async fn dash_in(
             static_dir: dir.clone(),
             number_lease_s: 1800,
             metrics_token: None,
+            trusted_proxies: None,
             trunk_networks: networks,
             demo_campaign: None,
         }),
