@@ -138,6 +138,34 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
         .await;
     }
     let cdr = CallRecorder::start(&gw.store, &gw.node, &verified);
+    // The campaign's concurrent-call limit, taken atomically across every node: the token's
+    // screening saw a free line, but others may have started since.
+    let max = gw
+        .campaigns
+        .get(&verified.claims.cmp)
+        .map_or(1, |c| c.config.max_concurrent_calls);
+    let claim = match SlotClaim::take(&gw, &verified.claims.cmp, cdr.id(), max).await {
+        Ok(Some(claim)) => claim,
+        Ok(None) => {
+            metrics::counter!(m::CALLS_REFUSED, "reason" => "busy").increment(1);
+            cdr.not_placed("every line of the campaign is busy (max_concurrent_calls)");
+            return refuse(
+                &mut ws,
+                "busy",
+                "Every line is busy; please try again shortly.",
+            )
+            .await;
+        }
+        Err(e) => {
+            metrics::counter!(m::CALLS_REFUSED, "reason" => "not_placed").increment(1);
+            let detail = format!("call slot: {e}");
+            cdr.not_placed(&detail);
+            tracing::warn!(error = %detail, call = %cdr.id(), "call could not start");
+            let message = format!("The call could not be placed (reference {}).", cdr.id());
+            return refuse(&mut ws, "failed", &message).await;
+        }
+    };
+    let _claim = claim; // held until the call is over
     match Call::start(&gw, &mut ws, &verified, &offer, &cdr).await {
         Ok(call) => call.run(&gw, &mut ws, incoming).await,
         Err(e) => {
@@ -149,6 +177,51 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
             let message = format!("The call could not be placed (reference {}).", cdr.id());
             refuse(&mut ws, "failed", &message).await;
         }
+    }
+}
+
+/// One of the campaign's concurrent-call slots, cluster-wide; given back when dropped.
+struct SlotClaim {
+    store: Store,
+    campaign: String,
+    call_id: String,
+}
+
+impl SlotClaim {
+    /// Takes a slot for `call_id`; None when the campaign carries `max` calls already.
+    async fn take(
+        gw: &Gateway,
+        campaign: &str,
+        call_id: &str,
+        max: u32,
+    ) -> Result<Option<SlotClaim>, c2c_web::StoreError> {
+        let now = unix_now();
+        let until = now + MAX_CALL.as_secs() as i64;
+        let slot = gw
+            .store
+            .claim_call_slot(campaign, call_id, &gw.node, max, now, until)
+            .await?;
+        Ok(slot.map(|_| SlotClaim {
+            store: gw.store.clone(),
+            campaign: campaign.to_owned(),
+            call_id: call_id.to_owned(),
+        }))
+    }
+}
+
+impl Drop for SlotClaim {
+    fn drop(&mut self) {
+        let (store, campaign, call_id) = (
+            self.store.clone(),
+            std::mem::take(&mut self.campaign),
+            std::mem::take(&mut self.call_id),
+        );
+        // Should this fail, the slot expires with the longest call, or at the node's restart.
+        tokio::spawn(async move {
+            if let Err(e) = store.release_call_slot(&campaign, &call_id).await {
+                tracing::warn!(error = %e, call = %call_id, "call slot not given back");
+            }
+        });
     }
 }
 

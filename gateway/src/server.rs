@@ -45,6 +45,10 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     if closed > 0 {
         tracing::warn!(%node, closed, "calls cut off by the previous run's end recorded as interrupted");
     }
+    store
+        .release_node_call_slots(&node)
+        .await
+        .context("giving back the call slots of a previous run")?;
     let secrets_path = config.data_dir.join("secrets.key");
     let secrets = SecretBox::load_or_create(&secrets_path)
         .with_context(|| format!("trunk password key at {}", secrets_path.display()))?;
@@ -415,6 +419,7 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
         rate_per_campaign_per_minute: 600,
         bot_check: None,
         privacy_id: false,
+        unused_tokens_per_client: 3,
     });
     Ok(trunk)
 }

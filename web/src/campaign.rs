@@ -65,6 +65,10 @@ pub struct CampaignConfig {
     /// Token requests the whole campaign may take per minute.
     #[serde(default = "default_rate_campaign")]
     pub rate_per_campaign_per_minute: u32,
+    /// Tokens one client (IPv4 address, IPv6 /64) may hold without calling: each lends a
+    /// session number until it expires. A visitor needs one; a retry a second.
+    #[serde(default = "default_unused_tokens")]
+    pub unused_tokens_per_client: u32,
     /// Verify a bot-check answer with this provider before issuing tokens; off when absent.
     #[serde(default)]
     pub bot_check: Option<crate::screening::BotCheckConfig>,
@@ -130,6 +134,9 @@ fn default_max_concurrent() -> u32 {
 
 fn default_rate_ip() -> u32 {
     10
+}
+fn default_unused_tokens() -> u32 {
+    3
 }
 
 fn default_rate_campaign() -> u32 {

@@ -386,3 +386,85 @@ async fn pending_leases_are_counted_per_client_until_the_call_starts_or_the_toke
         e.finish().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_are_capped_atomically_across_nodes() {
+    for e in engines().await {
+        // Ten calls start at once on two "nodes" sharing the database; the campaign may
+        // carry three.
+        let mut tasks = Vec::new();
+        for i in 0..10 {
+            let store = e.store.clone();
+            let node = if i % 2 == 0 { "node_a" } else { "node_b" };
+            tasks.push(tokio::spawn(async move {
+                store
+                    .claim_call_slot("c", &format!("call_{i}"), node, 3, 100, 1000)
+                    .await
+                    .expect("claim")
+            }));
+        }
+        let mut won = Vec::new();
+        for t in tasks {
+            if let Some(slot) = t.await.expect("join") {
+                won.push(slot);
+            }
+        }
+        won.sort_unstable();
+        assert_eq!(won, vec![0, 1, 2], "{}", e.name);
+        assert_eq!(
+            e.store.calls_in_progress("c", 100).await.expect("count"),
+            3,
+            "{}",
+            e.name
+        );
+        // Another campaign has slots of its own.
+        assert!(e
+            .store
+            .claim_call_slot("other", "x", "node_a", 1, 100, 1000)
+            .await
+            .expect("claim")
+            .is_some());
+        // A call ends: its slot is free for the next.
+        let holder = (0..10).map(|i| format!("call_{i}")).collect::<Vec<_>>();
+        for id in &holder {
+            e.store.release_call_slot("c", id).await.expect("release");
+            if e.store.calls_in_progress("c", 100).await.expect("count") == 2 {
+                break;
+            }
+        }
+        assert!(
+            e.store
+                .claim_call_slot("c", "late", "node_b", 3, 100, 1000)
+                .await
+                .expect("claim")
+                .is_some(),
+            "{}",
+            e.name
+        );
+        // A node that starts again frees what it held; expired slots are free too.
+        let freed = e
+            .store
+            .release_node_call_slots("node_b")
+            .await
+            .expect("release");
+        assert!(freed >= 1, "{}", e.name);
+        let left = e.store.calls_in_progress("c", 100).await.expect("count");
+        assert!(left < 3, "{}", e.name);
+        assert_eq!(
+            e.store.calls_in_progress("c", 1000).await.expect("count"),
+            0,
+            "{}",
+            e.name
+        );
+        assert!(
+            e.store
+                .claim_call_slot("c", "after", "node_a", 1, 1000, 2000)
+                .await
+                .expect("claim")
+                .is_some(),
+            "{}: an expired slot is taken over",
+            e.name
+        );
+        e.finish().await;
+    }
+}

@@ -76,6 +76,7 @@ pub fn gateway_config(http_port: u16, trunk_port: u16, dir: &Path) -> String {
                number_pool = { first = \"+15557000000\", count = 100000 }\n\
                max_concurrent_calls = 100000\n\
                rate_per_ip_per_minute = 1000000\n\
+               unused_tokens_per_client = 1000000\n\
                rate_per_campaign_per_minute = 1000000\n",
     };
     config_with_campaign(

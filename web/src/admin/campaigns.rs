@@ -284,6 +284,7 @@ fn blank(org: &str, trunks: &[String]) -> CampaignConfig {
         rate_per_campaign_per_minute: 600,
         bot_check: None,
         privacy_id: false,
+        unused_tokens_per_client: 3,
     }
 }
 

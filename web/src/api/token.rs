@@ -141,9 +141,6 @@ async fn screen_and_mint(
 /// How long after its token expires an unused number lease ends: time for a call started
 /// at the token's last second to reach the gateway and keep its number.
 const PENDING_LEASE_GRACE_S: i64 = 30;
-/// Tokens one client (IPv4 address, IPv6 /64) may hold unused in one campaign. A visitor
-/// needs one; a retry after a dropped connection a second.
-const MAX_PENDING_PER_CLIENT: i64 = 3;
 /// Unused tokens a campaign may have out, per call it may carry at once...
 const PENDING_PER_CALL_SLOT: i64 = 2;
 /// ...and at least this many, for campaigns of one or two lines.
@@ -164,7 +161,14 @@ async fn screen(state: &AppState, c: &Campaign, client: &str, now: i64) -> Resul
             "The campaign is closed right now.",
         ));
     }
-    if state.active_calls.count(&c.config.public_id) >= c.config.max_concurrent_calls {
+    // This node's count, and every node's (the slots calls take when they start).
+    let here = i64::from(state.active_calls.count(&c.config.public_id));
+    let everywhere = state
+        .store
+        .calls_in_progress(&c.config.public_id, now)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if here.max(everywhere) >= i64::from(c.config.max_concurrent_calls) {
         return Err(ApiError::Unavailable(
             "busy",
             "Every line is busy; please try again shortly.",
@@ -177,7 +181,7 @@ async fn screen(state: &AppState, c: &Campaign, client: &str, now: i64) -> Resul
         .pending_leases(id, Some(client), now)
         .await
         .map_err(internal)?;
-    if mine >= MAX_PENDING_PER_CLIENT {
+    if mine >= i64::from(c.config.unused_tokens_per_client) {
         tracing::warn!(campaign = %id, %client, pending = mine, "unused tokens capped for a client");
         return Err(ApiError::RateLimited(PENDING_LEASE_GRACE_S as u64));
     }

@@ -5,6 +5,7 @@
 //! TEXT ids, BIGINT Unix seconds.
 
 mod api_keys;
+mod call_slots;
 mod call_writes;
 mod callbacks;
 mod calls;
