@@ -6,7 +6,7 @@ ifeq ($(CI),true)
 export CARGO_INCREMENTAL ?= 0
 endif
 
-.PHONY: run test setup widget build lint unit e2e clean
+.PHONY: run test setup widget build lint unit e2e clean fuzz
 
 setup:
 	@scripts/setup.sh
@@ -29,6 +29,11 @@ lint:
 ## headless Chromium.
 test: build lint
 	pg_url="$$(scripts/postgres.sh)" && TEST_POSTGRES_URL="$$pg_url" $(CARGO) test --workspace --no-fail-fast
+
+## Coverage-guided fuzzing of every network and storage parser (FUZZING.md); FUZZ_SECONDS per
+## target (default 60), FUZZ_TARGETS to pick some. Installs nightly and cargo-fuzz if missing.
+fuzz:
+	@scripts/fuzz.sh
 
 clean:
 	$(CARGO) clean

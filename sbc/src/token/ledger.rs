@@ -50,7 +50,7 @@ impl UsedTokenIds {
         while l
             .by_expiry
             .front()
-            .is_some_and(|(e, _)| *e + super::CLOCK_SKEW_S < now)
+            .is_some_and(|(e, _)| e.saturating_add(super::CLOCK_SKEW_S) < now)
         {
             if let Some((_, old)) = l.by_expiry.pop_front() {
                 l.seen.remove(&old);

@@ -139,13 +139,16 @@ impl TokenVerifier {
         if claims.aud != AUDIENCE || claims.iss != self.issuer {
             return Err(TokenError::Audience);
         }
-        if now > claims.exp + CLOCK_SKEW_S {
+        // Saturating and checked: `exp` and `iat` are any i64 the signer chose, and an
+        // overflow here was a panic (found by the `call_token` fuzz target).
+        if now > claims.exp.saturating_add(CLOCK_SKEW_S) {
             return Err(TokenError::Expired);
         }
         if now + CLOCK_SKEW_S < claims.nbf || now + CLOCK_SKEW_S < claims.iat {
             return Err(TokenError::NotYetValid);
         }
-        if claims.exp < claims.iat || claims.exp - claims.iat > MAX_LIFETIME_S {
+        let lifetime = claims.exp.checked_sub(claims.iat);
+        if !lifetime.is_some_and(|l| (0..=MAX_LIFETIME_S).contains(&l)) {
             return Err(TokenError::Lifetime);
         }
         if origin != Some(claims.ori.as_str()) {
