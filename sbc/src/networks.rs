@@ -152,7 +152,9 @@ fn parse_block(text: &str) -> Option<Block> {
     (prefix <= max).then_some(Block { addr, prefix })
 }
 
-fn canonical(ip: IpAddr) -> IpAddr {
+/// `ip` with an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) written as the IPv4 address
+/// it is, so one host has one form.
+pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,

@@ -12,7 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use c2c_sbc::networks::Networks;
+use c2c_sbc::networks::{canonical, Networks};
 
 use crate::AppState;
 
@@ -120,13 +120,6 @@ fn parse_node(node: &str) -> Option<IpAddr> {
     }
     let inner = node.strip_prefix('[')?.split(']').next()?;
     inner.parse::<IpAddr>().ok().map(canonical)
-}
-
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
 }
 
 #[cfg(test)]
