@@ -241,6 +241,12 @@ impl Campaign {
         if config.max_concurrent_calls == 0 {
             return Err(err("max_concurrent_calls", "must be at least 1".into()));
         }
+        if config.unused_tokens_per_client == 0 {
+            return Err(err(
+                "unused_tokens_per_client",
+                "must be at least 1 (a visitor needs one token to call)".into(),
+            ));
+        }
         // Bursts let a visitor retry a few times quickly; the rate bounds sustained abuse.
         let ip_limiter = Arc::new(RateLimiter::new(
             config.rate_per_ip_per_minute,

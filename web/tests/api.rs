@@ -607,3 +607,10 @@ async fn readyz_turns_503_when_a_core_task_stops_or_the_node_drains() {
         "alive while draining"
     );
 }
+
+#[test]
+fn a_campaign_must_let_a_visitor_hold_a_token() {
+    let err = Campaign::new(campaign(|c| c.unused_tokens_per_client = 0)).expect_err("refused");
+    assert_eq!(err.key, "unused_tokens_per_client");
+    assert!(err.problem.contains("at least 1"), "{}", err.problem);
+}
