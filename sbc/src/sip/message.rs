@@ -256,11 +256,15 @@ impl Message {
             .and_then(|v| header_param(v, "tag"))
     }
 
-    /// The URI of the first Contact.
+    /// The URI of the first Contact, as a remote target (without URI headers).
     pub fn contact_uri(&self) -> Option<String> {
         let contact = self.headers().get("Contact")?;
         let first = split_list(contact).next()?;
-        name_addr_uri(first).map(str::to_owned)
+        // The remote target becomes a Request-URI, which cannot carry URI headers (RFC 3261
+        // §19.1.1, Table 1): `?…` is dropped (the `recovered_dialog` fuzz target found a BYE
+        // we sent and could not parse ourselves).
+        let uri = name_addr_uri(first)?;
+        Some(uri.split('?').next().unwrap_or(uri).to_owned())
     }
 
     /// True when the body is an SDP (Content-Type application/sdp, parameters ignored).
