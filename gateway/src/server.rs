@@ -227,36 +227,37 @@ impl Drain {
             grace_s = self.grace.as_secs(),
             "draining: no new calls"
         );
-        if !self.calls_ended_within(self.grace).await {
+        let calls = &self.active_calls;
+        if !within(self.grace, || calls.total() == 0).await {
             tracing::info!(
                 calls = self.active_calls.total(),
                 "drain period over: ending the calls"
             );
             let _ = self.over.send(true);
-            if !self.calls_ended_within(DRAIN_WRAP_UP).await {
+            if !within(DRAIN_WRAP_UP, || calls.total() == 0).await {
                 tracing::warn!(
                     calls = self.active_calls.total(),
                     "calls still up after the drain"
                 );
             }
         }
-        if !crate::cdr::flushed(DRAIN_WRAP_UP).await {
+        if !within(DRAIN_WRAP_UP, || crate::cdr::pending_writes() == 0).await {
             tracing::error!("call record writes still pending at exit: the database is away");
         }
         tracing::info!("drained");
     }
+}
 
-    /// Waits until no call is up, at most `limit`; false if some still were.
-    async fn calls_ended_within(&self, limit: std::time::Duration) -> bool {
-        let give_up = tokio::time::Instant::now() + limit;
-        while self.active_calls.total() > 0 {
-            if tokio::time::Instant::now() >= give_up {
-                return false;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+/// Waits until `done` holds, at most `limit`; false if it still did not then.
+async fn within(limit: std::time::Duration, done: impl Fn() -> bool) -> bool {
+    let give_up = tokio::time::Instant::now() + limit;
+    while !done() {
+        if tokio::time::Instant::now() >= give_up {
+            return false;
         }
-        true
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    true
 }
 
 /// How often the core tasks are checked.
