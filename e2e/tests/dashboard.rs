@@ -77,13 +77,12 @@ async fn wait_for_text(c: &Client, needle: &str) -> String {
     }
 }
 
+/// The page's text; empty while a navigation has no body yet (callers poll).
 async fn body_text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .expect("body")
-        .text()
-        .await
-        .unwrap_or_default()
+    match c.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

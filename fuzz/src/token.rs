@@ -10,7 +10,7 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use c2c_sbc::token::{
+use c2c_token::{
     CallGrant, KeyRing, Route, RouteKey, SigningKey, TokenIssuer, TokenVerifier, UsedTokenIds,
 };
 
@@ -52,7 +52,7 @@ fn fixture() -> &'static Fixture {
             session_id: "ws_1".into(),
             org: "org_1".into(),
             campaign: "cmp_1".into(),
-            number: "+15550000001".into(),
+            number: "+15550000001".parse().expect("number"),
             origin: ORIGIN.into(),
             route: Route {
                 trunk: "main".into(),

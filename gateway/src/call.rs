@@ -13,29 +13,27 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use c2c_sbc::leg::LegEvent;
-use c2c_sbc::sdp::{build_offer, MediaOffer, RemoteMedia};
-use c2c_sbc::shell::{OutboundCall, Sbc, TraceEntry, TrunkCall};
-use c2c_sbc::token::{TokenVerifier, VerifiedCall};
+use c2c_sbc::sdp::{build_offer, MediaOffer};
+use c2c_sbc::shell::{Attempt, Sbc, TraceEntry, TrunkCall};
+use c2c_token::{SessionNumber, TokenVerifier, VerifiedCall};
 use c2c_web::metrics as m;
 use c2c_web::screening::{ActiveCalls, CallSlot};
 use c2c_web::{Campaigns, Store};
 use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
 
+mod flow;
 mod trunk_side;
 
 use crate::cdr::CallRecorder;
-use crate::media::bridge::{Bridge, BridgeConfig, TrunkMedia};
+use crate::media::bridge::{Bridge, BridgeConfig};
 use crate::media::loops::{MediaCommand, MediaEvent, MediaHandle, MediaLoops};
 use crate::media::peer::BrowserPeer;
 use crate::media::MediaSettings;
-use trunk_side::{end_reason, hunts_on, keep_tracing, next_leg_event, place_from, record_traced};
+use flow::{Action, CallFlow, Input, MAX_CALL};
+use trunk_side::{keep_tracing, next_leg_event, place_from, record_traced};
 
 /// How long a browser has to send its `call` message after connecting.
 const FIRST_MESSAGE_WAIT: Duration = Duration::from_secs(10);
-/// After we asked the trunk to hang up, how long we wait for it to confirm.
-const HANGUP_WAIT: Duration = Duration::from_secs(40);
-/// Longest call we let run; a runaway call costs the customer money.
-const MAX_CALL: Duration = Duration::from_secs(4 * 3600);
 /// Ring time per destination when the campaign is gone from the cache mid-call.
 const DEFAULT_RING: Duration = Duration::from_secs(20);
 
@@ -125,11 +123,11 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
     };
     if !gw
         .campaigns
-        .get(&verified.claims.cmp)
+        .get(verified.campaign())
         .is_some_and(|c| c.config.active)
     {
         metrics::counter!(m::CALLS_REFUSED, "reason" => "campaign_inactive").increment(1);
-        tracing::warn!(campaign = %verified.claims.cmp, "token for an inactive campaign");
+        tracing::warn!(campaign = %verified.campaign(), "token for an inactive campaign");
         return refuse(
             &mut ws,
             "campaign_inactive",
@@ -142,9 +140,9 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
     // screening saw a free line, but others may have started since.
     let max = gw
         .campaigns
-        .get(&verified.claims.cmp)
+        .get(verified.campaign())
         .map_or(1, |c| c.config.max_concurrent_calls);
-    let claim = match SlotClaim::take(&gw, &verified.claims.cmp, cdr.id(), max).await {
+    let claim = match SlotClaim::take(&gw, verified.campaign(), cdr.id(), max).await {
         Ok(Some(claim)) => claim,
         Ok(None) => {
             metrics::counter!(m::CALLS_REFUSED, "reason" => "busy").increment(1);
@@ -173,7 +171,7 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
             cdr.not_placed(&e);
             // The detail (trunk hosts, database errors) is for the log and the call record;
             // the anonymous caller gets the record's id to quote.
-            tracing::warn!(error = %e, session = %verified.claims.sub, call = %cdr.id(), "call could not start");
+            tracing::warn!(error = %e, session = %verified.session(), call = %cdr.id(), "call could not start");
             let message = format!("The call could not be placed (reference {}).", cdr.id());
             refuse(&mut ws, "failed", &message).await;
         }
@@ -228,21 +226,17 @@ impl Drop for SlotClaim {
 /// A call that got past verification.
 struct Call {
     trunk: TrunkCall,
+    /// What the token granted: the caller ID, the session, the route's destinations.
+    verified: VerifiedCall,
     /// The INVITE's parameters; only the destination changes between attempts.
-    outbound: OutboundCall,
-    /// The campaign's destinations in order, and the index of the one being called.
-    destinations: Vec<String>,
-    current: usize,
-    /// How long one destination rings before the next is tried.
-    ring_timeout: Duration,
-    /// When the current destination's INVITE went out.
-    attempt_started: Instant,
+    attempt: Attempt,
+    /// What happens next: every decision of the call's life.
+    flow: CallFlow,
     /// The SIP messages of the trunk leg; None once the SBC forgot the call.
     trace: Option<mpsc::UnboundedReceiver<TraceEntry>>,
     media: MediaHandle,
     session: String,
-    number: String,
-    started: Instant,
+    number: SessionNumber,
     /// Counts this call against its campaign until the call is dropped.
     _slot: CallSlot,
     /// The call's detail record.
@@ -262,7 +256,7 @@ impl Call {
         let until = now + MAX_CALL.as_secs() as i64 + gw.number_linger_s;
         match gw
             .store
-            .start_lease(&v.claims.num, &v.claims.sub, now, until)
+            .start_lease(v.number(), v.session(), now, until)
             .await
         {
             Ok(true) => {}
@@ -285,34 +279,28 @@ impl Call {
         let bridge = Bridge::new(peer, config, Instant::now());
         let media = gw
             .media_loops
-            .add(media_slot, bridge, trunk_ports, &v.claims.sub);
+            .add(media_slot, bridge, trunk_ports, v.session());
         send(ws, &ServerMessage::Answer { sdp: answer }).await;
 
-        let page_url = match gw.store.session(&v.claims.sub).await {
+        let page_url = match gw.store.session(v.session()).await {
             Ok(Some(s)) => s.page_url,
             Ok(None) => String::new(),
             Err(e) => return Err(format!("session lookup: {e}")),
         };
-        let slot = gw.active_calls.start(&v.claims.cmp);
+        let slot = gw.active_calls.start(v.campaign());
         let sdp_offer = build_offer(&MediaOffer {
             addr: rtp_addr,
             session_id: rand::random::<u32>().into(),
             session_version: 1,
         });
-        let outbound = OutboundCall {
-            // The SBC knows trunks by org/name: the token's org picks among its own.
-            trunk: c2c_web::qualified_trunk_name(&v.claims.org, &v.route.trunk),
-            destination: String::new(),
-            caller_number: v.claims.num.clone(),
-            session_id: v.claims.sub.clone(),
-            campaign: v.claims.cmp.clone(),
+        let mut attempt = Attempt {
+            destination: 0,
             page_url,
             sdp_offer,
-            privacy: v.route.privacy,
         };
-        let destinations = v.route.destinations.clone();
-        let (mut trunk, current) = place_from(gw, &outbound, &destinations, 0, cdr).await?;
-        let ring_timeout = gw.campaigns.get(&v.claims.cmp).map_or(DEFAULT_RING, |c| {
+        let mut trunk = place_from(gw, v, &mut attempt, cdr).await?;
+        let destinations = v.route().destinations.len();
+        let ring_timeout = gw.campaigns.get(v.campaign()).map_or(DEFAULT_RING, |c| {
             Duration::from_secs(c.config.ring_timeout_s.into())
         });
         send(
@@ -322,155 +310,70 @@ impl Call {
             },
         )
         .await;
+        let flow = CallFlow::new(
+            Instant::now(),
+            attempt.destination,
+            destinations,
+            ring_timeout,
+        );
         Ok(Call {
+            flow,
             trace: trunk.take_trace(),
             trunk,
-            outbound,
-            destinations,
-            current,
-            ring_timeout,
-            attempt_started: Instant::now(),
+            verified: v.clone(),
+            attempt,
             media,
-            session: v.claims.sub.clone(),
-            number: v.claims.num.clone(),
-            started: Instant::now(),
+            session: v.session().to_owned(),
+            number: v.number().clone(),
             _slot: slot,
             cdr: cdr.clone(),
         })
     }
 
     async fn run(mut self, gw: &Gateway, ws: &mut Sink, mut incoming: mpsc::Receiver<Incoming>) {
-        let mut hangup_asked: Option<Instant> = None;
-        let mut timed_out = false;
-        // The node drained and its grace period ran out: we end the call.
-        let mut drained = false;
         let mut drain_over = gw.drain_over.clone();
-        let mut ws_open = true;
-        let mut answered = false;
-        // The current destination rang out and was cancelled: its end moves to the next.
-        let mut moving_on = false;
+        let mut media_open = true;
         let reason = loop {
-            let deadline = match hangup_asked {
-                Some(at) => at + HANGUP_WAIT,
-                None => self.started + MAX_CALL,
-            };
-            let hunting = !answered && !moving_on && hangup_asked.is_none() && self.has_next();
-            let ring_out = hunting.then(|| self.attempt_started + self.ring_timeout);
-            tokio::select! {
-                ev = next_leg_event(&mut self.trunk, &mut self.trace, &self.cdr) => match ev {
-                    // Recorded with the call (next_leg_event); an answer's refusal ends next.
-                    Some(LegEvent::Trying | LegEvent::Refused(_)) => {}
-                    Some(LegEvent::Ringing) => {
-                        send(ws, &ServerMessage::State { state: CallState::Ringing }).await;
-                    }
-                    Some(LegEvent::EarlyMedia(m)) => {
-                        self.set_trunk_media(&m);
-                        send(ws, &ServerMessage::State { state: CallState::EarlyMedia }).await;
-                    }
-                    Some(LegEvent::MediaChanged(m)) => {
-                        // A re-INVITE moved the trunk's media (hold/unhold, new address).
-                        self.set_trunk_media(&m);
-                    }
-                    Some(LegEvent::Answered(m)) => {
-                        if !answered {
-                            metrics::histogram!(m::CALL_SETUP_SECONDS).record(self.started.elapsed().as_secs_f64());
-                        }
-                        answered = true;
-                        self.set_trunk_media(&m);
-                        self.media.send(MediaCommand::Answered);
-                        send(ws, &ServerMessage::State { state: CallState::Answered }).await;
-                    }
-                    Some(LegEvent::Ended { cause, status }) => {
-                        let next = !answered && hangup_asked.is_none() && (moving_on || hunts_on(cause));
-                        if next && self.has_next() {
-                            tracing::info!(session = %self.session, cause = cause.as_str(), ?status, "destination did not take the call; trying the next");
-                            moving_on = false;
-                            match self.next_destination(gw).await {
-                                Ok(()) => continue,
-                                Err(e) => {
-                                    tracing::warn!(session = %self.session, error = %e, "no further destination could be called");
-                                    break EndReason::Failed;
-                                }
-                            }
-                        }
-                        tracing::info!(session = %self.session, cause = cause.as_str(), ?status, "call ended");
-                        break if moving_on {
-                            EndReason::NoAnswer
-                        } else if drained {
-                            EndReason::Unavailable
-                        } else if timed_out {
-                            EndReason::Timeout
-                        } else if hangup_asked.is_some() {
-                            EndReason::HangupLocal
-                        } else {
-                            end_reason(cause)
-                        };
-                    }
-                    None => break EndReason::Failed,
-                },
-                item = incoming.recv(), if ws_open => match item {
-                    Some(Incoming::Message(ClientMessage::Hangup)) | None => {
-                        ws_open = item.is_some();
-                        if hangup_asked.is_none() {
-                            hangup_asked = Some(Instant::now());
-                            self.trunk.hangup();
-                        }
-                    }
-                    Some(Incoming::Message(ClientMessage::Dtmf { digits })) => {
-                        if digits.chars().all(|c| crate::media::dtmf::event_code(c).is_ok()) {
-                            self.media.send(MediaCommand::Dtmf(digits));
-                        } else {
-                            let msg = ServerMessage::Error { code: "bad_dtmf".into(), message: "digits must be 0-9, *, # or A-D".into() };
-                            send(ws, &msg).await;
-                        }
-                    }
-                    Some(Incoming::Message(ClientMessage::Call { .. })) => {
-                        let msg = ServerMessage::Error { code: "protocol".into(), message: "a call is already in progress".into() };
-                        send(ws, &msg).await;
-                    }
-                    Some(Incoming::Malformed(e)) => {
-                        send(ws, &ServerMessage::Error { code: "bad_message".into(), message: e }).await;
-                    }
-                },
-                () = drain_period_over(&mut drain_over), if hangup_asked.is_none() => {
-                    tracing::info!(session = %self.session, "drain period over: ending the call");
-                    self.cdr.event("state", "ended by the node's drain");
-                    drained = true;
-                    hangup_asked = Some(Instant::now());
-                    self.trunk.hangup();
-                }
-                ev = self.media.events.recv() => match ev {
-                    Some(MediaEvent::Connected) => tracing::debug!(session = %self.session, "browser media connected"),
-                    Some(MediaEvent::BrowserGone) | None => {
-                        if hangup_asked.is_none() {
-                            hangup_asked = Some(Instant::now());
-                            self.trunk.hangup();
-                        }
-                    }
-                    Some(MediaEvent::RtpTimeout(side)) => {
-                        tracing::info!(session = %self.session, ?side, "RTP timeout");
-                        if hangup_asked.is_none() {
-                            timed_out = true;
-                            hangup_asked = Some(Instant::now());
-                            self.trunk.hangup();
-                        }
-                    }
-                    Some(MediaEvent::Stopped(_)) => {}
-                },
-                () = tokio::time::sleep_until(ring_out.map_or(deadline, |r| r.min(deadline)).into()) => {
-                    if ring_out.is_some_and(|r| r <= Instant::now()) && hangup_asked.is_none() {
-                        // Rang long enough: cancel, and call the next when the CANCEL is done.
-                        moving_on = true;
-                        self.trunk.hangup();
-                        continue;
-                    }
-                    if hangup_asked.is_some() {
-                        break EndReason::Failed;
-                    }
-                    hangup_asked = Some(Instant::now());
-                    self.trunk.hangup();
-                }
+            if let Some(reason) = self.carry_out(gw, ws).await {
+                break reason;
             }
+            let deadline = self.flow.deadline();
+            let input = tokio::select! {
+                ev = next_leg_event(&mut self.trunk, &mut self.trace, &self.cdr) => match ev {
+                    Some(ev) => Input::Leg(ev),
+                    None => Input::LegGone,
+                },
+                item = incoming.recv(), if self.flow.browser_open() => match item {
+                    Some(Incoming::Message(m)) => Input::Browser(m),
+                    Some(Incoming::Malformed(e)) => Input::BrowserMalformed(e),
+                    None => Input::BrowserClosed,
+                },
+                () = drain_period_over(&mut drain_over), if self.flow.drain_matters() => {
+                    tracing::info!(session = %self.session, "drain period over: ending the call");
+                    Input::DrainOver
+                }
+                ev = self.media.events.recv(), if media_open => match ev {
+                    Some(ev) => Input::Media(ev),
+                    None => {
+                        media_open = false;
+                        Input::Media(MediaEvent::BrowserGone)
+                    }
+                },
+                () = tokio::time::sleep_until(deadline.into()) => Input::Deadline,
+            };
+            match &input {
+                Input::Leg(LegEvent::Ended { reason, status }) => {
+                    tracing::info!(session = %self.session, reason = reason.as_str(), ?status, destination = self.flow.destination(), phase = ?self.flow.phase(), "trunk leg ended");
+                }
+                Input::Media(MediaEvent::RtpTimeout(side)) => {
+                    tracing::info!(session = %self.session, ?side, "RTP timeout");
+                }
+                Input::Media(MediaEvent::Connected) => {
+                    tracing::debug!(session = %self.session, "browser media connected");
+                }
+                _ => {}
+            }
+            self.flow.handle(input, Instant::now());
         };
         record_traced(&mut self.trace, &self.cdr);
         self.cdr.end(reason);
@@ -488,7 +391,7 @@ impl Call {
         {
             tracing::warn!(error = %e, session = %self.session, "number lease not lingered");
         }
-        if ws_open {
+        if self.flow.browser_open() {
             send(ws, &ServerMessage::Ended { reason }).await;
             let _ = ws.send(Message::Close(None)).await;
         }
@@ -511,21 +414,42 @@ impl Call {
         }
     }
 
-    /// Whether another destination is left to try.
-    fn has_next(&self) -> bool {
-        self.current + 1 < self.destinations.len()
+    /// Does what the flow asked, in order; the end reason once it ended the call.
+    async fn carry_out(&mut self, gw: &Gateway, ws: &mut Sink) -> Option<EndReason> {
+        while let Some(action) = self.flow.poll_action() {
+            match action {
+                Action::Send(msg) => send(ws, &msg).await,
+                Action::HangUp => self.trunk.hangup(),
+                Action::Place { destination } => {
+                    tracing::info!(session = %self.session, destination, "trying the next destination");
+                    let placed = match self.place(gw, destination).await {
+                        Ok(destination) => Input::Placed { destination },
+                        Err(e) => {
+                            tracing::warn!(session = %self.session, error = %e, "no further destination could be called");
+                            Input::PlaceFailed
+                        }
+                    };
+                    self.flow.handle(placed, Instant::now());
+                }
+                Action::Media(command) => self.media.send(command),
+                Action::Record { kind, detail } => self.cdr.event(kind, detail),
+                Action::SetupTook(took) => {
+                    metrics::histogram!(m::CALL_SETUP_SECONDS).record(took.as_secs_f64());
+                }
+                Action::End(reason) => return Some(reason),
+            }
+        }
+        None
     }
 
-    /// Calls the next destination that can be placed, with the same offer and media.
-    async fn next_destination(&mut self, gw: &Gateway) -> Result<(), String> {
-        let (trunk, current) = place_from(
-            gw,
-            &self.outbound,
-            &self.destinations,
-            self.current + 1,
-            &self.cdr,
-        )
-        .await?;
+    /// Calls the first destination from `destination` on that can be placed, with the same
+    /// offer and media; the index of the one called.
+    async fn place(&mut self, gw: &Gateway, destination: usize) -> Result<usize, String> {
+        let mut next = Attempt {
+            destination,
+            ..self.attempt.clone()
+        };
+        let trunk = place_from(gw, &self.verified, &mut next, &self.cdr).await?;
         metrics::counter!(m::DESTINATIONS_HUNTED).increment(1);
         // The last attempt's late messages (its final ACK) still belong to the ladder.
         record_traced(&mut self.trace, &self.cdr);
@@ -535,14 +459,8 @@ impl Call {
         let mut trunk = trunk;
         self.trace = trunk.take_trace();
         self.trunk = trunk;
-        self.current = current;
-        self.attempt_started = Instant::now();
-        Ok(())
-    }
-
-    fn set_trunk_media(&self, m: &RemoteMedia) {
-        self.media
-            .send(MediaCommand::TrunkMedia(TrunkMedia::from(m)));
+        self.attempt = next;
+        Ok(self.attempt.destination)
     }
 }
 

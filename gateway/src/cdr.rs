@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use c2c_sbc::leg::LegEvent;
 use c2c_sbc::shell::{Direction, TraceEntry, MAX_TRACE_MESSAGES};
-use c2c_sbc::token::VerifiedCall;
+use c2c_token::VerifiedCall;
 use c2c_web::store::{CallMedia, CallWrite, NewCall};
 use c2c_web::Store;
 use c2c_wire::EndReason;
@@ -35,12 +35,12 @@ impl CallRecorder {
         let rec = Self::resume(store, &id);
         rec.send(CallWrite::Insert(Box::new(NewCall {
             id: rec.id.clone(),
-            org: v.claims.org.clone(),
-            campaign: v.claims.cmp.clone(),
-            session_id: v.claims.sub.clone(),
-            number: v.claims.num.clone(),
-            destination: v.route.destinations.first().cloned().unwrap_or_default(),
-            trunk: v.route.trunk.clone(),
+            org: v.org().to_owned(),
+            campaign: v.campaign().to_owned(),
+            session_id: v.session().to_owned(),
+            number: v.number().to_string(),
+            destination: v.route().destinations.first().cloned().unwrap_or_default(),
+            trunk: v.route().trunk.clone(),
             sip_call_id: String::new(),
             started_at: unix_ms() / 1000,
             node: node.to_owned(),
@@ -126,7 +126,7 @@ impl CallRecorder {
                 self.event("state", &format!("media moved to {}", m.addr));
             }
             Some(LegEvent::Refused(why)) => self.event("policy", why),
-            Some(LegEvent::Ended { cause, status }) => {
+            Some(LegEvent::Ended { reason, status }) => {
                 if let Some(s) = status {
                     if let Ok(mut last) = self.last_status.lock() {
                         *last = Some(*s);
@@ -135,7 +135,7 @@ impl CallRecorder {
                 let status = status.map(|s| format!(" (SIP {s})")).unwrap_or_default();
                 self.event(
                     "state",
-                    &format!("trunk leg ended: {}{status}", cause.as_str()),
+                    &format!("trunk leg ended: {}{status}", reason.as_str()),
                 );
             }
             None => self.event("error", "trunk leg vanished"),
@@ -254,7 +254,7 @@ fn unix_ms() -> i64 {
 mod tests {
     use std::time::Duration;
 
-    use c2c_sbc::leg::EndCause;
+    use c2c_sbc::leg::EndReason;
     use c2c_sbc::shell::TracedMessage;
 
     use super::*;
@@ -267,10 +267,10 @@ mod tests {
         });
         let route =
             serde_json::json!({"trunk": "main", "destinations": ["+4930123456"], "privacy": false});
-        VerifiedCall {
-            claims: serde_json::from_value(claims).expect("claims"),
-            route: serde_json::from_value(route).expect("route"),
-        }
+        VerifiedCall::for_tests(
+            serde_json::from_value(claims).expect("claims"),
+            serde_json::from_value(route).expect("route"),
+        )
     }
 
     /// A traced message as the SBC reports it.
@@ -331,7 +331,7 @@ mod tests {
         let why = "the trunk's media address 10.9.9.9:4000 is outside [sip] trunk_networks";
         rec.leg_event(Some(&LegEvent::Refused(why.into())));
         rec.leg_event(Some(&LegEvent::Ended {
-            cause: EndCause::Busy,
+            reason: EndReason::Busy,
             status: Some(486),
         }));
         rec.end(EndReason::Busy);

@@ -370,11 +370,11 @@ impl Config {
                 ));
             }
         }
-        if !(1..=c2c_sbc::token::MAX_LIFETIME_S).contains(&self.token_lifetime_s) {
+        if !(1..=c2c_token::MAX_LIFETIME_S).contains(&self.token_lifetime_s) {
             return Err(format!(
                 "token_lifetime_s = {}: must be between 1 and {} seconds",
                 self.token_lifetime_s,
-                c2c_sbc::token::MAX_LIFETIME_S
+                c2c_token::MAX_LIFETIME_S
             ));
         }
         if self.number_linger_s < 60 {

@@ -142,9 +142,9 @@ fn main() -> anyhow::Result<()> {
             let path = c.data_dir.join("keys.json");
             let now = c2c_gateway::server::unix_now();
             // Create the file first on a fresh data dir, so rotation always has a predecessor.
-            c2c_sbc::token::KeyRing::load_or_create(&path, now)
+            c2c_token::KeyRing::load_or_create(&path, now)
                 .with_context(|| format!("signing keys at {}", path.display()))?;
-            let kid = c2c_sbc::token::KeyRing::rotate(&path, now)
+            let kid = c2c_token::KeyRing::rotate(&path, now)
                 .with_context(|| format!("rotating {}", path.display()))?;
             println!("new signing key {kid}; the previous key verifies for 10 more minutes");
             Ok(())

@@ -7,8 +7,8 @@ use anyhow::Context;
 
 use c2c_sbc::demo_trunk::DemoTrunk;
 use c2c_sbc::shell::{Sbc, SbcConfig, SbcOptions};
-use c2c_sbc::token::{KeyRing, SharedKeys, TokenIssuer, TokenVerifier};
 use c2c_sbc::trunk::TrunkConfig;
+use c2c_token::{KeyRing, SharedKeys, TokenIssuer, TokenVerifier};
 use c2c_web::screening::ActiveCalls;
 use c2c_web::{AppState, CampaignConfig, Campaigns, NumberPool, SecretBox, Trunks, WebConfig};
 

@@ -54,9 +54,10 @@ mod tests {
 
     use c2c_sbc::demo_trunk::DemoTrunk;
     use c2c_sbc::leg::LegEvent;
-    use c2c_sbc::shell::{OutboundCall, SbcConfig, SbcError};
+    use c2c_sbc::shell::{Attempt, SbcConfig, SbcError};
     use c2c_sbc::trunk::{Transport, TrunkConfig};
-    use c2c_web::{qualified_trunk_name, SecretBox};
+    use c2c_token::{Route, VerifiedCall};
+    use c2c_web::SecretBox;
 
     /// Waits (bounded) until the SBC's trunk names are `want`.
     async fn until_names(sbc: &Sbc, want: &[&str]) {
@@ -69,21 +70,29 @@ mod tests {
         .unwrap_or_else(|_| panic!("SBC trunks {:?}, wanted {want:?}", sbc.trunk_names()));
     }
 
-    fn call(trunk: String) -> OutboundCall {
-        OutboundCall {
-            trunk,
-            destination: "echo".into(),
-            caller_number: "+15550100000".into(),
-            session_id: "ws_1".into(),
-            campaign: "demo".into(),
+    /// A verified call of organisation o1 through its trunk "echo", and its first attempt.
+    fn call() -> (VerifiedCall, Attempt) {
+        let claims = serde_json::json!({
+            "iss": "c2c", "aud": "c2c-sbc", "sub": "ws_1", "org": "o1", "cmp": "demo",
+            "num": "+15550100000", "ori": "https://shop.example", "iat": 0, "nbf": 0,
+            "exp": 60, "jti": "j1", "rte": "sealed"
+        });
+        let route = Route {
+            trunk: "echo".into(),
+            destinations: vec!["echo".into()],
+            privacy: false,
+        };
+        let attempt = Attempt {
+            destination: 0,
             page_url: String::new(),
             sdp_offer: c2c_sbc::sdp::build_offer(&c2c_sbc::sdp::MediaOffer {
                 addr: "127.0.0.1:40000".parse().expect("addr"),
                 session_id: 1,
                 session_version: 1,
             }),
-            privacy: false,
-        }
+        };
+        let claims = serde_json::from_value(claims).expect("claims");
+        (VerifiedCall::for_tests(claims, route), attempt)
     }
 
     #[tokio::test]
@@ -104,9 +113,9 @@ mod tests {
             .expect("sbc"),
         );
         let sync = tokio::spawn(sync_trunks(store.clone(), trunks.clone(), sbc.clone()));
-        let name = qualified_trunk_name("o1", "echo");
+        let (verified, attempt) = call();
         assert!(matches!(
-            sbc.place_call(call(name.clone())).await,
+            sbc.place_call(&verified, &attempt).await,
             Err(SbcError::UnknownTrunk(_))
         ));
         // What the dashboard does on save: store, then reload this node's cache.
@@ -123,7 +132,7 @@ mod tests {
             .await
             .expect("save");
         until_names(&sbc, &["o1/echo"]).await;
-        let mut placed = sbc.place_call(call(name.clone())).await.expect("call");
+        let mut placed = sbc.place_call(&verified, &attempt).await.expect("call");
         let first = tokio::time::timeout(Duration::from_secs(10), placed.next_event())
             .await
             .expect("event in time");
@@ -133,7 +142,7 @@ mod tests {
         assert!(store.delete_trunk("o1", "echo").await.expect("delete"));
         until_names(&sbc, &[]).await;
         assert!(matches!(
-            sbc.place_call(call(name)).await,
+            sbc.place_call(&verified, &attempt).await,
             Err(SbcError::UnknownTrunk(_))
         ));
         sync.abort();

@@ -40,16 +40,17 @@ mod reinvite;
 pub(crate) mod transaction;
 
 pub use auth::MAX_AUTH_ATTEMPTS;
+pub use c2c_wire::EndReason;
 pub(crate) use dialog::in_dialog_next_hop;
-pub use event::{EndCause, LegEvent, Output};
+pub use event::{reason_for_status, LegEvent, Output};
 pub use transaction::{CANCEL_WAIT, LINGER, T1, T2, TIMER_B, TIMER_F};
 
-use crate::destination::{check_number, Destination, DestinationError};
-use crate::e164;
+use crate::destination::{Destination, DestinationError};
 use crate::networks::Networks;
 use crate::sdp::RemoteMedia;
 use crate::sip::{self, Message, Method, Request, Response};
 use crate::trunk::{CallerIdHeader, Transport, TrunkConfig};
+use c2c_token::VerifiedCall;
 use dialog::Dialog;
 use transaction::ClientTx;
 
@@ -71,20 +72,17 @@ pub struct LegParams {
     pub trunk_addr: SocketAddr,
     /// Our address as the trunk should see it (Via sent-by and Contact).
     pub local_addr: SocketAddr,
-    /// Who to call: a number or user part at the trunk, or an agent's `sip:` URI.
+    /// The call the token granted: its session number is the caller ID, its session and
+    /// campaign go in X-C2C-Session and X-C2C-Campaign, its route says whether to ask for
+    /// `Privacy: id`.
+    pub call: VerifiedCall,
+    /// Who to call: one of the route's destinations (a number or user part at the trunk, or
+    /// an agent's `sip:` URI).
     pub destination: String,
-    /// The caller ID to present (the web-session number).
-    pub caller_number: String,
-    /// Web session id, sent as X-C2C-Session.
-    pub session_id: String,
-    /// Campaign id, sent as X-C2C-Campaign.
-    pub campaign: String,
     /// Page the visitor called from, sent as X-C2C-Page.
     pub page_url: String,
     /// Our SDP offer (see [`crate::sdp::build_offer`]).
     pub sdp_offer: String,
-    /// Ask the trunk to withhold the caller's identity from the callee (`Privacy: id`).
-    pub privacy: bool,
     /// End the attempt (as a timeout) when the trunk sent nothing at all for this long, so
     /// the next trunk can be tried; None waits for Timer B.
     pub give_up_after: Option<Duration>,
@@ -224,10 +222,7 @@ fn via_value(transport: Transport, local: SocketAddr, branch: &str) -> String {
 /// Checks what [`TrunkLeg::new`] would refuse, without building anything.
 pub fn check_params(params: &LegParams) -> Result<(), LegError> {
     Destination::parse(&params.destination, "destination")?;
-    Ok(check_number(
-        &e164::normalize(&params.caller_number),
-        "caller_number",
-    )?)
+    Ok(())
 }
 
 /// A fresh call identity: random Call-ID and From tag, before the first CSeq.
@@ -242,14 +237,13 @@ pub fn new_call_identity() -> Continuation {
 impl TrunkLeg {
     /// Builds the INVITE and queues its first transmission.
     pub fn new(params: LegParams, now: Instant) -> Result<Self, LegError> {
-        let mut params = params;
         let destination = Destination::parse(&params.destination, "destination")?;
-        params.caller_number = e164::normalize(&params.caller_number);
-        check_number(&params.caller_number, "caller_number")?;
+        let privacy = params.call.route().privacy;
         let trunk = &params.trunk;
         let host = trunk.uri_host();
         let domain = trunk.from_domain();
-        let caller = sip::escape_user(&params.caller_number);
+        // `+` and digits only (a SessionNumber): nothing in it needs escaping.
+        let caller = params.call.number().as_str();
         let user_phone = if trunk.user_phone { ";user=phone" } else { "" };
         // `sip:` with transport=tls rather than `sips:`: a `sips:` Request-URI demands TLS on
         // every hop to the callee (RFC 5630 §3.1.3), which no PSTN call can have.
@@ -282,7 +276,7 @@ impl TrunkLeg {
         let from = match trunk.caller_id_header {
             // With privacy the identity travels in P-Asserted-Identity only and From is
             // anonymous (RFC 3323 §4.1.1.3); a From-only trunk has nowhere else to read it.
-            CallerIdHeader::Both if params.privacy => {
+            CallerIdHeader::Both if privacy => {
                 format!("{ANONYMOUS_FROM};tag={local_tag}")
             }
             CallerIdHeader::From | CallerIdHeader::Both => {
@@ -332,7 +326,7 @@ impl TrunkLeg {
         ) {
             h.push("P-Asserted-Identity", format!("<sip:{caller}@{domain}>"));
         }
-        if params.privacy {
+        if privacy {
             // RFC 3325 §9.3: the trusted network removes the asserted identity before the
             // callee sees it.
             h.push("Privacy", PRIVACY_ID);
@@ -341,8 +335,8 @@ impl TrunkLeg {
         h.push("Allow", ALLOW);
         h.push("Supported", "100rel");
         for (name, value) in [
-            ("X-C2C-Session", &params.session_id),
-            ("X-C2C-Campaign", &params.campaign),
+            ("X-C2C-Session", params.call.session()),
+            ("X-C2C-Campaign", params.call.campaign()),
             ("X-C2C-Page", &params.page_url),
         ] {
             let value = sip::sanitize_header_value(value, MAX_CONTEXT_LEN);
@@ -496,7 +490,7 @@ impl TrunkLeg {
             // The trunk is silent: stop here so the call can move to the next trunk.
             self.invite.stop();
             self.invite_state = InviteState::Terminated;
-            self.end(EndCause::Timeout, None, now);
+            self.end(EndReason::Timeout, None, now);
         }
         if let Some(at) = self.invite.next_send.filter(|at| *at <= now) {
             // Timer A: retransmit and double (RFC 3261 §17.1.1.2).
@@ -507,19 +501,19 @@ impl TrunkLeg {
         if self.invite.deadline.is_some_and(|at| at <= now) {
             self.invite.stop();
             self.invite_state = InviteState::Terminated;
-            let cause = if self.hangup_requested {
-                EndCause::HangupLocal
+            let reason = if self.hangup_requested {
+                EndReason::HangupLocal
             } else {
-                EndCause::Timeout
+                EndReason::Timeout
             };
-            self.end(cause, None, now);
+            self.end(reason, None, now);
         }
         if self.cancel_deadline.is_some_and(|at| at <= now) {
             self.cancel_deadline = None;
             if self.dialog.is_none() {
                 self.invite.stop();
                 self.invite_state = InviteState::Terminated;
-                self.end(EndCause::HangupLocal, None, now);
+                self.end(EndReason::HangupLocal, None, now);
             }
         }
         if let Some(tx) = self.cancel.as_mut() {
@@ -533,7 +527,7 @@ impl TrunkLeg {
         };
         if bye_timed_out {
             warn!(call_id = %self.id.call_id, "BYE timed out (Timer F)");
-            self.end(EndCause::HangupLocal, None, now);
+            self.end(EndReason::HangupLocal, None, now);
         }
         self.tick_reoffer(now);
         if let Some(tx) = self.prack.as_mut() {
@@ -610,14 +604,14 @@ impl TrunkLeg {
         }
     }
 
-    fn end(&mut self, cause: EndCause, status: Option<u16>, now: Instant) {
+    fn end(&mut self, reason: EndReason, status: Option<u16>, now: Instant) {
         if self.ended {
             return;
         }
-        debug!(call_id = %self.id.call_id, cause = cause.as_str(), ?status, "leg ended");
+        debug!(call_id = %self.id.call_id, reason = reason.as_str(), ?status, "leg ended");
         self.ended = true;
         self.linger_until = Some(now + LINGER);
-        self.event(LegEvent::Ended { cause, status });
+        self.event(LegEvent::Ended { reason, status });
     }
 
     /// Via, Max-Forwards, From, To, Call-ID, CSeq and Route for a request we send.
@@ -738,7 +732,7 @@ impl TrunkLeg {
                 if let Some(tx) = self.bye.as_mut() {
                     tx.stop();
                 }
-                self.end(EndCause::HangupLocal, None, now);
+                self.end(EndReason::HangupLocal, None, now);
             }
             _ => debug!(call_id = %self.id.call_id, status, "stray response ignored"),
         }

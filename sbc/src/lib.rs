@@ -5,10 +5,10 @@
 //! identity headers stripped), the sans-IO INVITE client leg toward a trunk ([`leg`]: timers,
 //! digest auth, dialog, re-INVITE), trunk failover and keep-alive ([`failover`],
 //! [`keepalive`]), the thin UDP + TCP shell around them ([`shell`]) and an in-process demo
-//! trunk. It also verifies call tokens: no INVITE leaves unless the token in front of it
-//! verified.
+//! trunk. [`shell::Sbc::place_call`] takes a [`c2c_token::VerifiedCall`]: no INVITE can leave
+//! unless a call token verified, and the caller ID, session and callee come from it.
 //!
-//! This crate depends on no other c2c crate; the gateway and web crates build on it.
+//! It builds on `c2c-token` and `c2c-wire` only; the gateway and web crates build on it.
 
 pub mod demo_trunk;
 pub mod destination;
@@ -25,5 +25,4 @@ pub mod sdp;
 pub mod shell;
 pub mod sip;
 pub mod supervise;
-pub mod token;
 pub mod trunk;

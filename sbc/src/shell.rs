@@ -30,7 +30,8 @@ use crate::ingress::{Ingress, IngressConfig};
 use crate::keepalive::KeepAlive;
 use crate::leg::{check_params, new_call_identity, LegError, LegEvent, LegParams};
 use crate::networks::Networks;
-use crate::trunk::{Transport, TrunkConfig, TrunkConfigError};
+use crate::trunk::{qualified_name, Transport, TrunkConfig, TrunkConfigError};
+use c2c_token::VerifiedCall;
 
 /// How long a TCP connection may sit without completing a message (64*T1, RFC 3261 §17.1.1.2).
 pub const TCP_IDLE: Duration = Duration::from_secs(32);
@@ -78,25 +79,16 @@ impl Default for SbcOptions {
     }
 }
 
-/// One call to place; it may complete on another trunk of the named trunk's group.
+/// One attempt of a verified call: the callee, and what the INVITE carries besides the
+/// token's claims. It may complete on another trunk of the route's trunk's group.
 #[derive(Debug, Clone)]
-pub struct OutboundCall {
-    /// Name of the trunk to use.
-    pub trunk: String,
-    /// Number or user to call.
-    pub destination: String,
-    /// Caller ID to present.
-    pub caller_number: String,
-    /// Web session id (X-C2C-Session).
-    pub session_id: String,
-    /// Campaign id (X-C2C-Campaign).
-    pub campaign: String,
+pub struct Attempt {
+    /// Which of the route's destinations to call (0 is the first).
+    pub destination: usize,
     /// Page URL (X-C2C-Page).
     pub page_url: String,
     /// Our SDP offer for the trunk side.
     pub sdp_offer: String,
-    /// Ask the trunk to withhold the caller ID from the callee (`Privacy: id`, RFC 3325).
-    pub privacy: bool,
 }
 
 /// Why the SBC could not start or place a call.
@@ -114,6 +106,9 @@ pub enum SbcError {
     /// The call names a trunk we don't have.
     #[error("unknown trunk {0:?}")]
     UnknownTrunk(String),
+    /// The attempt names a destination the route does not have.
+    #[error("the route has no destination {0}")]
+    NoDestination(usize),
     /// The trunk host did not resolve to an address.
     #[error("trunk host {0:?} did not resolve")]
     Unresolved(String),
@@ -401,12 +396,26 @@ impl Sbc {
 
     /// Resolves the trunk and the others of its group, and hands the call to the SIP task,
     /// which tries them in order (health, priority, weight) until one takes the call.
-    pub async fn place_call(&self, call: OutboundCall) -> Result<TrunkCall, SbcError> {
+    ///
+    /// Only a [`VerifiedCall`] can be placed: the trunk (among the token's organisation's),
+    /// the callee, the caller ID and the session all come from the verified token.
+    pub async fn place_call(
+        &self,
+        call: &VerifiedCall,
+        attempt: &Attempt,
+    ) -> Result<TrunkCall, SbcError> {
+        let route = call.route();
+        let destination = route
+            .destinations
+            .get(attempt.destination)
+            .ok_or(SbcError::NoDestination(attempt.destination))?;
+        // Trunks are known by org/name: the token's organisation picks among its own.
+        let trunk_name = qualified_name(call.org(), &route.trunk);
         let set = self.current();
         let named = set
             .trunks
-            .get(&call.trunk)
-            .ok_or_else(|| SbcError::UnknownTrunk(call.trunk.clone()))?;
+            .get(&trunk_name)
+            .ok_or(SbcError::UnknownTrunk(trunk_name))?;
         let group = named.group_name();
         let mut members: Vec<&TrunkConfig> = set
             .trunks
@@ -458,13 +467,10 @@ impl Sbc {
                 trunk: trunk.clone(),
                 trunk_addr,
                 local_addr: self.advertised,
-                destination: call.destination.clone(),
-                caller_number: call.caller_number.clone(),
-                session_id: call.session_id.clone(),
-                campaign: call.campaign.clone(),
-                page_url: call.page_url.clone(),
-                sdp_offer: call.sdp_offer.clone(),
-                privacy: call.privacy,
+                call: call.clone(),
+                destination: destination.clone(),
+                page_url: attempt.page_url.clone(),
+                sdp_offer: attempt.sdp_offer.clone(),
                 give_up_after: failover.then(|| Duration::from_millis(trunk.failover_after_ms)),
                 continues: Some(identity.clone()),
                 networks: self.dns.networks.clone(),

@@ -252,6 +252,11 @@ impl TrunkConfig {
     }
 }
 
+/// How the SBC knows an organisation's trunk: `org/name` (trunk names never hold a `/`).
+pub fn qualified_name(org: &str, name: &str) -> String {
+    format!("{org}/{name}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

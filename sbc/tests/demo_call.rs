@@ -5,8 +5,8 @@ mod common;
 use std::time::Duration;
 
 use c2c_sbc::demo_trunk::DemoTrunk;
-use c2c_sbc::leg::{EndCause, LegEvent};
-use c2c_sbc::shell::{OutboundCall, Sbc, SbcConfig, SbcError};
+use c2c_sbc::leg::{EndReason, LegEvent};
+use c2c_sbc::shell::{Attempt, Sbc, SbcConfig, SbcError};
 use common::{assert_echo, call, next, sbc};
 use tokio::net::UdpSocket;
 
@@ -32,7 +32,7 @@ async fn answered_call_echoes_rtp_and_hangs_up_with_bye() {
         assert_eq!(
             next(&mut call, 5).await,
             LegEvent::Ended {
-                cause: EndCause::HangupLocal,
+                reason: EndReason::HangupLocal,
                 status: None
             }
         );
@@ -56,7 +56,7 @@ async fn hangup_while_ringing_cancels() {
         assert_eq!(
             next(&mut call, 5).await,
             LegEvent::Ended {
-                cause: EndCause::HangupLocal,
+                reason: EndReason::HangupLocal,
                 status: Some(487)
             }
         );
@@ -117,16 +117,14 @@ async fn configuration_errors_are_clear() {
     assert!(err.to_string().contains("tls_ca_file"), "{err}");
     let sbc = sbc(5060).await;
     let err = sbc
-        .place_call(OutboundCall {
-            trunk: "nope".into(),
-            destination: "1".into(),
-            caller_number: "2".into(),
-            session_id: String::new(),
-            campaign: String::new(),
-            page_url: String::new(),
-            sdp_offer: String::new(),
-            privacy: false,
-        })
+        .place_call(
+            &common::verified("nope", &["1"], false),
+            &Attempt {
+                destination: 0,
+                page_url: String::new(),
+                sdp_offer: String::new(),
+            },
+        )
         .await
         .expect_err("unknown trunk");
     assert!(matches!(err, SbcError::UnknownTrunk(_)));

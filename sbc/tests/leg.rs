@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use c2c_sbc::leg::{EndCause, LegEvent, TrunkLeg, T1};
+use c2c_sbc::leg::{reason_for_status, EndReason, LegEvent, TrunkLeg, T1};
 use c2c_sbc::sip::{Message, Method, Request};
 use c2c_sbc::trunk::CallerIdHeader;
 use common::leg::{addr, branch, cseq, drain, feed, params, reply, start, CONTACT, TRUNK};
@@ -28,7 +28,7 @@ fn invite_carries_caller_id_and_sanitised_context() {
         h.get("X-C2C-Page"),
         Some("https://shop.example/p?a=1Via: injected")
     );
-    assert_eq!(h.get("X-C2C-Session"), Some("ws-123"));
+    assert_eq!(h.get("X-C2C-Session"), Some("ws-1"));
     assert_eq!(h.get("User-Agent"), None);
     assert_eq!(
         h.get("Privacy"),
@@ -48,7 +48,7 @@ fn invite_carries_caller_id_and_sanitised_context() {
 #[test]
 fn privacy_id_keeps_the_asserted_identity_and_hides_from() {
     let mut p = params();
-    p.privacy = true;
+    p.call = common::verified("main", &["+15550100"], true);
     let mut leg = TrunkLeg::new(p.clone(), Instant::now()).expect("leg");
     let d = drain(&mut leg);
     let h = &d.sent[0].0.headers;
@@ -140,7 +140,7 @@ fn timer_a_doubles_until_timer_b_times_out() {
         ended,
         Some((
             LegEvent::Ended {
-                cause: EndCause::Timeout,
+                reason: EndReason::Timeout,
                 status: None
             },
             Duration::from_secs(32)
@@ -173,7 +173,7 @@ fn busy_is_acked_in_the_invite_transaction() {
     assert_eq!(
         d.events,
         vec![LegEvent::Ended {
-            cause: EndCause::Busy,
+            reason: EndReason::Busy,
             status: Some(486)
         }]
     );
@@ -197,19 +197,19 @@ fn busy_is_acked_in_the_invite_transaction() {
 #[test]
 fn status_causes() {
     for (status, cause) in [
-        (600, EndCause::Busy),
-        (408, EndCause::NoAnswer),
-        (480, EndCause::NoAnswer),
-        (487, EndCause::NoAnswer),
-        (403, EndCause::Rejected),
-        (603, EndCause::Rejected),
-        (404, EndCause::Unavailable),
-        (503, EndCause::Unavailable),
-        (488, EndCause::Unavailable),
-        (401, EndCause::Failed),
-        (302, EndCause::Failed),
+        (600, EndReason::Busy),
+        (408, EndReason::NoAnswer),
+        (480, EndReason::NoAnswer),
+        (487, EndReason::NoAnswer),
+        (403, EndReason::Rejected),
+        (603, EndReason::Rejected),
+        (404, EndReason::Unavailable),
+        (503, EndReason::Unavailable),
+        (488, EndReason::Unavailable),
+        (401, EndReason::Failed),
+        (302, EndReason::Failed),
     ] {
-        assert_eq!(EndCause::from_status(status), cause, "{status}");
+        assert_eq!(reason_for_status(status), cause, "{status}");
     }
 }
 
@@ -237,7 +237,7 @@ fn hangup_while_ringing_cancels() {
     assert_eq!(
         d.events,
         vec![LegEvent::Ended {
-            cause: EndCause::HangupLocal,
+            reason: EndReason::HangupLocal,
             status: Some(487)
         }]
     );
@@ -273,7 +273,7 @@ fn answer_after_cancel_is_acked_then_byed() {
     assert_eq!(
         d.events,
         vec![LegEvent::Ended {
-            cause: EndCause::HangupLocal,
+            reason: EndReason::HangupLocal,
             status: None
         }]
     );
@@ -319,7 +319,7 @@ fn answered_call_acks_follows_the_route_set_and_byes() {
     assert_eq!(
         d.events,
         vec![LegEvent::Ended {
-            cause: EndCause::HangupLocal,
+            reason: EndReason::HangupLocal,
             status: None
         }]
     );
@@ -350,7 +350,7 @@ fn bye_without_answer_times_out_with_timer_f() {
     assert_eq!(
         events,
         vec![LegEvent::Ended {
-            cause: EndCause::HangupLocal,
+            reason: EndReason::HangupLocal,
             status: None
         }]
     );
@@ -379,7 +379,7 @@ fn bye_from_the_trunk_is_answered_and_ends_the_call() {
     assert_eq!(
         d.events,
         vec![LegEvent::Ended {
-            cause: EndCause::HangupRemote,
+            reason: EndReason::HangupRemote,
             status: None
         }]
     );
@@ -457,7 +457,7 @@ fn digest_challenge_is_acked_and_answered_once() {
     assert_eq!(
         d.events,
         vec![LegEvent::Ended {
-            cause: EndCause::Failed,
+            reason: EndReason::Failed,
             status: Some(407)
         }]
     );
@@ -477,7 +477,7 @@ fn challenge_without_credentials_ends_the_call() {
     assert_eq!(
         d.events,
         vec![LegEvent::Ended {
-            cause: EndCause::Failed,
+            reason: EndReason::Failed,
             status: Some(401)
         }]
     );

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use c2c_sbc::leg::{EndCause, LegEvent, TrunkLeg, T1};
+use c2c_sbc::leg::{EndReason, LegEvent, TrunkLeg, T1};
 use c2c_sbc::sip::{Message, Method, Request};
 use common::leg::{addr, branch, cseq, drain, feed, params, reply, CONTACT, TRUNK};
 
@@ -24,7 +24,7 @@ fn given_up(t0: Instant) -> (TrunkLeg, Request) {
     let (invite, _) = drain(&mut leg).sent.remove(0);
     leg.handle_timeout(t0 + GIVE_UP);
     let ended = LegEvent::Ended {
-        cause: EndCause::Timeout,
+        reason: EndReason::Timeout,
         status: None,
     };
     assert_eq!(drain(&mut leg).events, vec![ended]);
@@ -58,7 +58,7 @@ fn silent_trunk_is_given_up_and_the_call_continues_elsewhere() {
     assert_eq!(
         d.events,
         vec![LegEvent::Ended {
-            cause: EndCause::Timeout,
+            reason: EndReason::Timeout,
             status: None
         }]
     );
@@ -158,7 +158,7 @@ fn late_failure_after_timer_b_is_acked() {
     let (invite, _) = drain(&mut leg).sent.remove(0);
     leg.handle_timeout(t0 + secs(32));
     let ended = LegEvent::Ended {
-        cause: EndCause::Timeout,
+        reason: EndReason::Timeout,
         status: None,
     };
     assert_eq!(drain(&mut leg).events, vec![ended]);

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use c2c_sbc::leg::{EndCause, LegEvent};
+use c2c_sbc::leg::{EndReason, LegEvent};
 use c2c_sbc::networks::Networks;
 use c2c_sbc::shell::{Sbc, SbcConfig, SbcOptions};
 use common::sipp::{scenario, Sipp};
@@ -112,7 +112,7 @@ async fn a_contact_outside_the_networks_gets_no_packet_and_ends_the_call() {
         assert!(matches!(
             events.last(),
             Some(LegEvent::Ended {
-                cause: EndCause::Failed,
+                reason: EndReason::Failed,
                 status: Some(200)
             })
         ));
@@ -139,7 +139,7 @@ async fn media_outside_the_networks_is_refused_and_ends_the_call() {
         assert!(matches!(
             events.last(),
             Some(LegEvent::Ended {
-                cause: EndCause::Failed,
+                reason: EndReason::Failed,
                 ..
             })
         ));
@@ -222,7 +222,7 @@ async fn another_trunk_cannot_end_a_call_that_is_not_its_own() {
         call.hangup();
         assert!(matches!(
             next(&mut call, 5).await,
-            LegEvent::Ended { cause: EndCause::HangupLocal, .. }
+            LegEvent::Ended { reason: EndReason::HangupLocal, .. }
         ));
     })
     .await

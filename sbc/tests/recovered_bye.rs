@@ -6,7 +6,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use c2c_sbc::leg::{EndCause, LegEvent};
+use c2c_sbc::leg::{EndReason, LegEvent};
 use c2c_sbc::recovered::{RecordedMessage, RecoveredDialog};
 use c2c_sbc::shell::{Direction, Sbc, SbcConfig, SbcError, TraceEntry};
 use c2c_sbc::sip::{response_to, Message};
@@ -99,7 +99,7 @@ async fn a_recovered_dialog_is_ended_at_its_trunk_and_only_at_a_configured_one()
         assert_eq!(
             call.next_event().await,
             Some(LegEvent::Ended {
-                cause: EndCause::HangupLocal,
+                reason: EndReason::HangupLocal,
                 status: None
             })
         );

@@ -6,7 +6,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use c2c_sbc::leg::{EndCause, LegEvent};
+use c2c_sbc::leg::{EndReason, LegEvent};
 use c2c_sbc::shell::{Direction, Sbc, SbcConfig, TraceEntry, TracedMessage, TrunkCall};
 use common::sipp::{scenario, Sipp};
 use common::{call, free_udp_port, next, sbc, sbc_with_account, trunk};
@@ -24,7 +24,7 @@ async fn answer_and_hang_up(call: &mut TrunkCall) {
     assert_eq!(
         next(call, 5).await,
         LegEvent::Ended {
-            cause: EndCause::HangupLocal,
+            reason: EndReason::HangupLocal,
             status: None
         }
     );
@@ -163,7 +163,7 @@ async fn a_failover_traces_the_attempt_on_each_trunk() {
         let mut sipp = Sipp::start(port, &["-sn", "uas"], &[]);
         let member = |name: &str, port: u16, priority: u16| {
             let mut t = trunk(port);
-            t.name = name.into();
+            t.name = common::trunk_name(name);
             t.group = Some("carrier".into());
             t.priority = priority;
             t

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use c2c_sbc::leg::{EndCause, LegEvent};
+use c2c_sbc::leg::{EndReason, LegEvent};
 use common::sipp::{scenario, Sipp};
 use common::{assert_echo, call, free_udp_port, next, sbc};
 use tokio::net::UdpSocket;
@@ -35,7 +35,7 @@ async fn sipp_uas_answers_echoes_and_receives_our_bye() {
         assert_eq!(
             next(&mut call, 5).await,
             LegEvent::Ended {
-                cause: EndCause::HangupLocal,
+                reason: EndReason::HangupLocal,
                 status: None
             }
         );
@@ -59,7 +59,7 @@ async fn sipp_busy_ends_the_call_as_busy() {
         assert_eq!(
             next(&mut call, 5).await,
             LegEvent::Ended {
-                cause: EndCause::Busy,
+                reason: EndReason::Busy,
                 status: Some(486)
             }
         );

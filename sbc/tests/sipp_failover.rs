@@ -8,7 +8,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use c2c_sbc::leg::{EndCause, LegEvent};
+use c2c_sbc::leg::{EndReason, LegEvent};
 use c2c_sbc::shell::{Direction, Sbc, TraceEntry, TrunkCall};
 use common::sipp::{scenario, Sipp};
 use common::{free_udp_port, group_member, group_sbc, next};
@@ -54,7 +54,7 @@ async fn hang_up(call: &mut TrunkCall, second: Sipp) {
     assert_eq!(
         next(call, 5).await,
         LegEvent::Ended {
-            cause: EndCause::HangupLocal,
+            reason: EndReason::HangupLocal,
             status: None
         }
     );

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use c2c_sbc::leg::{EndCause, LegEvent};
+use c2c_sbc::leg::{EndReason, LegEvent};
 use c2c_sbc::shell::{Sbc, SbcConfig};
 use common::sipp::{scenario, Sipp};
 use common::{call, free_udp_port, group_member, group_sbc, next, sbc, sbc_with_account, trunk};
@@ -19,8 +19,8 @@ async fn finish(mut sipp: Sipp) {
     assert!(status.success(), "SIPp reported a failed call: {status}");
 }
 
-fn ended(cause: EndCause, status: Option<u16>) -> LegEvent {
-    LegEvent::Ended { cause, status }
+fn ended(reason: EndReason, status: Option<u16>) -> LegEvent {
+    LegEvent::Ended { reason, status }
 }
 
 #[tokio::test]
@@ -37,7 +37,10 @@ async fn digest_challenge_on_invite_is_answered() {
         let mut call = call(&sbc, &rtp).await;
         assert!(matches!(next(&mut call, 10).await, LegEvent::Answered(_)));
         call.hangup();
-        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        assert_eq!(
+            next(&mut call, 5).await,
+            ended(EndReason::HangupLocal, None)
+        );
         finish(sipp).await;
     })
     .await
@@ -68,7 +71,10 @@ async fn early_media_183_then_answer() {
         let early = early.expect("183 with SDP reported as early media");
         assert_eq!((early.addr.port(), answered.addr.port()), (media, media));
         call.hangup();
-        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        assert_eq!(
+            next(&mut call, 5).await,
+            ended(EndReason::HangupLocal, None)
+        );
         finish(sipp).await;
     })
     .await
@@ -79,9 +85,9 @@ async fn early_media_183_then_answer() {
 async fn rejections_map_to_reasons() {
     tokio::time::timeout(Duration::from_secs(60), async {
         for (status, cause) in [
-            (603, EndCause::Rejected),
-            (404, EndCause::Unavailable),
-            (408, EndCause::NoAnswer),
+            (603, EndReason::Rejected),
+            (404, EndReason::Unavailable),
+            (408, EndReason::NoAnswer),
         ] {
             let port = free_udp_port();
             let file = scenario(&format!("uas_{status}.xml"));
@@ -114,7 +120,7 @@ async fn answer_racing_our_cancel_is_acked_then_byed() {
         call.hangup();
         assert_eq!(
             next(&mut call, 10).await,
-            ended(EndCause::HangupLocal, None)
+            ended(EndReason::HangupLocal, None)
         );
         finish(sipp).await; // it received the ACK and the BYE
     })
@@ -133,7 +139,7 @@ async fn bye_from_the_trunk_ends_the_call() {
         assert!(matches!(next(&mut call, 10).await, LegEvent::Answered(_)));
         assert_eq!(
             next(&mut call, 10).await,
-            ended(EndCause::HangupRemote, None)
+            ended(EndReason::HangupRemote, None)
         );
         finish(sipp).await; // it got 200 OK to its BYE
     })
@@ -151,7 +157,10 @@ async fn silent_first_trunk_fails_over_to_the_second() {
         let mut call = common::call_via(&sbc, &rtp, "a").await;
         common::until_answered(&mut call, 10, "the call should complete on trunk b").await;
         call.hangup();
-        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        assert_eq!(
+            next(&mut call, 5).await,
+            ended(EndReason::HangupLocal, None)
+        );
         finish(sipp).await;
     })
     .await
@@ -169,7 +178,10 @@ async fn trunk_answering_503_fails_over_to_the_next() {
         let mut call = common::call_via(&sbc, &rtp, "a").await;
         common::until_answered(&mut call, 10, "the call should complete on trunk b").await;
         call.hangup();
-        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        assert_eq!(
+            next(&mut call, 5).await,
+            ended(EndReason::HangupLocal, None)
+        );
         finish(unavailable).await; // the 503 was ACKed
         finish(sipp).await;
     })
@@ -216,7 +228,10 @@ async fn reinvite_hold_and_unhold_from_the_trunk() {
         };
         assert!(resumed.receives() && resumed.addr.port() == 40002);
         call.hangup();
-        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        assert_eq!(
+            next(&mut call, 5).await,
+            ended(EndReason::HangupLocal, None)
+        );
         finish(sipp).await; // it checked a=recvonly / a=sendrecv in our four answers
     })
     .await
@@ -241,7 +256,7 @@ async fn call_completes_over_tcp() {
         // SIPp may still be starting: retry the connection a few times.
         let mut call = None;
         for _ in 0..20 {
-            if let Ok(c) = sbc.place_call(common::outbound("main", &rtp)).await {
+            if let Ok(c) = common::outbound("main", &rtp).place(&sbc).await {
                 call = Some(c);
                 break;
             }
@@ -250,7 +265,10 @@ async fn call_completes_over_tcp() {
         let mut call = call.expect("SIPp accepts TCP");
         common::until_answered(&mut call, 10, "call over TCP failed").await;
         call.hangup();
-        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        assert_eq!(
+            next(&mut call, 5).await,
+            ended(EndReason::HangupLocal, None)
+        );
         finish(sipp).await;
     })
     .await
@@ -284,7 +302,7 @@ async fn retransmissions_carry_the_call_through_loss() {
         call.hangup();
         assert_eq!(
             next(&mut call, 30).await,
-            ended(EndCause::HangupLocal, None)
+            ended(EndReason::HangupLocal, None)
         );
         finish(sipp).await;
         // SIPp sat on the first INVITE for 1.7 s: Timer A must have sent it again (0.5 s, 1.5 s).
@@ -315,7 +333,10 @@ async fn keepalive_steers_calls_away_from_a_dead_trunk() {
         let mut call = common::call_via(&sbc, &rtp, "a").await;
         common::until_answered(&mut call, 10, "the call should go to trunk b").await;
         call.hangup();
-        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        assert_eq!(
+            next(&mut call, 5).await,
+            ended(EndReason::HangupLocal, None)
+        );
         finish(sipp).await;
     })
     .await
@@ -340,7 +361,10 @@ async fn reliable_183_is_pracked() {
         assert_eq!(early.addr.port(), media);
         assert!(matches!(next(&mut call, 10).await, LegEvent::Answered(_)));
         call.hangup();
-        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        assert_eq!(
+            next(&mut call, 5).await,
+            ended(EndReason::HangupLocal, None)
+        );
         finish(sipp).await; // it checked RAck and got the BYE with a CSeq above the PRACK's
     })
     .await
@@ -354,12 +378,14 @@ async fn privacy_id_reaches_the_trunk_with_the_asserted_identity() {
         let sipp = Sipp::start(port, &["-sf", &scenario("uas_privacy.xml")], &[]);
         let sbc = sbc(port).await;
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
-        let mut private = common::outbound("main", &rtp);
-        private.privacy = true;
-        let mut call = sbc.place_call(private).await.expect("call placed");
+        let private = common::outbound("main", &rtp).private();
+        let mut call = private.place(&sbc).await.expect("call placed");
         assert!(matches!(next(&mut call, 10).await, LegEvent::Answered(_)));
         call.hangup();
-        assert_eq!(next(&mut call, 5).await, ended(EndCause::HangupLocal, None));
+        assert_eq!(
+            next(&mut call, 5).await,
+            ended(EndReason::HangupLocal, None)
+        );
         finish(sipp).await; // it checked Privacy: id, the PAI and the anonymous From
     })
     .await

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use c2c_sbc::leg::{EndCause, LegEvent};
+use c2c_sbc::leg::{EndReason, LegEvent};
 use c2c_sbc::sdp::{build_offer, MediaOffer};
 use c2c_sbc::shell::{Sbc, SbcConfig, SbcError};
 use c2c_sbc::sip::{self, Framed, Message, Method, Request, StreamFramer};
@@ -75,7 +75,7 @@ impl Pki {
 
 fn tls_trunk(addr: SocketAddr, ca_file: PathBuf) -> TrunkConfig {
     TrunkConfig {
-        name: "secure".into(),
+        name: common::trunk_name("secure"),
         host: addr.ip().to_string(),
         port: addr.port(),
         transport: Transport::Tls,
@@ -162,8 +162,8 @@ async fn call_completes_over_tls() {
         let trunk = tokio::spawn(answer_one_call(listener, pki.server.clone()));
         let sbc = sbc(tls_trunk(addr, pki.ca_file())).await;
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
-        let mut call = sbc
-            .place_call(common::outbound("secure", &rtp))
+        let mut call = common::outbound("secure", &rtp)
+            .place(&sbc)
             .await
             .expect("call placed over TLS");
         assert!(matches!(
@@ -174,7 +174,7 @@ async fn call_completes_over_tls() {
         assert_eq!(
             common::next(&mut call, 5).await,
             LegEvent::Ended {
-                cause: EndCause::HangupLocal,
+                reason: EndReason::HangupLocal,
                 status: None
             }
         );
@@ -199,8 +199,8 @@ async fn refused(trusted: &Pki, served: &Pki) {
     });
     let sbc = sbc(tls_trunk(addr, trusted.ca_file())).await;
     let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
-    let err = sbc
-        .place_call(common::outbound("secure", &rtp))
+    let err = common::outbound("secure", &rtp)
+        .place(&sbc)
         .await
         .expect_err("certificate refused");
     assert!(matches!(err, SbcError::Unreachable(_)), "{err}");

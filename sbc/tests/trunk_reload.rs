@@ -21,7 +21,7 @@ const LIMIT: Duration = Duration::from_secs(30);
 /// A trunk named `name` at `addr`.
 fn trunk_at(name: &str, addr: SocketAddr) -> TrunkConfig {
     TrunkConfig {
-        name: name.into(),
+        name: common::trunk_name(name),
         host: addr.ip().to_string(),
         ..trunk(addr.port())
     }
@@ -90,7 +90,7 @@ async fn trunks_added_and_removed_at_run_time() {
         assert_eq!(options_status(&b, at).await, 403, "b is not yet");
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
         assert!(matches!(
-            sbc.place_call(outbound("b", &rtp)).await,
+            outbound("b", &rtp).place(&sbc).await,
             Err(SbcError::UnknownTrunk(_))
         ));
 
@@ -98,9 +98,9 @@ async fn trunks_added_and_removed_at_run_time() {
         sbc.set_trunks(vec![trunk_at("a", a_addr), trunk_at("b", b_addr)])
             .await
             .expect("set");
-        assert_eq!(sbc.trunk_names(), ["a", "b"]);
+        assert_eq!(sbc.trunk_names(), ["o/a", "o/b"]);
         assert_eq!(options_status(&b, at).await, 200, "b added");
-        let call_b = sbc.place_call(outbound("b", &rtp)).await.expect("call b");
+        let call_b = outbound("b", &rtp).place(&sbc).await.expect("call b");
         assert!(expect_invite(&b).await.contains("+15550100"));
 
         // Remove a (no call in progress): no longer trusted, no longer callable.
@@ -110,7 +110,7 @@ async fn trunks_added_and_removed_at_run_time() {
         assert_eq!(options_status(&a, at).await, 403, "a removed");
         assert_eq!(options_status(&b, at).await, 200, "b's call in progress");
         assert!(matches!(
-            sbc.place_call(outbound("a", &rtp)).await,
+            outbound("a", &rtp).place(&sbc).await,
             Err(SbcError::UnknownTrunk(_))
         ));
 
@@ -163,12 +163,12 @@ async fn trunks_outside_the_allowed_networks_are_never_called_or_trusted() {
         assert_eq!(options_status(&inside, at).await, 403, "never trusted");
         assert_eq!(options_status(&allowed, at).await, 200);
         let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
-        let refused = sbc.place_call(outbound("inside", &rtp)).await;
+        let refused = outbound("inside", &rtp).place(&sbc).await;
         assert!(
             matches!(refused, Err(SbcError::OutsideNetworks(_))),
             "{refused:?}"
         );
-        let call = sbc.place_call(outbound("ok", &rtp)).await.expect("call");
+        let call = outbound("ok", &rtp).place(&sbc).await.expect("call");
         assert!(expect_invite(&allowed).await.starts_with("INVITE "));
         // Nothing ever went to the refused trunk: its next datagram would be ours.
         let stray = tokio::time::timeout(Duration::from_millis(300), recv_text(&inside)).await;

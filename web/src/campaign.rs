@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use c2c_sbc::destination::Destination;
+use c2c_token::SessionNumber;
 use c2c_wire::{Fallback, Theme};
 
 use crate::screening::{RateLimiter, WeeklyHours};
@@ -166,7 +167,7 @@ pub struct Campaign {
     /// Allowed origins in their canonical ASCII form.
     pub origins: Vec<String>,
     /// Every number of the pool.
-    pub numbers: Vec<String>,
+    pub numbers: Vec<SessionNumber>,
     /// Opening hours.
     pub hours: WeeklyHours,
     /// Token requests per client IP.
@@ -313,39 +314,38 @@ const MAX_POOL: usize = 100_000;
 
 /// Every number of the pool (the block from `first`, then `list`), each `+` and 8–15 digits,
 /// without duplicates; None when a number is malformed or the pool is empty or too large.
-fn expand_pool(pool: &NumberPool) -> Option<Vec<String>> {
+fn expand_pool(pool: &NumberPool) -> Option<Vec<SessionNumber>> {
     let mut out = Vec::new();
     if !pool.first.is_empty() || pool.count > 0 {
-        let digits = e164_digits(&pool.first)?;
+        let first = SessionNumber::parse(&pool.first).ok()?;
         if pool.count == 0 || pool.count as usize > MAX_POOL {
             return None;
         }
-        let first: u64 = digits.parse().ok()?;
+        let digits = first.digits();
+        let start: u64 = digits.parse().ok()?;
         for i in 0..u64::from(pool.count) {
-            let n = (first + i).to_string();
+            let n = (start + i).to_string();
             // A block that would change length (…999 → 1000…) is a typo, not a pool.
             (n.len() == digits.len()).then_some(())?;
-            out.push(format!("+{n}"));
+            out.push(SessionNumber::parse(&format!("+{n}")).ok()?);
         }
     }
     for n in &pool.list {
-        out.push(format!("+{}", e164_digits(n.trim())?));
+        out.push(SessionNumber::parse(n.trim()).ok()?);
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|n| seen.insert(n.clone()));
     (!out.is_empty() && out.len() <= MAX_POOL).then_some(out)
 }
 
-/// The digits of a `+` and 8–15 digit E.164 number.
-fn e164_digits(n: &str) -> Option<&str> {
-    let digits = n.strip_prefix('+')?;
-    ((8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then_some(digits)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pool's numbers as text.
+    fn expanded(pool: &NumberPool) -> Option<Vec<String>> {
+        expand_pool(pool).map(|v| v.into_iter().map(String::from).collect())
+    }
 
     #[test]
     fn origins_match_exactly_in_canonical_form() {
@@ -368,7 +368,7 @@ mod tests {
             list: vec![],
         };
         assert_eq!(
-            expand_pool(&block("+15550100998", 3)),
+            expanded(&block("+15550100998", 3)),
             Some(vec![
                 "+15550100998".into(),
                 "+15550100999".into(),
@@ -376,17 +376,17 @@ mod tests {
             ])
         );
         assert_eq!(
-            expand_pool(&block("+15550199999", 2)),
+            expanded(&block("+15550199999", 2)),
             Some(vec!["+15550199999".into(), "+15550200000".into()])
         );
         assert_eq!(
-            expand_pool(&block("+99999999", 2)),
+            expanded(&block("+99999999", 2)),
             None,
             "length would change"
         );
-        assert_eq!(expand_pool(&block("+999", 2)), None, "too short for E.164");
-        assert_eq!(expand_pool(&block("15550100", 2)), None, "no +");
-        assert_eq!(expand_pool(&block("+15550100", 0)), None, "empty");
+        assert_eq!(expanded(&block("+999", 2)), None, "too short for E.164");
+        assert_eq!(expanded(&block("15550100", 2)), None, "no +");
+        assert_eq!(expanded(&block("+15550100", 0)), None, "empty");
     }
 
     #[test]
@@ -397,7 +397,7 @@ mod tests {
             list: vec!["+4930555111".into(), " +4930999001 ".into()],
         };
         assert_eq!(
-            expand_pool(&p),
+            expanded(&p),
             Some(vec![
                 "+4930999000".into(),
                 "+4930999001".into(),
@@ -409,6 +409,6 @@ mod tests {
             count: 0,
             list: vec!["+49 30 555".into()],
         };
-        assert_eq!(expand_pool(&bad), None);
+        assert_eq!(expanded(&bad), None);
     }
 }

@@ -31,9 +31,7 @@ pub use error::ApiError;
 pub use secrets::{SecretBox, SecretError};
 pub use state::{AppState, WebConfig};
 pub use store::{Store, StoreError, WebSession};
-pub use trunk_catalog::{
-    qualified_trunk_name, valid_trunk_name, Trunk, TrunkCatalogError, Trunks, MAX_TRUNK_NAME,
-};
+pub use trunk_catalog::{valid_trunk_name, Trunk, TrunkCatalogError, Trunks, MAX_TRUNK_NAME};
 
 use axum::Router;
 

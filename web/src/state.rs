@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use c2c_sbc::token::{SharedKeys, TokenIssuer};
+use c2c_token::{SharedKeys, TokenIssuer};
 
 use crate::screening::ActiveCalls;
 use crate::{Campaign, Campaigns, Store, Trunks};

@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use c2c_sbc::trunk::{TrunkConfig, TrunkConfigError};
+use c2c_sbc::trunk::{qualified_name, TrunkConfig, TrunkConfigError};
 
 use crate::secrets::{SecretBox, SecretError};
 use crate::store::{SecretUpdate, SeedKind, Store, StoreError, TrunkRow};
@@ -58,11 +58,6 @@ pub fn valid_trunk_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-/// The name the SBC knows `org`'s trunk `name` by.
-pub fn qualified_trunk_name(org: &str, name: &str) -> String {
-    format!("{org}/{name}")
 }
 
 /// Every organisation's trunks; cheap to clone, shared by the dashboard and the gateway.
@@ -115,7 +110,7 @@ impl Trunks {
             .filter(|t| !t.password_unreadable)
             .map(|t| {
                 let mut c = t.config.clone();
-                c.name = qualified_trunk_name(&t.org, &t.config.name);
+                c.name = qualified_name(&t.org, &t.config.name);
                 c.group = t.config.group.as_ref().map(|g| format!("{}/{g}", t.org));
                 c
             })
@@ -156,8 +151,7 @@ impl Trunks {
 
     /// Seals a password for `org`'s trunk `name` (the sealed value opens for that trunk only).
     pub fn seal(&self, org: &str, name: &str, password: &str) -> Result<String, SecretError> {
-        self.secrets
-            .seal(&qualified_trunk_name(org, name), password)
+        self.secrets.seal(&qualified_name(org, name), password)
     }
 
     /// Seeds a trunk from the config file the first time it is seen, unless `org` has one of
@@ -222,7 +216,7 @@ impl Trunks {
             "" => None,
             sealed => match self
                 .secrets
-                .open(&qualified_trunk_name(&row.org, &config.name), sealed)
+                .open(&qualified_name(&row.org, &config.name), sealed)
             {
                 Ok(p) => Some(p),
                 Err(e) => {

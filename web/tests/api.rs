@@ -13,8 +13,8 @@ use axum::Router;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use c2c_sbc::token::{KeyRing, TokenIssuer};
 use c2c_sbc::trunk::TrunkConfig;
+use c2c_token::{KeyRing, TokenIssuer};
 use c2c_web::readiness::Readiness;
 use c2c_web::screening::ActiveCalls;
 use c2c_web::{AppState, Campaign, CampaignConfig, Campaigns, SecretBox, Store, Trunks, WebConfig};

@@ -3,14 +3,18 @@
 
 use std::collections::HashSet;
 
-use c2c_sbc::token::TokenLedger;
+use c2c_token::{SessionNumber, TokenLedger};
 use c2c_web::WebSession;
 
 mod engines;
 use engines::engines;
 
-fn numbers(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("+1555010{i:04}")).collect()
+fn numbers(n: usize) -> Vec<SessionNumber> {
+    (0..n).map(|i| number(&format!("+1555010{i:04}"))).collect()
+}
+
+fn number(text: &str) -> SessionNumber {
+    text.parse().expect("a session number")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,7 +143,7 @@ async fn numbers_dropped_from_a_pool_are_never_lent_again_and_can_return() {
         e.store.seed_pool("c", &pool).await.expect("seed");
         // Another campaign's number is not taken over by a pool that lists it too.
         e.store
-            .seed_pool("other", &["+15559990000".to_string()])
+            .seed_pool("other", &[number("+15559990000")])
             .await
             .expect("seed other");
         let held = e
@@ -149,14 +153,14 @@ async fn numbers_dropped_from_a_pool_are_never_lent_again_and_can_return() {
             .expect("lease")
             .expect("a number");
         // The pool is edited down to one number that is not the lent one.
-        let kept: Vec<String> = pool
+        let kept: Vec<SessionNumber> = pool
             .iter()
             .filter(|n| **n != held)
             .take(1)
             .cloned()
             .collect();
         let mut edited = kept.clone();
-        edited.push("+15559990000".into());
+        edited.push(number("+15559990000"));
         e.store.seed_pool("c", &edited).await.expect("edit");
         let mut lent = Vec::new();
         for i in 0..4 {
@@ -181,7 +185,7 @@ async fn numbers_dropped_from_a_pool_are_never_lent_again_and_can_return() {
             .lease_number("other", "o1", "198.51.100.1", 2000, 2001)
             .await
             .expect("lease");
-        assert_eq!(other.as_deref(), Some("+15559990000"), "{}", e.name);
+        assert_eq!(other, Some(number("+15559990000")), "{}", e.name);
         // Put back, the retired number is lent again.
         e.store.seed_pool("c", &pool).await.expect("restore");
         let mut again = std::collections::HashSet::new();
@@ -214,7 +218,7 @@ async fn a_session_is_found_by_its_number_while_the_lease_holds() {
             id: "ws_1".into(),
             org: "o1".into(),
             campaign: "c".into(),
-            number: n.clone(),
+            number: n.to_string(),
             page_url: "https://shop.example/p?<script>".into(),
             referrer: "".into(),
             utm: Some(c2c_wire::Utm {
@@ -234,11 +238,17 @@ async fn a_session_is_found_by_its_number_while_the_lease_holds() {
             e.name
         );
         assert_eq!(
-            e.store.session_by_number(&n, 150).await.expect("by number"),
+            e.store
+                .session_by_number(n.as_str(), 150)
+                .await
+                .expect("by number"),
             Some(s)
         );
         assert_eq!(
-            e.store.session_by_number(&n, 200).await.expect("by number"),
+            e.store
+                .session_by_number(n.as_str(), 200)
+                .await
+                .expect("by number"),
             None
         );
         assert_eq!(e.store.sessions_since("c", 100).await.expect("count"), 1);

@@ -45,25 +45,26 @@ pub enum CallState {
     Answered,
 }
 
-/// Why a call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Why a call ended, from the caller's point of view: told to the browser, kept in the call
+/// record, and what the SBC's trunk leg reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
-    /// The browser hung up.
+    /// We hung up (the browser asked, or the gateway ended the call).
     HangupLocal,
     /// The far end hung up (BYE).
     HangupRemote,
-    /// 486 / 600 busy.
+    /// The callee was busy (486, 600).
     Busy,
-    /// 480 / 408 no answer.
+    /// Nobody answered (408, 480, 487 not caused by us).
     NoAnswer,
-    /// 403 / 603 and other refusals.
+    /// The callee refused (403, 603).
     Rejected,
-    /// 404 / 503 and other "cannot reach" answers.
+    /// The destination cannot be reached (404, 410, 484, 488, 5xx), or the node is draining.
     Unavailable,
-    /// A protocol or media failure on our side.
+    /// A protocol or media failure, or any other failure.
     Failed,
-    /// No answer within our own timer, or media stopped.
+    /// No answer within our own timer (Timer B), or the media stopped.
     Timeout,
 }
 

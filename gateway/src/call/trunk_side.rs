@@ -3,9 +3,9 @@
 
 use tokio::sync::mpsc;
 
-use c2c_sbc::leg::{EndCause, LegEvent};
-use c2c_sbc::shell::{OutboundCall, TraceEntry, TrunkCall};
-use c2c_wire::EndReason;
+use c2c_sbc::leg::LegEvent;
+use c2c_sbc::shell::{Attempt, TraceEntry, TrunkCall};
+use c2c_token::VerifiedCall;
 
 use super::Gateway;
 use crate::cdr::CallRecorder;
@@ -21,48 +21,39 @@ pub(super) fn keep_tracing(mut trace: mpsc::UnboundedReceiver<TraceEntry>, cdr: 
     });
 }
 
-/// Places the call to the first destination from `from` on that the SBC accepts; the trunk
-/// leg and the destination's index.
+/// Places the call on the first destination from `attempt`'s on that the SBC accepts; the
+/// trunk leg, with the attempt moved to the destination it called.
 pub(super) async fn place_from(
     gw: &Gateway,
-    outbound: &OutboundCall,
-    destinations: &[String],
-    from: usize,
+    call: &VerifiedCall,
+    attempt: &mut Attempt,
     cdr: &CallRecorder,
-) -> Result<(TrunkCall, usize), String> {
+) -> Result<TrunkCall, String> {
+    let destinations = &call.route().destinations;
     let mut last_error = String::from("no destination");
-    for (i, destination) in destinations.iter().enumerate().skip(from) {
-        let call = OutboundCall {
-            destination: destination.clone(),
-            ..outbound.clone()
-        };
+    for (i, destination) in destinations.iter().enumerate().skip(attempt.destination) {
+        attempt.destination = i;
         cdr.attempt(i + 1, destinations.len(), destination);
-        match gw.sbc.place_call(call).await {
+        match gw.sbc.place_call(call, attempt).await {
             Ok(trunk) => {
                 tracing::info!(
-                    session = %outbound.session_id,
-                    number = %outbound.caller_number,
+                    session = %call.session(),
+                    number = %call.number(),
                     call_id = %trunk.call_id(),
                     attempt = i + 1,
                     "call placed"
                 );
                 cdr.placed(trunk.call_id());
-                return Ok((trunk, i));
+                return Ok(trunk);
             }
             Err(e) => {
-                tracing::warn!(session = %outbound.session_id, attempt = i + 1, error = %e, "destination could not be called");
+                tracing::warn!(session = %call.session(), attempt = i + 1, error = %e, "destination could not be called");
                 cdr.event("error", &e.to_string());
                 last_error = e.to_string();
             }
         }
     }
     Err(last_error)
-}
-
-/// Whether a trunk leg that ended this way, unanswered, moves on to the next destination:
-/// every refusal does (busy, declined, unreachable, no answer), a hang-up does not.
-pub(super) fn hunts_on(cause: EndCause) -> bool {
-    !matches!(cause, EndCause::HangupLocal | EndCause::HangupRemote)
 }
 
 /// The trunk leg's next event, recorded in the call's CDR first; the SIP messages traced
@@ -105,19 +96,5 @@ pub(super) fn record_traced(
 ) {
     while let Some(entry) = trace.as_mut().and_then(|rx| rx.try_recv().ok()) {
         cdr.trace(entry);
-    }
-}
-
-/// The browser-facing reason for a trunk-side end.
-pub(super) fn end_reason(cause: EndCause) -> EndReason {
-    match cause {
-        EndCause::HangupLocal => EndReason::HangupLocal,
-        EndCause::HangupRemote => EndReason::HangupRemote,
-        EndCause::Busy => EndReason::Busy,
-        EndCause::NoAnswer => EndReason::NoAnswer,
-        EndCause::Rejected => EndReason::Rejected,
-        EndCause::Unavailable => EndReason::Unavailable,
-        EndCause::Failed => EndReason::Failed,
-        EndCause::Timeout => EndReason::Timeout,
     }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use tracing::warn;
 
-use super::{EndCause, InviteState, LegEvent, TrunkLeg};
+use super::{EndReason, InviteState, LegEvent, TrunkLeg};
 use crate::sdp;
 use crate::sip::{self, Message, Method, Request};
 use crate::trunk::{Transport, DEFAULT_SIP_PORT};
@@ -93,7 +93,7 @@ impl TrunkLeg {
             if let Some(tx) = self.bye.as_mut() {
                 tx.stop(); // BYE glare: the dialog is gone either way.
             }
-            self.end(EndCause::HangupRemote, None, now);
+            self.end(EndReason::HangupRemote, None, now);
         }
     }
 
@@ -132,7 +132,7 @@ impl TrunkLeg {
             self.refuse("Contact/Record-Route next hop", hop);
             self.hangup_requested = true;
             self.send_bye(now);
-            self.end(EndCause::Failed, Some(status), now);
+            self.end(EndReason::Failed, Some(status), now);
             return;
         }
         if self.hangup_requested || self.ended {
@@ -147,14 +147,14 @@ impl TrunkLeg {
                 self.refuse("media address", media.addr);
                 self.hangup_requested = true;
                 self.send_bye(now);
-                self.end(EndCause::Failed, Some(status), now);
+                self.end(EndReason::Failed, Some(status), now);
             }
             Ok(media) => self.event(LegEvent::Answered(media)),
             Err(err) => {
                 warn!(call_id = %self.id.call_id, %err, "answer without usable SDP, hanging up");
                 self.hangup_requested = true;
                 self.send_bye(now);
-                self.end(EndCause::Failed, Some(status), now);
+                self.end(EndReason::Failed, Some(status), now);
             }
         }
     }

@@ -1,55 +1,20 @@
-//! What a [`super::TrunkLeg`] tells its driver: call events, end causes and outputs.
+//! What a [`super::TrunkLeg`] tells its driver: call events, end reasons and outputs.
 
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use c2c_wire::EndReason;
+
 use crate::sdp::RemoteMedia;
 
-/// Why a call ended, from the caller's point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EndCause {
-    /// We hung up.
-    HangupLocal,
-    /// The far end hung up.
-    HangupRemote,
-    /// The callee was busy (486, 600).
-    Busy,
-    /// Nobody answered (408, 480, 487 not caused by us).
-    NoAnswer,
-    /// The callee refused (403, 603).
-    Rejected,
-    /// The destination cannot be reached (404, 410, 484, 488, 5xx).
-    Unavailable,
-    /// Any other failure.
-    Failed,
-    /// The trunk never answered the INVITE (Timer B).
-    Timeout,
-}
-
-impl EndCause {
-    /// The reason string of the signalling protocol (DESIGN §3).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::HangupLocal => "hangup_local",
-            Self::HangupRemote => "hangup_remote",
-            Self::Busy => "busy",
-            Self::NoAnswer => "no_answer",
-            Self::Rejected => "rejected",
-            Self::Unavailable => "unavailable",
-            Self::Failed => "failed",
-            Self::Timeout => "timeout",
-        }
-    }
-
-    /// The cause for a final failure response we did not provoke.
-    pub fn from_status(status: u16) -> Self {
-        match status {
-            486 | 600 => Self::Busy,
-            408 | 480 | 487 => Self::NoAnswer,
-            403 | 603 => Self::Rejected,
-            404 | 410 | 484 | 488 | 500..=599 => Self::Unavailable,
-            _ => Self::Failed,
-        }
+/// The end reason for a final failure response we did not provoke.
+pub fn reason_for_status(status: u16) -> EndReason {
+    match status {
+        486 | 600 => EndReason::Busy,
+        408 | 480 | 487 => EndReason::NoAnswer,
+        403 | 603 => EndReason::Rejected,
+        404 | 410 | 484 | 488 | 500..=599 => EndReason::Unavailable,
+        _ => EndReason::Failed,
     }
 }
 
@@ -74,7 +39,7 @@ pub enum LegEvent {
     /// The call is over; `status` is the final SIP status when one caused it.
     Ended {
         /// Why.
-        cause: EndCause,
+        reason: EndReason,
         /// The SIP status that ended it, if any.
         status: Option<u16>,
     },

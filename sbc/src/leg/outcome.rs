@@ -6,7 +6,7 @@ use std::time::Instant;
 use tracing::warn;
 
 use super::transaction::{ClientTx, T2, TIMER_F};
-use super::{EndCause, InviteState, LegEvent, TrunkLeg};
+use super::{reason_for_status, EndReason, InviteState, LegEvent, TrunkLeg};
 use crate::sdp;
 use crate::sip::{Message, Method};
 
@@ -144,12 +144,12 @@ impl TrunkLeg {
                 if matches!(status, 401 | 407) && self.retry_with_auth(status, msg, now) {
                     return;
                 }
-                let cause = if self.hangup_requested {
-                    EndCause::HangupLocal
+                let reason = if self.hangup_requested {
+                    EndReason::HangupLocal
                 } else {
-                    EndCause::from_status(status)
+                    reason_for_status(status)
                 };
-                self.end(cause, Some(status), now);
+                self.end(reason, Some(status), now);
             }
             InviteState::Completed => {
                 if let Some(ack) = self.non2xx_ack.clone() {

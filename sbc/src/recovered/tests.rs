@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::leg::{EndCause, LegEvent, Output, TrunkLeg, T1, T2, TIMER_F};
+use crate::leg::{EndReason, LegEvent, Output, TrunkLeg, T1, T2, TIMER_F};
 use crate::sip::{response_to, Request};
 
 const TRUNK: &str = "192.0.2.7:5060";
@@ -256,8 +256,8 @@ fn the_bye_is_retransmitted_on_timer_e_and_given_up_at_timer_f() {
                 assert_eq!(Message::parse(&bytes), Ok(Message::Request(first.clone())));
                 sent_at.push(now - start);
             }
-            Output::Event(LegEvent::Ended { cause, .. }) => {
-                ended = Some((cause, now - start));
+            Output::Event(LegEvent::Ended { reason, .. }) => {
+                ended = Some((reason, now - start));
                 break;
             }
             Output::Event(other) => panic!("unexpected {other:?}"),
@@ -276,7 +276,7 @@ fn the_bye_is_retransmitted_on_timer_e_and_given_up_at_timer_f() {
         at += interval;
     }
     assert_eq!(sent_at, want);
-    assert_eq!(ended, Some((EndCause::HangupLocal, TIMER_F)));
+    assert_eq!(ended, Some((EndReason::HangupLocal, TIMER_F)));
 }
 
 #[test]
@@ -293,7 +293,7 @@ fn a_481_ends_the_bye_at_once() {
     assert_eq!(
         leg.poll_output(),
         Some(Output::Event(LegEvent::Ended {
-            cause: EndCause::HangupLocal,
+            reason: EndReason::HangupLocal,
             status: None
         }))
     );

@@ -5,29 +5,16 @@
 //! the RFC calls malformed (RFC 4475 §3.1.2) is refused with 400 instead of half-understood.
 
 use super::message::is_token_char;
+use super::scan::{split_commas, Scan, Spot};
 use super::uri::host_port;
 
 /// True when a header line (name and value) holds no control character outside a
 /// quoted-pair: RFC 3261 §25.1 allows any octet but CR and LF after a backslash in quotes.
 pub(crate) fn line_chars_ok(line: &str) -> bool {
-    let (mut in_quotes, mut escaped) = (false, false);
-    for ch in line.chars() {
-        if escaped {
-            escaped = false;
-            if ch == '\r' || ch == '\n' {
-                return false;
-            }
-            continue;
-        }
-        match ch {
-            '\\' if in_quotes => escaped = true,
-            '"' => in_quotes = !in_quotes,
-            '\t' => {}
-            c if c.is_control() => return false,
-            _ => {}
-        }
-    }
-    true
+    Scan::new(line).all(|(_, ch, spot)| match spot {
+        Spot::Escaped => ch != '\r' && ch != '\n',
+        _ => ch == '\t' || !ch.is_control(),
+    })
 }
 
 /// `scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` (RFC 3986 §3.1, RFC 3261 §25.1).
@@ -70,47 +57,12 @@ pub(crate) fn uri_ok(uri: &str, allow_headers: bool) -> bool {
     }
 }
 
-/// Splits on commas outside quotes and angle brackets, keeping empty elements (so that
-/// `a,,b` is visible as malformed).
-fn split_raw(value: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut in_quotes, mut escaped, mut depth, mut start) = (false, false, 0u32, 0usize);
-    for (i, ch) in value.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match ch {
-            '\\' if in_quotes => escaped = true,
-            '"' => in_quotes = !in_quotes,
-            '<' if !in_quotes => depth += 1,
-            '>' if !in_quotes => depth = depth.saturating_sub(1),
-            ',' if !in_quotes && depth == 0 => {
-                parts.push(value[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(value[start..].trim());
-    parts
-}
-
 /// A quoted string starting at `text[0] == '"'`: returns the rest after the closing quote.
 fn skip_quoted(text: &str) -> Option<&str> {
-    let mut escaped = false;
-    for (i, ch) in text.char_indices().skip(1) {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match ch {
-            '\\' => escaped = true,
-            '"' => return Some(&text[i + 1..]),
-            _ => {}
-        }
-    }
-    None
+    let (close, _, _) = Scan::new(text)
+        .filter(|&(_, _, spot)| spot == Spot::Quote)
+        .nth(1)?;
+    text.get(close + 1..)
 }
 
 /// `generic-param` list after a header value: `*( SEMI token [ EQUAL gen-value ] )` where
@@ -199,7 +151,7 @@ pub(crate) fn name_addr_ok(value: &str) -> bool {
 
 /// Checks a Contact value: `*` or a list of name-addr values.
 pub(crate) fn contact_ok(value: &str) -> bool {
-    value.trim() == "*" || split_raw(value).into_iter().all(name_addr_ok)
+    value.trim() == "*" || split_commas(value).map(str::trim).all(name_addr_ok)
 }
 
 /// `sent-protocol = protocol-name SLASH protocol-version SLASH transport` with LWS around
@@ -232,7 +184,7 @@ fn via_element_ok(element: &str) -> bool {
 
 /// Checks every element of a Via header line.
 pub(crate) fn via_ok(value: &str) -> bool {
-    split_raw(value).into_iter().all(via_element_ok)
+    split_commas(value).map(str::trim).all(via_element_ok)
 }
 
 #[cfg(test)]

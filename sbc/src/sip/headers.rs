@@ -1,5 +1,7 @@
 //! The ordered header list and helpers to read header values (parameters, name-addr, lists).
 
+use super::scan::{outside, split_commas, Scan, Spot};
+
 /// Compact header forms (RFC 3261 §7.3.3 and later RFCs) and their full names.
 const COMPACT_FORMS: &[(&str, &str)] = &[
     ("a", "Accept-Contact"),
@@ -116,54 +118,18 @@ impl Headers {
 
 /// Splits a list header value on commas that are outside quotes and angle brackets.
 pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
-    let mut parts = Vec::new();
-    let (mut in_quotes, mut escaped, mut depth, mut start) = (false, false, 0u32, 0usize);
-    for (i, ch) in value.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match ch {
-            '\\' if in_quotes => escaped = true,
-            '"' => in_quotes = !in_quotes,
-            '<' if !in_quotes => depth += 1,
-            '>' if !in_quotes => depth = depth.saturating_sub(1),
-            ',' if !in_quotes && depth == 0 => {
-                parts.push(&value[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&value[start..]);
-    parts.into_iter().map(str::trim).filter(|p| !p.is_empty())
+    split_commas(value).map(str::trim).filter(|p| !p.is_empty())
 }
 
 /// Byte offset where the header-level parameters of a value start (after `>` in a name-addr,
 /// else at the first `;`), skipping quoted display names.
 fn params_start(value: &str) -> Option<usize> {
-    let mut in_quotes = false;
-    let mut escaped = false;
-    let mut after_angle = None;
-    for (i, ch) in value.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match ch {
-            '\\' if in_quotes => escaped = true,
-            '"' => in_quotes = !in_quotes,
-            '<' if !in_quotes => {
-                let close = value[i..].find('>')?;
-                after_angle = Some(i + close + 1);
-                break;
-            }
-            ';' if !in_quotes => return Some(i),
-            _ => {}
-        }
+    let (i, ch) = outside(value).find(|&(_, ch)| ch == '<' || ch == ';')?;
+    if ch == ';' {
+        return Some(i);
     }
-    let from = after_angle?;
-    value[from..].find(';').map(|p| from + p)
+    let from = i + value.get(i..)?.find('>')? + 1;
+    value.get(from..)?.find(';').map(|p| from + p)
 }
 
 /// A header-level parameter (`;name=value` or a bare `;name` as an empty string), e.g. the
@@ -185,26 +151,13 @@ pub fn header_param(value: &str, name: &str) -> Option<String> {
 /// The URI of a name-addr or addr-spec value (`"Bob" <sip:b@h>;tag=1` → `sip:b@h`).
 pub fn name_addr_uri(value: &str) -> Option<&str> {
     let value = value.trim();
-    let mut in_quotes = false;
-    let mut escaped = false;
-    for (i, ch) in value.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match ch {
-            '\\' if in_quotes => escaped = true,
-            '"' => in_quotes = !in_quotes,
-            '<' if !in_quotes => {
-                let rest = &value[i + 1..];
-                let end = rest.find('>')?;
-                let uri = rest[..end].trim();
-                return (!uri.is_empty()).then_some(uri);
-            }
-            _ => {}
-        }
+    let mut scan = Scan::new(value);
+    if let Some((open, _, _)) = scan.find(|&(_, ch, spot)| ch == '<' && spot == Spot::Outside) {
+        let rest = value.get(open + 1..)?;
+        let uri = rest.get(..rest.find('>')?)?.trim();
+        return (!uri.is_empty()).then_some(uri);
     }
-    if in_quotes {
+    if scan.in_quotes() {
         return None;
     }
     // addr-spec form: parameters after the first ';' belong to the header, not the URI.

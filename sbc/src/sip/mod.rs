@@ -9,6 +9,7 @@ mod headers;
 mod message;
 mod parse;
 mod salvage;
+mod scan;
 mod stream;
 mod uri;
 mod write;

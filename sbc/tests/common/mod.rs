@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use c2c_sbc::leg::LegEvent;
 use c2c_sbc::sdp::{build_offer, MediaOffer};
-use c2c_sbc::shell::{OutboundCall, Sbc, SbcConfig, TrunkCall};
+use c2c_sbc::shell::{Attempt, Sbc, SbcConfig, SbcError, TrunkCall};
 use c2c_sbc::trunk::{CallerIdHeader, Transport, TrunkConfig};
+use c2c_token::{CallClaims, Route, VerifiedCall};
 use tokio::net::UdpSocket;
 
 /// A trunk named "main" at 127.0.0.1:`port`.
 pub fn trunk(port: u16) -> TrunkConfig {
     TrunkConfig {
-        name: "main".into(),
+        name: trunk_name("main"),
         host: "127.0.0.1".into(),
         port,
         transport: Transport::Udp,
@@ -58,7 +59,7 @@ pub async fn sbc_with_account(trunk_port: u16) -> Sbc {
 /// A trunk of group "carrier" at 127.0.0.1:`port`, given up after 1 s of silence.
 pub fn group_member(name: &str, port: u16, priority: u16) -> TrunkConfig {
     let mut t = trunk(port);
-    t.name = name.into();
+    t.name = trunk_name(name);
     t.group = Some("carrier".into());
     t.priority = priority;
     t.failover_after_ms = 1000;
@@ -83,27 +84,81 @@ pub async fn call(sbc: &Sbc, rtp: &UdpSocket) -> TrunkCall {
 
 /// Places a call through the named trunk (or its group).
 pub async fn call_via(sbc: &Sbc, rtp: &UdpSocket, trunk: &str) -> TrunkCall {
-    sbc.place_call(outbound(trunk, rtp))
-        .await
-        .expect("call placed")
+    outbound(trunk, rtp).place(sbc).await.expect("call placed")
 }
 
-/// A call through `trunk` whose SDP offer points at `rtp`.
-pub fn outbound(trunk: &str, rtp: &UdpSocket) -> OutboundCall {
+/// The organisation of every test call; its trunks are named `o/<name>`, as the SBC knows them.
+pub const ORG: &str = "o";
+
+/// The name the SBC knows the test organisation's trunk `name` by.
+pub fn trunk_name(name: &str) -> String {
+    c2c_sbc::trunk::qualified_name(ORG, name)
+}
+
+/// A verified call of [`ORG`] through its trunk `trunk` to `destinations`, as a real token
+/// would grant it.
+pub fn verified(trunk: &str, destinations: &[&str], privacy: bool) -> VerifiedCall {
+    let claims = CallClaims {
+        iss: "c2c-test".into(),
+        aud: c2c_token::AUDIENCE.into(),
+        sub: "ws-1".into(),
+        org: ORG.into(),
+        cmp: "cmp-1".into(),
+        num: "+15559999".parse().expect("number"),
+        ori: "https://shop.example".into(),
+        iat: 0,
+        nbf: 0,
+        exp: 60,
+        jti: "jti-1".into(),
+        rte: String::new(),
+    };
+    let route = Route {
+        trunk: trunk.into(),
+        destinations: destinations.iter().map(|d| d.to_string()).collect(),
+        privacy,
+    };
+    VerifiedCall::for_tests(claims, route)
+}
+
+/// A verified call and its first attempt.
+pub struct Outbound {
+    pub call: VerifiedCall,
+    pub attempt: Attempt,
+}
+
+impl Outbound {
+    /// Places the attempt.
+    pub async fn place(&self, sbc: &Sbc) -> Result<TrunkCall, SbcError> {
+        sbc.place_call(&self.call, &self.attempt).await
+    }
+
+    /// The same call with the caller's identity withheld (`Privacy: id`).
+    pub fn private(self) -> Self {
+        let route = Route {
+            privacy: true,
+            ..self.call.route().clone()
+        };
+        Outbound {
+            call: VerifiedCall::for_tests(self.call.claims().clone(), route),
+            attempt: self.attempt,
+        }
+    }
+}
+
+/// A call to +15550100 through `trunk` whose SDP offer points at `rtp`.
+pub fn outbound(trunk: &str, rtp: &UdpSocket) -> Outbound {
     let offer = build_offer(&MediaOffer {
         addr: rtp.local_addr().expect("rtp addr"),
         session_id: 7,
         session_version: 1,
     });
-    OutboundCall {
-        trunk: trunk.into(),
-        destination: "+15550100".into(),
-        caller_number: "+15559999".into(),
-        session_id: "ws-1".into(),
-        campaign: "cmp-1".into(),
-        page_url: "https://shop.example/".into(),
-        sdp_offer: offer,
-        privacy: false,
+    Outbound {
+        call: verified(trunk, &["+15550100"], false),
+        attempt: Attempt {
+            destination: 0,
+            page_url: "https://shop.example/".into(),
+            sdp_offer: offer,
+        },
     }
 }
 

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::Json;
 
-use c2c_sbc::token::{CallGrant, Jwks, Route};
+use c2c_token::{CallGrant, Jwks, Route};
 use c2c_wire::{TokenRequest, TokenResponse};
 
 use crate::metrics as m;
@@ -113,7 +113,7 @@ async fn screen_and_mint(
         id: session_id.clone(),
         org: grant.org.clone(),
         campaign: grant.campaign.clone(),
-        number: number.clone(),
+        number: number.to_string(),
         page_url: req.page_url.chars().take(2048).collect(),
         referrer: req.referrer.chars().take(2048).collect(),
         utm: req.utm.clone(),
@@ -131,7 +131,7 @@ async fn screen_and_mint(
     let response = TokenResponse {
         token,
         expires_at: claims.exp,
-        session_number: number,
+        session_number: number.into(),
         ws_url: state.ws_url(),
         ice_servers: Vec::new(),
     };

@@ -1,5 +1,7 @@
 //! Lending caller-ID numbers to web sessions: unique while lent, least recently used first.
 
+use c2c_token::SessionNumber;
+
 use super::{Store, StoreError};
 
 /// How many of the least recently used free numbers one attempt looks at, in LRU order. A
@@ -19,7 +21,11 @@ impl Store {
     /// pool are retired (a session holding one keeps it until its lease ends, but it is never
     /// lent again), and a retired number put back returns. Only the difference is written, so
     /// reloading an unchanged pool costs one read.
-    pub async fn seed_pool(&self, campaign: &str, numbers: &[String]) -> Result<(), StoreError> {
+    pub async fn seed_pool(
+        &self,
+        campaign: &str,
+        numbers: &[SessionNumber],
+    ) -> Result<(), StoreError> {
         let held: std::collections::HashSet<String> =
             sqlx::query_as::<_, (String,)>("SELECT number FROM number_leases WHERE campaign = $1")
                 .bind(campaign)
@@ -28,7 +34,8 @@ impl Store {
                 .into_iter()
                 .map(|(n,)| n)
                 .collect();
-        let wanted: std::collections::HashSet<&str> = numbers.iter().map(String::as_str).collect();
+        let wanted: std::collections::HashSet<&str> =
+            numbers.iter().map(SessionNumber::as_str).collect();
         let mut tx = self.pool().begin().await?;
         for n in numbers.iter().filter(|n| !held.contains(n.as_str())) {
             // A number another campaign holds stays with it; a retired one is taken back.
@@ -68,7 +75,7 @@ impl Store {
         client: &str,
         now: i64,
         until: i64,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<SessionNumber>, StoreError> {
         for _ in 0..ATTEMPTS {
             let candidates: Vec<(String,)> = sqlx::query_as(
                 "SELECT number FROM number_leases WHERE campaign = $1 AND expires_at <= $2 \
@@ -98,7 +105,13 @@ impl Store {
                 .await?
                 .rows_affected();
                 if won == 1 {
-                    return Ok(Some(number));
+                    return SessionNumber::parse(&number).map(Some).map_err(|e| {
+                        StoreError::Corrupt {
+                            table: "number_leases",
+                            key: number,
+                            problem: e.to_string(),
+                        }
+                    });
                 }
             }
         }
@@ -133,7 +146,7 @@ impl Store {
     /// had already ended.
     pub async fn start_lease(
         &self,
-        number: &str,
+        number: &SessionNumber,
         session_id: &str,
         now: i64,
         until: i64,
@@ -143,7 +156,7 @@ impl Store {
              WHERE number = $2 AND session_id = $3 AND expires_at > $4",
         )
         .bind(until)
-        .bind(number)
+        .bind(number.as_str())
         .bind(session_id)
         .bind(now)
         .execute(self.pool())
@@ -156,7 +169,7 @@ impl Store {
     /// an agent can still look the caller up or call back), then it is free.
     pub async fn linger_lease(
         &self,
-        number: &str,
+        number: &SessionNumber,
         session_id: &str,
         until: i64,
     ) -> Result<(), StoreError> {
@@ -165,7 +178,7 @@ impl Store {
              WHERE number = $2 AND session_id = $3",
         )
         .bind(until)
-        .bind(number)
+        .bind(number.as_str())
         .bind(session_id)
         .execute(self.pool())
         .await?;

@@ -1,6 +1,6 @@
 //! The cluster-wide ledger of spent call-token ids.
 
-use c2c_sbc::token::{LedgerFuture, TokenError, TokenLedger, CLOCK_SKEW_S};
+use c2c_token::{LedgerFuture, TokenError, TokenLedger, CLOCK_SKEW_S};
 
 use super::Store;
 

@@ -52,6 +52,16 @@ pub enum StoreError {
     /// A query failed.
     #[error("query: {0}")]
     Query(#[from] sqlx::Error),
+    /// A row holds what no code of ours writes (edited by hand, or by another program).
+    #[error("{table} row {key:?}: {problem}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// The row's key.
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 /// The database; cheap to clone.

@@ -12,8 +12,8 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use tower::ServiceExt;
 
-use c2c_sbc::token::{KeyRing, TokenIssuer};
 use c2c_sbc::trunk::TrunkConfig;
+use c2c_token::{KeyRing, TokenIssuer};
 use c2c_web::screening::ActiveCalls;
 use c2c_web::store::Role;
 use c2c_web::store::{CallMedia, CallWrite, NewCall};

@@ -12,7 +12,7 @@ use tracing::{debug, info, warn};
 
 use super::Transports;
 use crate::failover::{order, random_roll, Candidate, TrunkHealth};
-use crate::leg::{EndCause, LegEvent, LegParams, Output, TrunkLeg};
+use crate::leg::{EndReason, LegEvent, LegParams, Output, TrunkLeg};
 use crate::shell::trace::{CallTrace, Direction, TraceEntry};
 use crate::sip::Message;
 
@@ -93,7 +93,7 @@ pub(super) fn place(
         }
     }
     let _ = events.send(LegEvent::Ended {
-        cause: EndCause::Failed,
+        reason: EndReason::Failed,
         status: None,
     });
     None
@@ -122,7 +122,7 @@ impl LegSlot {
 fn trunk_failed(event: &LegEvent) -> bool {
     match event {
         LegEvent::Ended {
-            cause: EndCause::Timeout,
+            reason: EndReason::Timeout,
             ..
         } => true,
         LegEvent::Ended {

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::{RouteKey, TokenError};
+use crate::{RouteKey, TokenError};
 
 /// An ES256 (P-256) signing key with its id.
 #[derive(Clone)]

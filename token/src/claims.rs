@@ -2,13 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::SessionNumber;
+
 /// The only audience a call token may name.
 pub const AUDIENCE: &str = "c2c-sbc";
 
-/// The longest lifetime (`exp - iat`) a call token may have, seconds (DESIGN §3).
+/// The longest lifetime (`exp - iat`) a call token may have, seconds.
 pub const MAX_LIFETIME_S: i64 = 60;
 
-/// The claims of a call token (DESIGN §3). Unknown or duplicated claims are refused.
+/// The claims of a call token. Unknown or duplicated claims are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallClaims {
@@ -22,9 +24,9 @@ pub struct CallClaims {
     pub org: String,
     /// Campaign public id.
     pub cmp: String,
-    /// The web-session number presented as caller ID (E.164, `+` and digits).
-    pub num: String,
-    /// The origin (scheme://host[:port]) the token was issued to.
+    /// The session number presented as caller ID.
+    pub num: SessionNumber,
+    /// The origin (`scheme://host[:port]`) the token was issued to.
     pub ori: String,
     /// Issued at, Unix seconds.
     pub iat: i64,
@@ -34,6 +36,6 @@ pub struct CallClaims {
     pub exp: i64,
     /// Unique token id; accepted once.
     pub jti: String,
-    /// The routing portion, AES-256-GCM sealed (see [`crate::token::RouteKey`]).
+    /// The routing portion, AES-256-GCM sealed (see [`crate::RouteKey`]).
     pub rte: String,
 }

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 
-use super::TokenError;
+use crate::TokenError;
 
 /// A boxed future, so ledgers can be used as trait objects.
 pub type LedgerFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, TokenError>> + Send + 'a>>;
@@ -50,7 +50,7 @@ impl UsedTokenIds {
         while l
             .by_expiry
             .front()
-            .is_some_and(|(e, _)| e.saturating_add(super::CLOCK_SKEW_S) < now)
+            .is_some_and(|(e, _)| e.saturating_add(crate::CLOCK_SKEW_S) < now)
         {
             if let Some((_, old)) = l.by_expiry.pop_front() {
                 l.seen.remove(&old);

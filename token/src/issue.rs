@@ -2,7 +2,7 @@
 
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 
-use super::{CallClaims, Route, SharedKeys, TokenError, AUDIENCE, MAX_LIFETIME_S};
+use crate::{CallClaims, Route, SessionNumber, SharedKeys, TokenError, AUDIENCE, MAX_LIFETIME_S};
 
 /// What the web side grants one visitor: one call, from this session, routed here.
 #[derive(Debug, Clone)]
@@ -14,7 +14,7 @@ pub struct CallGrant {
     /// Campaign public id.
     pub campaign: String,
     /// The session number (caller ID).
-    pub number: String,
+    pub number: SessionNumber,
     /// The origin of the page that asked.
     pub origin: String,
     /// Where the call goes (sealed into `rte`).

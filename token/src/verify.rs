@@ -5,7 +5,9 @@ use std::sync::Arc;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 
-use super::{CallClaims, Route, SharedKeys, TokenError, TokenLedger, AUDIENCE, MAX_LIFETIME_S};
+use crate::{
+    CallClaims, Route, SessionNumber, SharedKeys, TokenError, TokenLedger, AUDIENCE, MAX_LIFETIME_S,
+};
 
 /// Clock skew tolerated between the minting and verifying nodes, seconds.
 pub const CLOCK_SKEW_S: i64 = 5;
@@ -16,13 +18,55 @@ const MAX_TOKEN_LEN: usize = 4096;
 /// The one algorithm we accept, pinned here and never taken from the token.
 const PINNED_ALG: Algorithm = Algorithm::ES256;
 
-/// A token that passed every check, with its routing portion opened.
+/// A token that passed every check and whose id is spent, with its routing portion opened:
+/// the one thing the SBC places a call for. Only [`TokenVerifier::verify`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedCall {
-    /// The verified claims.
-    pub claims: CallClaims,
-    /// Where to send the call.
-    pub route: Route,
+    claims: CallClaims,
+    route: Route,
+}
+
+impl VerifiedCall {
+    /// The web session the call is from.
+    pub fn session(&self) -> &str {
+        &self.claims.sub
+    }
+
+    /// The organisation whose campaign and trunk carry the call.
+    pub fn org(&self) -> &str {
+        &self.claims.org
+    }
+
+    /// The campaign's public id.
+    pub fn campaign(&self) -> &str {
+        &self.claims.cmp
+    }
+
+    /// The session number the call presents as caller ID.
+    pub fn number(&self) -> &SessionNumber {
+        &self.claims.num
+    }
+
+    /// The origin of the page that was granted the call.
+    pub fn origin(&self) -> &str {
+        &self.claims.ori
+    }
+
+    /// Where the call goes: trunk and callees, from server-side campaign data.
+    pub fn route(&self) -> &Route {
+        &self.route
+    }
+
+    /// Every verified claim.
+    pub fn claims(&self) -> &CallClaims {
+        &self.claims
+    }
+
+    /// A verified call without a token, for other crates' tests.
+    #[cfg(feature = "test-support")]
+    pub fn for_tests(claims: CallClaims, route: Route) -> Self {
+        VerifiedCall { claims, route }
+    }
 }
 
 /// A token whose signature, claims, origin and route checked out, but whose id is not spent

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use c2c_sbc::token::{CallGrant, KeyRing, Route, TokenIssuer, TokenVerifier, UsedTokenIds};
+use c2c_token::{CallGrant, KeyRing, Route, TokenIssuer, TokenVerifier, UsedTokenIds};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const ORIGIN: &str = "https://shop.example";
@@ -12,7 +12,7 @@ fn grant() -> CallGrant {
         session_id: "ws_0123456789abcdef0123456789abcdef".into(),
         org: "org_1".into(),
         campaign: "sales".into(),
-        number: "+4930999000".into(),
+        number: "+4930999000".parse().expect("number"),
         origin: ORIGIN.into(),
         route: Route {
             trunk: "main".into(),

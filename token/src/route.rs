@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::TokenError;
+use crate::TokenError;
 
 /// Where a call is routed; comes only from server-side campaign data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +22,8 @@ pub struct Route {
     pub privacy: bool,
 }
 
-/// The AES-256-GCM key that seals [`Route`]s; known to the SBC side only.
+/// The AES-256-GCM key that seals [`Route`]s; shared by the nodes that mint and verify, never
+/// given to a browser.
 pub struct RouteKey {
     key: LessSafeKey,
 }
