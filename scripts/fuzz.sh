@@ -40,7 +40,7 @@ extra_corpora() {
     case $1 in
         sip_datagram | sip_stream)
             echo "$root/sbc/tests/data/sip-torture/rfc4475 $root/sbc/tests/data/sip-torture/rfc5118" ;;
-        sdp) echo "$root/gateway/tests/fixtures" ;;
+        sdp) echo "$root/media/tests/fixtures" ;;
     esac
 }
 

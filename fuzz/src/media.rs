@@ -4,10 +4,10 @@
 
 use std::net::SocketAddr;
 
-use c2c_gateway::media::bridge::{Bridge, BridgeConfig, BridgeOutput, TrunkMedia};
-use c2c_gateway::media::loss::StreamLoss;
-use c2c_gateway::media::rtcp::{self, TrunkReports};
-use c2c_gateway::media::rtp;
+use c2c_media::bridge::{Bridge, BridgeConfig, BridgeOutput, TrunkMedia};
+use c2c_media::loss::StreamLoss;
+use c2c_media::rtcp::{self, TrunkReports};
+use c2c_media::rtp;
 
 use crate::{clock, peer};
 

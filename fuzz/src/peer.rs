@@ -4,10 +4,10 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use c2c_gateway::media::peer::BrowserPeer;
+use c2c_media::peer::BrowserPeer;
 
 /// A real Chromium offer (PCMU, telephone-event, ICE ufrag `abcd`).
-pub const CHROMIUM_OFFER: &str = include_str!("../../gateway/tests/fixtures/chromium_offer.sdp");
+pub const CHROMIUM_OFFER: &str = include_str!("../../media/tests/fixtures/chromium_offer.sdp");
 /// The offer's ICE ufrag (the remote half of a STUN USERNAME).
 pub const REMOTE_UFRAG: &str = "abcd";
 

@@ -1,8 +1,8 @@
 //! `sdp`: the trunk's SDP (answers, re-offers, their direction) as the SBC reads it, and the
 //! browser's offer as the gateway answers it with str0m.
 
-use c2c_gateway::media::bridge::TrunkMedia;
-use c2c_gateway::media::peer::{BrowserPeer, PeerOutput};
+use c2c::call::trunk_media;
+use c2c_media::peer::{BrowserPeer, PeerOutput};
 use c2c_sbc::sdp::{offered_direction, parse_answer, parse_offer};
 
 use crate::{clock, peer};
@@ -17,10 +17,10 @@ pub fn sdp(data: &[u8]) {
             !m.addr.ip().is_unspecified(),
             "an answer says where to send"
         );
-        let _ = TrunkMedia::from(&m);
+        let _ = trunk_media(&m);
     }
     if let Ok(m) = parse_offer(data) {
-        let t = TrunkMedia::from(&m);
+        let t = trunk_media(&m);
         assert_eq!(t.receives, m.receives());
     }
     let _ = offered_direction(data).answer();

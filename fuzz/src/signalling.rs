@@ -2,7 +2,7 @@
 //! `c2c_wire::ClientMessage` as `call.rs` does, then the checks it runs on them (DTMF digits)
 //! and the DTMF sender they reach.
 
-use c2c_gateway::media::dtmf::{event_code, DtmfSender, MAX_QUEUED};
+use c2c_media::dtmf::{event_code, DtmfSender, MAX_QUEUED};
 use c2c_wire::ClientMessage;
 
 use crate::clock;

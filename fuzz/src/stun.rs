@@ -6,8 +6,8 @@
 use std::net::SocketAddr;
 
 use aws_lc_rs::hmac;
-use c2c_gateway::media::peer::PeerOutput;
-use c2c_gateway::media::stun::{is_stun, receiver_ufrag};
+use c2c_media::peer::PeerOutput;
+use c2c_media::stun::{is_stun, receiver_ufrag};
 
 use crate::{clock, peer};
 
@@ -71,7 +71,7 @@ pub fn stun(data: &[u8]) {
     }
 }
 
-fn drain(p: &mut c2c_gateway::media::peer::BrowserPeer) {
+fn drain(p: &mut c2c_media::peer::BrowserPeer) {
     for _ in 0..MAX_OUTPUTS {
         if matches!(
             p.poll_output(),

@@ -8,11 +8,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpPendingOffer};
-use str0m::format::{Codec, FormatParams};
-use str0m::media::{Direction, Frequency, MediaKind, Mid, Pt};
+use str0m::media::{Direction, MediaKind, Mid, Pt};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::{Extension, RtpWrite, SeqNo};
-use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
+use str0m::rtp::{RtpWrite, SeqNo};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use super::stats::Histogram;
 
@@ -91,23 +90,8 @@ impl Browser {
         epoch: Instant,
         now: Instant,
     ) -> Result<(Self, String), BrowserError> {
-        let mut config = RtcConfig::new()
-            .set_rtp_mode(true)
-            .clear_codecs()
-            .enable_pcmu(true, false)
-            // What a G.711 call needs, as the gateway answers it (DESIGN §5).
-            .clear_extension_map()
-            .set_extension(1, Extension::AudioLevel)
-            .set_extension(4, Extension::RtpMid)
-            .set_stats_interval(None);
-        config.codec_config().add_config(
-            Pt::from(126),
-            None,
-            Codec::Tele,
-            Frequency::EIGHT_KHZ,
-            None,
-            FormatParams::default(),
-        );
+        // What a G.711 call needs, configured as the gateway answers it.
+        let config = c2c_media::peer::g711_config();
         let mut rtc = config.build(now);
         let candidate =
             Candidate::host(local, "udp").map_err(|e| BrowserError::Rtc(e.to_string()))?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use c2c_gateway::config::Config;
+use c2c::config::Config;
 
 /// WebRTC click-to-call gateway.
 #[derive(Parser)]
@@ -118,14 +118,14 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config, demo } => {
             // Before any thread exists: exec replaces the process (same pid and arguments).
-            if let Some(e) = c2c_gateway::arenas::cap() {
+            if let Some(e) = c2c::arenas::cap() {
                 tracing::warn!(error = %e, "malloc arenas not capped");
             }
             let config = load(config)?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(c2c_gateway::server::serve(config, demo))
+            rt.block_on(c2c::server::serve(config, demo))
         }
         Command::Migrate { config } => {
             let c = load(config)?;
@@ -140,7 +140,7 @@ fn main() -> anyhow::Result<()> {
         } => {
             let c = load(config)?;
             let path = c.data_dir.join("keys.json");
-            let now = c2c_gateway::server::unix_now();
+            let now = c2c::server::unix_now();
             // Create the file first on a fresh data dir, so rotation always has a predecessor.
             c2c_token::KeyRing::load_or_create(&path, now)
                 .with_context(|| format!("signing keys at {}", path.display()))?;
@@ -156,7 +156,7 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(async {
                 let store = c.open_store().await.context("database")?;
                 let key = store
-                    .create_api_key(&org, &label, c2c_gateway::server::unix_now())
+                    .create_api_key(&org, &label, c2c::server::unix_now())
                     .await
                     .context("creating the API key")?;
                 println!("{}", key.token);
@@ -197,8 +197,8 @@ fn main() -> anyhow::Result<()> {
                     None
                 };
                 let generated = password.is_none();
-                let password = password.unwrap_or_else(c2c_gateway::server::new_password);
-                let now = c2c_gateway::server::unix_now();
+                let password = password.unwrap_or_else(c2c::server::new_password);
+                let now = c2c::server::unix_now();
                 store
                     .create_org(&org, &org, now)
                     .await

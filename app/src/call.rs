@@ -25,10 +25,11 @@ mod flow;
 mod trunk_side;
 
 use crate::cdr::CallRecorder;
-use crate::media::bridge::{Bridge, BridgeConfig};
-use crate::media::loops::{MediaCommand, MediaEvent, MediaHandle, MediaLoops};
-use crate::media::peer::BrowserPeer;
-use crate::media::MediaSettings;
+use c2c_media::bridge::{Bridge, BridgeConfig};
+use c2c_media::loops::{MediaCommand, MediaEvent, MediaHandle, MediaLoops};
+use c2c_media::peer::BrowserPeer;
+use c2c_media::MediaSettings;
+pub use flow::trunk_media;
 use flow::{Action, CallFlow, Input, MAX_CALL};
 use trunk_side::{keep_tracing, next_leg_event, place_from, record_traced};
 

@@ -227,7 +227,7 @@ fn a_media_timeout_during_early_media_hangs_up_and_ends_as_a_timeout() {
         take(&mut f),
         [Did::TrunkMedia, Did::Send("EarlyMedia".into())]
     );
-    let side = crate::media::watchdog::Side::Trunk;
+    let side = c2c_media::watchdog::Side::Trunk;
     f.handle(
         Input::Media(MediaEvent::RtpTimeout(side)),
         t0 + Duration::from_secs(8),

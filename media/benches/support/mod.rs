@@ -8,13 +8,13 @@ use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use c2c_gateway::media::bridge::{Bridge, BridgeConfig, BridgeOutput, TrunkMedia};
-use c2c_gateway::media::peer::BrowserPeer;
+use c2c_media::bridge::{Bridge, BridgeConfig, BridgeOutput, TrunkMedia};
+use c2c_media::peer::{g711_config, BrowserPeer};
 use str0m::change::SdpAnswer;
 use str0m::media::{Direction, MediaKind, Mid, Pt};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::{Extension, RtpWrite, SeqNo};
-use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+use str0m::rtp::{RtpWrite, SeqNo};
+use str0m::{Candidate, Event, Input, Output, Rtc};
 
 pub const BROWSER: &str = "127.0.0.1:41000";
 pub const GATEWAY: &str = "127.0.0.1:42000";
@@ -54,15 +54,7 @@ impl Call {
     /// The browser's offer answered by a new bridge whose trunk has answered; no ICE yet.
     pub fn answered() -> Call {
         let now = Instant::now();
-        let mut browser = RtcConfig::new()
-            .set_rtp_mode(true)
-            .clear_codecs()
-            .enable_pcmu(true, false)
-            .clear_extension_map()
-            .set_extension(1, Extension::AudioLevel)
-            .set_extension(4, Extension::RtpMid)
-            .set_stats_interval(None)
-            .build(now);
+        let mut browser = g711_config().build(now);
         browser.add_local_candidate(Candidate::host(addr(BROWSER), "udp").expect("candidate"));
         let mut api = browser.sdp_api();
         let mid = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);

@@ -14,8 +14,8 @@ use c2c_web::{AppState, CampaignConfig, Campaigns, NumberPool, SecretBox, Trunks
 
 use crate::call::Gateway;
 use crate::config::{Config, SeedTrunk};
-use crate::media::loops::MediaLoops;
 use crate::trunk_sync::{apply_trunks, sync_trunks};
+use c2c_media::loops::MediaLoops;
 
 /// Runs the gateway until Ctrl-C or SIGTERM.
 pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
@@ -140,8 +140,13 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     };
     let (drain_over_tx, drain_over) = tokio::sync::watch::channel(false);
     let media = config.media.settings();
-    let media_loops = MediaLoops::start(config.media.ip, &media.ports, config.media.loop_threads())
-        .context("starting the media loops ([media] ip, port_min/port_max)")?;
+    let media_loops = MediaLoops::start(
+        config.media.ip,
+        &media.ports,
+        config.media.loop_threads(),
+        media_panicked,
+    )
+    .context("starting the media loops ([media] ip, port_min/port_max)")?;
     let loops = media_loops.clone();
     readiness.watch("media loops", move || loops.stopped_loop().is_none());
     let gateway = Gateway {
@@ -353,6 +358,13 @@ pub fn new_password() -> String {
     (0..20)
         .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
         .collect()
+}
+
+/// A media loop caught a panic (and went on): logged and counted like every task's.
+fn media_panicked(panic: &(dyn std::any::Any + Send)) {
+    let text = c2c_sbc::supervise::panic_text(panic);
+    tracing::error!(panic = text, "media loop caught a panic");
+    metrics::counter!(c2c_sbc::supervise::PANICS, "task" => "media").increment(1);
 }
 
 /// Unix seconds now.

@@ -46,7 +46,7 @@ use std::time::Duration;
 
 use super::super::rtcp::{Report, ReportBlock, SenderInfo};
 
-const OFFER: &str = include_str!("../../../tests/fixtures/chromium_offer.sdp");
+const OFFER: &str = include_str!("../../tests/fixtures/chromium_offer.sdp");
 const TRUNK_ADDR: &str = "127.0.0.1:6000";
 
 fn bridge(rtp_timeout: Option<Duration>, now: Instant) -> Bridge {

@@ -17,7 +17,7 @@ use c2c_web::store::{CallMedia, CallWrite, NewCall};
 use c2c_web::Store;
 use c2c_wire::EndReason;
 
-use crate::media::bridge::BridgeStats;
+use c2c_media::bridge::BridgeStats;
 
 /// Records one call; cheap to clone and to use from the call loop (no awaits).
 #[derive(Clone)]

@@ -11,7 +11,7 @@ mod support;
 use std::collections::HashMap;
 use std::hint::black_box;
 
-use c2c_gateway::media::stun;
+use c2c_media::stun;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use support::{addr, Call};
 

@@ -10,8 +10,6 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use c2c_sbc::sdp::RemoteMedia;
-
 use super::dtmf::{DtmfSender, InvalidDigit};
 use super::loss::StreamLoss;
 use super::peer::{BrowserPeer, BrowserPts, PeerOutput, RtpFrame};
@@ -34,17 +32,6 @@ pub struct TrunkMedia {
     pub receives: bool,
     /// It says it sends RTP to us (sendrecv/sendonly).
     pub sends: bool,
-}
-
-impl From<&RemoteMedia> for TrunkMedia {
-    fn from(m: &RemoteMedia) -> Self {
-        TrunkMedia {
-            addr: m.addr,
-            telephone_event: m.telephone_event_pt,
-            receives: m.receives(),
-            sends: m.sends() && !m.addr.ip().is_unspecified(),
-        }
-    }
 }
 
 /// Settings of a bridge.

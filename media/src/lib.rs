@@ -1,5 +1,10 @@
-//! Media: the browser's WebRTC peer, the bridge to the trunk's RTP, and the per-core loops
-//! that run every call's bridge.
+//! c2c-media: a call's media. The browser's WebRTC peer ([`peer`], the only door to str0m),
+//! the sans-IO bridge to the trunk's plain RTP ([`bridge`]: SRTP ↔ RTP, RFC 4733 DTMF, RTCP
+//! reports, the RTP watchdog), and the per-core loops ([`loops`]) that carry every call's
+//! bridge on one socket per core.
+//!
+//! It depends on no other c2c crate: it knows nothing of SIP or tokens; the application tells
+//! it where the trunk's media is ([`bridge::TrunkMedia`]).
 
 pub mod bridge;
 pub mod dtmf;

@@ -151,8 +151,14 @@ impl Drop for MediaHandle {
 }
 
 impl MediaLoops {
-    /// Starts `threads` loops (at least one), each with a WebRTC socket from `ports` on `ip`.
-    pub fn start(ip: IpAddr, ports: &PortPool, threads: usize) -> Result<Arc<Self>, LoopError> {
+    /// Starts `threads` loops (at least one), each with a WebRTC socket from `ports` on `ip`;
+    /// `on_panic` is handed every panic a loop caught, to log and count.
+    pub fn start(
+        ip: IpAddr,
+        ports: &PortPool,
+        threads: usize,
+        on_panic: PanicHook,
+    ) -> Result<Arc<Self>, LoopError> {
         let mut loops = Vec::new();
         for n in 0..threads.max(1) {
             let socket = ports.bind_one(ip)?;
@@ -178,6 +184,7 @@ impl MediaLoops {
                 load: load.clone(),
                 buf: vec![0u8; MAX_DATAGRAM],
                 current: None,
+                on_panic,
             };
             runner
                 .poll
@@ -278,7 +285,11 @@ struct Loop {
     buf: Vec<u8>,
     /// The call whose bridge is being driven (to end it alone if it panics).
     current: Option<u64>,
+    on_panic: PanicHook,
 }
+
+/// Told of a panic a media loop caught and survived (its payload).
+pub type PanicHook = fn(&(dyn std::any::Any + Send));
 
 /// The trunk-side tokens of call `id`: RTP, then RTCP.
 fn tokens(id: u64) -> (Token, Token) {
@@ -332,9 +343,7 @@ impl Loop {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
             Ok(v) => Some(v),
             Err(panic) => {
-                let text = c2c_sbc::supervise::panic_text(panic.as_ref());
-                metrics::counter!(c2c_sbc::supervise::PANICS, "task" => "media").increment(1);
-                tracing::error!(panic = text, "media loop caught a panic");
+                (self.on_panic)(panic.as_ref());
                 match self.current.take() {
                     Some(id) => {
                         tracing::error!(call = id, "media of one call panicked; ending that call");

@@ -7,14 +7,14 @@
 //! only; the whole process (WebSocket, SIP leg, tasks) is measured with the load generator
 //! and heaptrack (BENCHMARKS.md, "Memory per call").
 //!
-//! `cargo bench -p c2c-gateway --bench call_memory [-- N]`; `DHAT_OUT=file.json` also
+//! `cargo bench -p c2c --bench call_memory [-- N]`; `DHAT_OUT=file.json` also
 //! saves dhat's per-call-site profile (open it with dh_view.html).
 
 mod support;
 
 use std::time::Duration;
 
-use c2c_gateway::media::bridge::Bridge;
+use c2c_media::bridge::Bridge;
 use support::{addr, Call, BROWSER, TRUNK};
 
 #[global_allocator]

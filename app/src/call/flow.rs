@@ -13,10 +13,11 @@
 use std::time::{Duration, Instant};
 
 use c2c_sbc::leg::LegEvent;
+use c2c_sbc::sdp::RemoteMedia;
 use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
 
-use crate::media::bridge::TrunkMedia;
-use crate::media::loops::{MediaCommand, MediaEvent};
+use c2c_media::bridge::TrunkMedia;
+use c2c_media::loops::{MediaCommand, MediaEvent};
 
 /// After we asked the trunk to hang up, how long we wait for it to confirm.
 pub const HANGUP_WAIT: Duration = Duration::from_secs(40);
@@ -282,7 +283,7 @@ impl CallFlow {
             ClientMessage::Dtmf { digits } => {
                 if digits
                     .chars()
-                    .all(|c| crate::media::dtmf::event_code(c).is_ok())
+                    .all(|c| c2c_media::dtmf::event_code(c).is_ok())
                 {
                     self.actions.push(Action::Media(MediaCommand::Dtmf(digits)));
                 } else {
@@ -334,9 +335,9 @@ impl CallFlow {
         self.destination + 1 < self.destinations
     }
 
-    fn trunk_media(&mut self, m: &c2c_sbc::sdp::RemoteMedia) {
+    fn trunk_media(&mut self, m: &RemoteMedia) {
         self.actions
-            .push(Action::Media(MediaCommand::TrunkMedia(TrunkMedia::from(m))));
+            .push(Action::Media(MediaCommand::TrunkMedia(trunk_media(m))));
     }
 
     fn send_state(&mut self, state: CallState) {
@@ -354,6 +355,16 @@ impl CallFlow {
     fn end(&mut self, reason: EndReason) {
         self.phase = Phase::Ended(reason);
         self.actions.push(Action::End(reason));
+    }
+}
+
+/// What the media loop needs to know of the trunk's SDP.
+pub fn trunk_media(m: &RemoteMedia) -> TrunkMedia {
+    TrunkMedia {
+        addr: m.addr,
+        telephone_event: m.telephone_event_pt,
+        receives: m.receives(),
+        sends: m.sends() && !m.addr.ip().is_unspecified(),
     }
 }
 

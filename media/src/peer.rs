@@ -82,6 +82,30 @@ pub struct BrowserPeer {
     ufrag: String,
 }
 
+/// What a G.711 call needs from str0m, for both ends (the gateway's answer, and the load
+/// generator's and benchmarks' browsers): RTP mode, PCMU and telephone-event/8000 (payload
+/// type 126) only, the two header extensions browsers send, no stats. TWCC and abs-send-time
+/// would cost CPU per packet for nothing.
+pub fn g711_config() -> RtcConfig {
+    let mut config = RtcConfig::new()
+        .set_rtp_mode(true)
+        .clear_codecs()
+        .enable_pcmu(true, false)
+        .clear_extension_map()
+        .set_extension(1, Extension::AudioLevel)
+        .set_extension(4, Extension::RtpMid)
+        .set_stats_interval(None);
+    config.codec_config().add_config(
+        Pt::from(126),
+        None,
+        Codec::Tele,
+        Frequency::EIGHT_KHZ,
+        None,
+        FormatParams::default(),
+    );
+    config
+}
+
 impl BrowserPeer {
     /// Answers the browser's SDP offer for a peer reached at `local`; returns the peer and
     /// the SDP answer to send back.
@@ -92,28 +116,12 @@ impl BrowserPeer {
     ) -> Result<(Self, String), PeerError> {
         let offer =
             SdpOffer::from_sdp_string(offer).map_err(|e| PeerError::BadOffer(e.to_string()))?;
-        let mut config = RtcConfig::new()
+        let config = g711_config()
             .set_ice_lite(true)
-            .set_rtp_mode(true)
-            .clear_codecs()
-            .enable_pcmu(true, false)
-            // A G.711 call needs only these; TWCC and abs-send-time would cost CPU per packet.
-            .clear_extension_map()
-            .set_extension(1, Extension::AudioLevel)
-            .set_extension(4, Extension::RtpMid)
-            .set_stats_interval(None)
             // Every write is one packet and is sent in the same turn (see `send_rtp`); the
             // default ring of 50 packets per call is memory for nothing. A DTMF event's three
             // end packets are the largest burst.
             .set_send_buffer_audio(8);
-        config.codec_config().add_config(
-            Pt::from(126),
-            None,
-            Codec::Tele,
-            Frequency::EIGHT_KHZ,
-            None,
-            FormatParams::default(),
-        );
         let mut rtc = Box::new(config.build(now));
         let candidate = Candidate::host(local, "udp").map_err(|e| PeerError::Rtc(e.to_string()))?;
         rtc.add_local_candidate(candidate);
@@ -295,7 +303,7 @@ fn negotiated_audio(rtc: &Rtc, answer: &str) -> Option<(Mid, BrowserPts)> {
 mod tests {
     use super::*;
 
-    const OFFER: &str = include_str!("../../tests/fixtures/chromium_offer.sdp");
+    const OFFER: &str = include_str!("../tests/fixtures/chromium_offer.sdp");
 
     #[test]
     fn a_chromium_offer_is_answered_with_pcmu_and_telephone_event_only() {

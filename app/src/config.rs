@@ -13,9 +13,9 @@ use serde::{Deserialize, Deserializer};
 use c2c_sbc::trunk::TrunkConfig;
 use c2c_web::CampaignConfig;
 
-use crate::media::ports::{PortPool, DEFAULT_PORT_MAX, DEFAULT_PORT_MIN};
-use crate::media::watchdog::DEFAULT_RTP_TIMEOUT_S;
-use crate::media::MediaSettings;
+use c2c_media::ports::{PortPool, DEFAULT_PORT_MAX, DEFAULT_PORT_MIN};
+use c2c_media::watchdog::DEFAULT_RTP_TIMEOUT_S;
+use c2c_media::MediaSettings;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
