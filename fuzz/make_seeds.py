@@ -144,7 +144,7 @@ w("call_token", "genuine_edited", b"\x01" + bytes([200, 0, ord("A"), 250, 1, ord
 w("call_token", "insider_claims", b"\x02" + json.dumps(claims, separators=(",", ":")).encode())
 w("call_token", "insider_header_and_claims", b"\x03" + b'{"alg":"ES256","kid":"fuzzkid","typ":"JWT"}\n' + json.dumps(claims).encode())
 
-# recovered_dialog: messages sep by 0xff, first byte: bit0 sent, bits1-2 peer
+# interrupted_dialog: messages sep by 0xff, first byte: bit0 sent, bits1-2 peer
 SEP = b"\xff"
 def rec(sent, text, peer=0):
     return bytes([(1 if sent else 0) | (peer << 1)]) + text.encode()
@@ -152,10 +152,10 @@ INVITE2 = invite().replace("CSeq: 1 INVITE", "CSeq: 2 INVITE").replace("z9hG4bKb
 OK2 = OK.replace("CSeq: 1 INVITE", "CSeq: 2 INVITE")
 ACK2 = ACK.replace("CSeq: 1 ACK", "CSeq: 2 ACK")
 BYE_OK3 = BYE_OK.replace("CSeq: 2 BYE", "CSeq: 3 BYE")
-w("recovered_dialog", "challenged_answered_call", SEP.join([rec(True, invite()), rec(False, CHALLENGE), rec(True, INVITE2),
+w("interrupted_dialog", "challenged_answered_call", SEP.join([rec(True, invite()), rec(False, CHALLENGE), rec(True, INVITE2),
     rec(True, INVITE2), rec(False, OK2), rec(True, ACK2), rec(False, REINVITE_HOLD), rec(False, BYE_OK3)]))
-w("recovered_dialog", "answered_call_ipv6_peer", SEP.join([rec(True, invite()), rec(False, RINGING, 1), rec(False, OK, 1), rec(True, ACK, 1)]))
-w("recovered_dialog", "bye_cut_short", SEP.join([rec(True, invite()), rec(False, OK), rec(True, ACK), rec(True, BYE_OUT)]))
+w("interrupted_dialog", "answered_call_ipv6_peer", SEP.join([rec(True, invite()), rec(False, RINGING, 1), rec(False, OK, 1), rec(True, ACK, 1)]))
+w("interrupted_dialog", "bye_cut_short", SEP.join([rec(True, invite()), rec(False, OK), rec(True, ACK), rec(True, BYE_OUT)]))
 
 # http_json: first line Origin, rest the body
 w("http_json", "token_request", 'https://shop.example\n{"campaign":"sales","page_url":"https://shop.example/pricing?x=1","referrer":"https://www.google.com/","utm":{"source":"google","medium":"cpc","campaign":"spring"},"bot_token":"XXXX.DUMMY"}')

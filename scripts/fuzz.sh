@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 seconds=${FUZZ_SECONDS:-60}
-all="sip_datagram sip_stream sdp stun rtp_rtcp signalling_json call_token recovered_dialog http_json"
+all="sip_datagram sip_stream sdp stun rtp_rtcp signalling_json call_token interrupted_dialog http_json"
 targets=${FUZZ_TARGETS:-$all}
 targets=${targets//,/ }
 
@@ -27,7 +27,7 @@ fi
 max_len() {
     case $1 in
         sip_datagram | sip_stream) echo 17000 ;; # the ingress limit is 16 KiB
-        recovered_dialog) echo 16384 ;;
+        interrupted_dialog) echo 16384 ;;
         sdp) echo 8192 ;;
         call_token) echo 4200 ;; # tokens over 4096 bytes are refused unparsed
         stun | rtp_rtcp | signalling_json | http_json) echo 4096 ;;

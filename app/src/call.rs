@@ -15,10 +15,11 @@ use tokio::sync::mpsc;
 use c2c_sbc::leg::LegEvent;
 use c2c_sbc::sdp::{build_offer, MediaOffer};
 use c2c_sbc::shell::{Attempt, Sbc, TraceEntry, TrunkCall};
+use c2c_store::Store;
 use c2c_token::{SessionNumber, TokenVerifier, VerifiedCall};
 use c2c_web::metrics as m;
 use c2c_web::screening::{ActiveCalls, CallSlot};
-use c2c_web::{Campaigns, Store};
+use c2c_web::Campaigns;
 use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
 
 mod flow;
@@ -29,6 +30,7 @@ use c2c_media::bridge::{Bridge, BridgeConfig};
 use c2c_media::loops::{MediaCommand, MediaEvent, MediaHandle, MediaLoops};
 use c2c_media::peer::BrowserPeer;
 use c2c_media::MediaSettings;
+use c2c_token::clock::unix_now;
 pub use flow::trunk_media;
 use flow::{Action, CallFlow, Input, MAX_CALL};
 use trunk_side::{keep_tracing, next_leg_event, place_from, record_traced};
@@ -193,7 +195,7 @@ impl SlotClaim {
         campaign: &str,
         call_id: &str,
         max: u32,
-    ) -> Result<Option<SlotClaim>, c2c_web::StoreError> {
+    ) -> Result<Option<SlotClaim>, c2c_store::StoreError> {
         let now = unix_now();
         let until = now + MAX_CALL.as_secs() as i64;
         let slot = gw
@@ -528,11 +530,4 @@ async fn send(ws: &mut Sink, msg: &ServerMessage) {
         }
         Err(e) => tracing::error!(error = %e, "signalling message did not serialise"),
     }
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

@@ -12,12 +12,13 @@ use tokio::sync::mpsc;
 
 use c2c_sbc::leg::LegEvent;
 use c2c_sbc::shell::{Direction, TraceEntry, MAX_TRACE_MESSAGES};
+use c2c_store::Store;
+use c2c_store::{CallMedia, CallWrite, NewCall};
 use c2c_token::VerifiedCall;
-use c2c_web::store::{CallMedia, CallWrite, NewCall};
-use c2c_web::Store;
 use c2c_wire::EndReason;
 
 use c2c_media::bridge::BridgeStats;
+use c2c_token::clock::unix_ms;
 
 /// Records one call; cheap to clone and to use from the call loop (no awaits).
 #[derive(Clone)]
@@ -213,9 +214,9 @@ async fn write_all(store: Store, id: String, mut rx: mpsc::UnboundedReceiver<Cal
         // A panic (a bug in a write) costs that batch, never the rest of the record.
         let written = std::panic::AssertUnwindSafe(write_batch(&store, &id, &batch));
         if let Err(panic) = futures_util::FutureExt::catch_unwind(written).await {
-            let text = c2c_sbc::supervise::panic_text(panic.as_ref());
+            let text = c2c_guard::supervise::panic_text(panic.as_ref());
             tracing::error!(call = %id, panic = text, writes = batch.len(), "call record writer caught a panic");
-            metrics::counter!(c2c_sbc::supervise::PANICS, "task" => "cdr").increment(1);
+            metrics::counter!(c2c_guard::supervise::PANICS, "task" => "cdr").increment(1);
         }
         PENDING.fetch_sub(batch.len(), std::sync::atomic::Ordering::SeqCst);
         batch.clear();
@@ -241,13 +242,6 @@ async fn write_batch(store: &Store, id: &str, batch: &[CallWrite]) {
             tracing::error!(error = %e, call = %id, write = ?w, "call record write lost");
         }
     }
-}
-
-fn unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

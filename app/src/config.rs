@@ -347,10 +347,10 @@ impl Config {
     }
 
     /// Opens the configured database and applies migrations.
-    pub async fn open_store(&self) -> Result<c2c_web::Store, c2c_web::StoreError> {
+    pub async fn open_store(&self) -> Result<c2c_store::Store, c2c_store::StoreError> {
         match self.database_url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) => c2c_web::Store::open(url).await,
-            None => c2c_web::Store::open_sqlite_in(&self.data_dir).await,
+            Some(url) => c2c_store::Store::open(url).await,
+            None => c2c_store::Store::open_sqlite_in(&self.data_dir).await,
         }
     }
 

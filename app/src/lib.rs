@@ -1,7 +1,7 @@
 //! c2c: the application. The `c2c` binary's commands, the server that wires every role
 //! together ([`server`]), configuration ([`config`]), the signalling WebSocket
 //! ([`signalling`]), the call ([`call`]: the sans-IO `CallFlow` and the shell that drives it),
-//! call records ([`cdr`]), the closing of calls a crash cut off ([`cut_off`]) and trunk sync.
+//! call records ([`cdr`]), the closing of calls a crash interrupted ([`interrupted`]) and trunk sync.
 //!
 //! It builds on every other crate (token, wire, sbc, media, web); nothing depends on it.
 
@@ -9,7 +9,7 @@ pub mod arenas;
 pub mod call;
 pub mod cdr;
 pub mod config;
-pub mod cut_off;
+pub mod interrupted;
 pub mod node;
 pub mod server;
 pub mod signalling;

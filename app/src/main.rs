@@ -140,7 +140,7 @@ fn main() -> anyhow::Result<()> {
         } => {
             let c = load(config)?;
             let path = c.data_dir.join("keys.json");
-            let now = c2c::server::unix_now();
+            let now = c2c_token::clock::unix_now();
             // Create the file first on a fresh data dir, so rotation always has a predecessor.
             c2c_token::KeyRing::load_or_create(&path, now)
                 .with_context(|| format!("signing keys at {}", path.display()))?;
@@ -156,7 +156,7 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(async {
                 let store = c.open_store().await.context("database")?;
                 let key = store
-                    .create_api_key(&org, &label, c2c::server::unix_now())
+                    .create_api_key(&org, &label, c2c_token::clock::unix_now())
                     .await
                     .context("creating the API key")?;
                 println!("{}", key.token);
@@ -178,7 +178,7 @@ fn main() -> anyhow::Result<()> {
                 },
         } => {
             let c = load(config)?;
-            let role = c2c_web::store::Role::parse(&role)
+            let role = c2c_store::Role::parse(&role)
                 .with_context(|| format!("--role {role:?}: use owner, admin or viewer"))?;
             runtime()?.block_on(async {
                 let store = c.open_store().await.context("database")?;
@@ -198,7 +198,7 @@ fn main() -> anyhow::Result<()> {
                 };
                 let generated = password.is_none();
                 let password = password.unwrap_or_else(c2c::server::new_password);
-                let now = c2c::server::unix_now();
+                let now = c2c_token::clock::unix_now();
                 store
                     .create_org(&org, &org, now)
                     .await

@@ -16,6 +16,7 @@ use crate::call::Gateway;
 use crate::config::{Config, SeedTrunk};
 use crate::trunk_sync::{apply_trunks, sync_trunks};
 use c2c_media::loops::MediaLoops;
+use c2c_token::clock::unix_now;
 
 /// Runs the gateway until Ctrl-C or SIGTERM.
 pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
@@ -37,13 +38,13 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     let node = crate::node::load_or_create(&config.data_dir)
         .with_context(|| format!("node id in {}", config.data_dir.display()))?;
     // Their trunk dialogs are rebuilt before the records are closed; ended once trunks load.
-    let cut_off = crate::cut_off::find(&store, &node).await;
+    let interrupted = crate::interrupted::find(&store, &node).await;
     let closed = store
         .close_interrupted_calls(&node, unix_now() * 1000)
         .await
         .context("closing the calls of a previous run")?;
     if closed > 0 {
-        tracing::warn!(%node, closed, "calls cut off by the previous run's end recorded as interrupted");
+        tracing::warn!(%node, closed, "calls the previous run ended without closing recorded as interrupted");
     }
     store
         .release_node_call_slots(&node)
@@ -79,12 +80,12 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     );
     tracing::info!(sip = %sbc.local_addr(), "SBC listening (UDP)");
     apply_trunks(&sbc, &trunks).await;
-    if !cut_off.is_empty() {
+    if !interrupted.is_empty() {
         tracing::warn!(
-            calls = cut_off.len(),
-            "ending the cut-off calls at their trunks (BYE)"
+            calls = interrupted.len(),
+            "ending the interrupted calls at their trunks (BYE)"
         );
-        crate::cut_off::end_all(&store, &sbc, cut_off);
+        crate::interrupted::end_all(&store, &sbc, interrupted);
     }
     let readiness = c2c_web::readiness::Readiness::default();
     let sip = sbc.clone();
@@ -285,7 +286,7 @@ async fn core_task_stopped(readiness: c2c_web::readiness::Readiness) -> String {
 const CAMPAIGN_RELOAD: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Keeps the campaign cache in step with the database.
-async fn refresh_campaigns(store: c2c_web::Store, campaigns: Campaigns) {
+async fn refresh_campaigns(store: c2c_store::Store, campaigns: Campaigns) {
     let mut interval = tokio::time::interval(CAMPAIGN_RELOAD);
     loop {
         interval.tick().await;
@@ -326,7 +327,7 @@ const DEMO_TRUNK: &str = "demo";
 const DEMO_EMAIL: &str = "admin@demo.invalid";
 
 /// Creates the demo organisation and its owner on first use; says how to log in.
-async fn add_demo_login(store: &c2c_web::Store) -> anyhow::Result<String> {
+async fn add_demo_login(store: &c2c_store::Store) -> anyhow::Result<String> {
     let now = unix_now();
     store
         .create_org("demo", "Demo", now)
@@ -334,13 +335,7 @@ async fn add_demo_login(store: &c2c_web::Store) -> anyhow::Result<String> {
         .context("creating the demo organisation")?;
     let password = new_password();
     let created = store
-        .create_user(
-            "demo",
-            DEMO_EMAIL,
-            &password,
-            c2c_web::store::Role::Owner,
-            now,
-        )
+        .create_user("demo", DEMO_EMAIL, &password, c2c_store::Role::Owner, now)
         .await
         .context("creating the demo user")?;
     Ok(match created {
@@ -362,17 +357,9 @@ pub fn new_password() -> String {
 
 /// A media loop caught a panic (and went on): logged and counted like every task's.
 fn media_panicked(panic: &(dyn std::any::Any + Send)) {
-    let text = c2c_sbc::supervise::panic_text(panic);
+    let text = c2c_guard::supervise::panic_text(panic);
     tracing::error!(panic = text, "media loop caught a panic");
-    metrics::counter!(c2c_sbc::supervise::PANICS, "task" => "media").increment(1);
-}
-
-/// Unix seconds now.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    metrics::counter!(c2c_guard::supervise::PANICS, "task" => "media").increment(1);
 }
 
 /// Starts the in-process demo trunk and adds it and a demo campaign to the configuration.

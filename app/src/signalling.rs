@@ -1,4 +1,4 @@
-//! `GET /v1/calls/ws`: the signalling WebSocket (DESIGN §3).
+//! `GET /v1/calls/ws`: the signalling WebSocket (ARCHITECTURE.md, "Signalling").
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
@@ -46,11 +46,11 @@ async fn upgrade(
 async fn supervised(call: impl std::future::Future<Output = ()>) {
     use futures_util::FutureExt;
     if let Err(panic) = std::panic::AssertUnwindSafe(call).catch_unwind().await {
-        let text = c2c_sbc::supervise::panic_text(panic.as_ref());
+        let text = c2c_guard::supervise::panic_text(panic.as_ref());
         tracing::error!(
             panic = text,
             "signalling socket caught a panic; that call ends"
         );
-        metrics::counter!(c2c_sbc::supervise::PANICS, "task" => "signalling").increment(1);
+        metrics::counter!(c2c_guard::supervise::PANICS, "task" => "signalling").increment(1);
     }
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use c2c_sbc::shell::Sbc;
-use c2c_web::{Store, Trunks};
+use c2c_store::Store;
+use c2c_web::Trunks;
 
 /// How often trunks are reloaded from the database.
 pub const TRUNK_RELOAD: Duration = Duration::from_secs(5);

@@ -9,8 +9,8 @@ use c2c_e2e::gateway::Gateway;
 use c2c_e2e::sipp::{header, Sipp};
 use c2c_e2e::site::Site;
 use c2c_e2e::{scene, scratch_dir, widget};
-use c2c_web::store::{CallFilter, CallRecord};
-use c2c_web::Store;
+use c2c_store::Store;
+use c2c_store::{CallFilter, CallRecord};
 
 const LIMIT: Duration = Duration::from_secs(150);
 
@@ -28,7 +28,7 @@ async fn calls(store: &Store) -> Vec<CallRecord> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_call_cut_off_by_a_crash_is_closed_as_interrupted_at_the_next_start() {
+async fn a_call_a_crash_interrupted_is_closed_at_the_next_start() {
     tokio::time::timeout(LIMIT, async {
         let scratch = scratch_dir("crash-recovery");
         let dir = scratch.path();
@@ -89,7 +89,7 @@ async fn a_call_cut_off_by_a_crash_is_closed_as_interrupted_at_the_next_start() 
         assert_eq!(
             after.disposition.as_deref(),
             Some("interrupted"),
-            "the cut-off call is closed at start; gateway log:\n{}",
+            "the interrupted call is closed at start; gateway log:\n{}",
             gw.log_text()
         );
         let ended = after.ended_at.expect("an end time");
@@ -104,7 +104,7 @@ async fn a_call_cut_off_by_a_crash_is_closed_as_interrupted_at_the_next_start() 
             .expect("an end entry");
         assert!(end.detail.starts_with("interrupted"), "{end:?}");
 
-        // The trunk got a BYE in the dialog the crash cut off, answered it, and is done.
+        // The trunk got a BYE in the dialog the crash interrupted, answered it, and is done.
         let status = sipp.wait(Duration::from_secs(30)).await;
         let byes = sipp.requests("BYE");
         assert!(
@@ -174,7 +174,8 @@ async fn a_call_cut_off_by_a_crash_is_closed_as_interrupted_at_the_next_start() 
             ]
         );
         assert!(
-            gw.log_text().contains("cut-off call ended at the trunk"),
+            gw.log_text()
+                .contains("interrupted call ended at the trunk"),
             "{}",
             gw.log_text()
         );

@@ -8,8 +8,8 @@ use c2c_e2e::scene::{self, Extra};
 use c2c_e2e::sipp::Sipp;
 use c2c_e2e::site::Site;
 use c2c_e2e::{scratch_dir, widget};
-use c2c_web::store::CallFilter;
-use c2c_web::Store;
+use c2c_store::CallFilter;
+use c2c_store::Store;
 
 const LIMIT: Duration = Duration::from_secs(150);
 /// The grace period the test runs with.

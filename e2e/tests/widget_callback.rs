@@ -130,10 +130,7 @@ async fn a_closed_campaign_takes_a_callback_request_that_lands_in_the_database()
 /// The UTC weekday two days from now, as campaign hours name it (`mon` … `sun`).
 fn weekday_in_two_days() -> &'static str {
     const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() / 86_400)
-        .unwrap_or(0);
+    let days = c2c_token::clock::unix_now().max(0).unsigned_abs() / 86_400;
     // 1970-01-01 was a Thursday (index 3).
     DAYS[((days + 3 + 2) % 7) as usize]
 }

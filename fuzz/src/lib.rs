@@ -10,7 +10,7 @@ pub mod clock;
 pub mod http;
 pub mod media;
 pub mod peer;
-pub mod recovered;
+pub mod interrupted;
 pub mod sdp;
 pub mod signalling;
 pub mod sip;

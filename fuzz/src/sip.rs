@@ -3,7 +3,8 @@
 
 use std::net::SocketAddr;
 
-use c2c_sbc::ingress::{Ingress, IngressConfig, RateLimit, Screened, UntrustedPolicy};
+use c2c_guard::RateLimit;
+use c2c_sbc::ingress::{Ingress, IngressConfig, Screened, UntrustedPolicy};
 use c2c_sbc::sip::{parse_message, Framed, Message, StreamFramer};
 
 use crate::clock;

@@ -1,4 +1,4 @@
-//! Per-core media loops (DESIGN §5): one thread per core, each owning one UDP socket for the
+//! Per-core media loops: one thread per core, each owning one UDP socket for the
 //! WebRTC side of all its calls and the trunk-side RTP/RTCP sockets of those calls, so both
 //! legs of a call live in one thread and no packet crosses threads.
 //!

@@ -34,8 +34,8 @@ use tracing::{debug, warn};
 mod auth;
 mod dialog;
 mod event;
+mod interrupted;
 mod outcome;
-mod recovered;
 mod reinvite;
 pub(crate) mod transaction;
 

@@ -8,7 +8,7 @@
 //! trunk. [`shell::Sbc::place_call`] takes a [`c2c_token::VerifiedCall`]: no INVITE can leave
 //! unless a call token verified, and the caller ID, session and callee come from it.
 //!
-//! It builds on `c2c-token` and `c2c-wire` only; the gateway and web crates build on it.
+//! It builds on `c2c-token`, `c2c-guard` and `c2c-wire` only; the gateway and web crates build on it.
 
 pub mod demo_trunk;
 pub mod destination;
@@ -17,12 +17,11 @@ pub mod dns;
 pub mod e164;
 pub mod failover;
 pub mod ingress;
+pub mod interrupted;
 pub mod keepalive;
 pub mod leg;
 pub mod networks;
-pub mod recovered;
 pub mod sdp;
 pub mod shell;
 pub mod sip;
-pub mod supervise;
 pub mod trunk;

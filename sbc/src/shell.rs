@@ -3,7 +3,7 @@
 //! timers. All protocol decisions live in the sans-IO values; this is plumbing.
 
 mod dispatch;
-mod recovered;
+mod interrupted;
 mod tcp;
 mod tls;
 mod trace;
@@ -133,12 +133,12 @@ pub enum SbcError {
     /// The SBC task has stopped.
     #[error("the SBC has stopped")]
     Stopped,
-    /// A recovered dialog leads to an address no configured trunk has (any more).
+    /// An interrupted dialog leads to an address no configured trunk has (any more).
     #[error("{0} is not the address of a configured trunk")]
     NotATrunk(SocketAddr),
-    /// A recovered dialog used a transport whose connection died with the process.
-    #[error("ending a recovered {0:?} dialog is not supported (UDP only)")]
-    RecoveredTransport(Transport),
+    /// An interrupted dialog used a transport whose connection died with the process.
+    #[error("ending an interrupted {0:?} dialog is not supported (UDP only)")]
+    InterruptedTransport(Transport),
 }
 
 impl SbcError {

@@ -1,4 +1,4 @@
-//! Trunk configuration (DESIGN §3): where calls go and how caller ID is presented.
+//! Trunk configuration: where calls go and how caller ID is presented.
 
 use std::path::PathBuf;
 

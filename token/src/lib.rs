@@ -7,9 +7,12 @@
 //! (trunk and callees) is sealed with a key of the deployment's nodes, so the browser that
 //! carries the token can neither read nor change where the call goes.
 //!
+//! It also keeps the one wall clock ([`clock`]) that tokens and records are stamped with.
+//!
 //! This crate depends on no other c2c crate.
 
 mod claims;
+pub mod clock;
 mod error;
 mod issue;
 mod keys;

@@ -8,7 +8,7 @@ use c2c_sbc::destination::Destination;
 use c2c_token::SessionNumber;
 use c2c_wire::{Fallback, Theme};
 
-use crate::screening::{RateLimiter, WeeklyHours};
+use crate::screening::{RequestLimiter, WeeklyHours};
 
 /// A campaign as written in the config file (seed data until the dashboard owns it).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -171,9 +171,9 @@ pub struct Campaign {
     /// Opening hours.
     pub hours: WeeklyHours,
     /// Token requests per client IP.
-    pub ip_limiter: Arc<RateLimiter>,
+    pub ip_limiter: Arc<RequestLimiter>,
     /// Token requests for the whole campaign.
-    pub campaign_limiter: Arc<RateLimiter>,
+    pub campaign_limiter: Arc<RequestLimiter>,
 }
 
 /// A campaign entry that cannot be used, with the key to fix.
@@ -249,11 +249,11 @@ impl Campaign {
             ));
         }
         // Bursts let a visitor retry a few times quickly; the rate bounds sustained abuse.
-        let ip_limiter = Arc::new(RateLimiter::new(
+        let ip_limiter = Arc::new(RequestLimiter::new(
             config.rate_per_ip_per_minute,
             config.rate_per_ip_per_minute.clamp(1, 5),
         ));
-        let campaign_limiter = Arc::new(RateLimiter::new(
+        let campaign_limiter = Arc::new(RequestLimiter::new(
             config.rate_per_campaign_per_minute,
             config.rate_per_campaign_per_minute.max(1),
         ));

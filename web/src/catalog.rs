@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::campaign::{Campaign, CampaignConfig, CampaignError};
-use crate::store::{SeedKind, Store, StoreError};
+use c2c_store::{SeedKind, Store, StoreError};
 
 /// Campaigns by public id; cheap to clone, shared by the web and gateway roles.
 #[derive(Debug, Clone, Default)]

@@ -16,7 +16,6 @@ pub mod readiness;
 pub mod screening;
 mod secrets;
 mod state;
-pub mod store;
 mod trunk_catalog;
 
 pub use admin::AdminState;
@@ -30,7 +29,6 @@ pub use catalog::{Campaigns, CatalogError};
 pub use error::ApiError;
 pub use secrets::{SecretBox, SecretError};
 pub use state::{AppState, WebConfig};
-pub use store::{Store, StoreError, WebSession};
 pub use trunk_catalog::{valid_trunk_name, Trunk, TrunkCatalogError, Trunks, MAX_TRUNK_NAME};
 
 use axum::Router;

@@ -58,7 +58,7 @@ fn describe() {
     metrics::describe_histogram!(CALL_SETUP_SECONDS, "First INVITE to answer, seconds.");
     metrics::describe_counter!(DESTINATIONS_HUNTED, "Destinations called after the first.");
     metrics::describe_counter!(
-        c2c_sbc::supervise::PANICS,
+        c2c_guard::supervise::PANICS,
         "Panics contained (the input dropped, the task going on), by task."
     );
 }

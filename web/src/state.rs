@@ -6,7 +6,9 @@ use std::sync::Arc;
 use c2c_token::{SharedKeys, TokenIssuer};
 
 use crate::screening::ActiveCalls;
-use crate::{Campaign, Campaigns, Store, Trunks};
+use c2c_store::Store;
+
+use crate::{Campaign, Campaigns, Trunks};
 
 /// Settings of the web role.
 #[derive(Debug, Clone)]

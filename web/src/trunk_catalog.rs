@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use c2c_sbc::trunk::{qualified_name, TrunkConfig, TrunkConfigError};
 
 use crate::secrets::{SecretBox, SecretError};
-use crate::store::{SecretUpdate, SeedKind, Store, StoreError, TrunkRow};
+use c2c_store::{SecretUpdate, SeedKind, Store, StoreError, TrunkRow};
 
 /// Longest trunk name.
 pub const MAX_TRUNK_NAME: usize = 64;

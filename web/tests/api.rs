@@ -14,10 +14,11 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use c2c_sbc::trunk::TrunkConfig;
+use c2c_store::Store;
 use c2c_token::{KeyRing, TokenIssuer};
 use c2c_web::readiness::Readiness;
 use c2c_web::screening::ActiveCalls;
-use c2c_web::{AppState, Campaign, CampaignConfig, Campaigns, SecretBox, Store, Trunks, WebConfig};
+use c2c_web::{AppState, Campaign, CampaignConfig, Campaigns, SecretBox, Trunks, WebConfig};
 
 const SHOP: &str = "https://shop.example";
 
@@ -505,10 +506,7 @@ async fn a_configured_bot_check_must_pass_before_a_token_and_fails_closed() {
 /// The weekday `days` from today (UTC), as campaign hours name it.
 fn weekday_in(days: u64) -> &'static str {
     const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    let today = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() / 86_400)
-        .unwrap_or(0);
+    let today = c2c_token::clock::unix_now().max(0).unsigned_abs() / 86_400;
     DAYS[((today + 3 + days) % 7) as usize]
 }
 

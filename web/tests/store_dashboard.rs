@@ -1,12 +1,11 @@
 //! The dashboard's storage against both engines: users and logins, call records and their
 //! timelines, campaigns, callbacks and API keys.
 
-mod engines;
-use engines::engines;
+use c2c_store::testing::engines;
 
 /// A call of campaign `sales` in `o1`, started at 1000 on `node_a`; tests change what they need.
-fn new_call(id: &str) -> c2c_web::store::NewCall {
-    c2c_web::store::NewCall {
+fn new_call(id: &str) -> c2c_store::NewCall {
+    c2c_store::NewCall {
         id: id.into(),
         org: "o1".into(),
         campaign: "sales".into(),
@@ -22,7 +21,7 @@ fn new_call(id: &str) -> c2c_web::store::NewCall {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_log_in_with_their_password_only_and_logins_end() {
-    use c2c_web::store::Role;
+    use c2c_store::Role;
     for e in engines().await {
         e.store.create_org("o1", "Org one", 1).await.expect("org");
         e.store
@@ -105,7 +104,7 @@ async fn users_log_in_with_their_password_only_and_logins_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_record_is_written_at_start_and_completed_at_the_end() {
-    use c2c_web::store::{CallFilter, NewCall};
+    use c2c_store::{CallFilter, NewCall};
     for e in engines().await {
         let call = |id: &str, org: &str, campaign: &str, at: i64| NewCall {
             org: org.into(),
@@ -260,7 +259,7 @@ async fn a_call_record_is_written_at_start_and_completed_at_the_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_of_call_writes_lands_whole_or_not_at_all_with_its_media_figures() {
-    use c2c_web::store::{CallMedia, CallWrite};
+    use c2c_store::{CallMedia, CallWrite};
     for e in engines().await {
         let call = new_call("b1");
         let event = |at_ms: i64, kind: &str, detail: &str| CallWrite::Event {
@@ -358,7 +357,7 @@ async fn a_batch_of_call_writes_lands_whole_or_not_at_all_with_its_media_figures
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_node_closes_only_its_own_calls_left_open_as_interrupted() {
-    use c2c_web::store::NewCall;
+    use c2c_store::NewCall;
     for e in engines().await {
         let call = |id: &str, node: &str| NewCall {
             node: node.into(),
@@ -427,7 +426,7 @@ async fn a_restarted_node_closes_only_its_own_calls_left_open_as_interrupted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_node_finds_its_answered_open_calls_with_their_sip_messages() {
-    use c2c_web::store::NewCall;
+    use c2c_store::NewCall;
     for e in engines().await {
         let call = |id: &str, node: &str| NewCall {
             sip_call_id: format!("sip-{id}"),
@@ -462,7 +461,7 @@ async fn a_restarted_node_finds_its_answered_open_calls_with_their_sip_messages(
         s.end_call("y3", 1010, "hangup_local", None)
             .await
             .expect("end");
-        let cut = s.cut_off_calls("node_a").await.expect("query");
+        let cut = s.interrupted_calls("node_a").await.expect("query");
         assert_eq!(
             cut.len(),
             1,
@@ -492,7 +491,11 @@ async fn a_restarted_node_finds_its_answered_open_calls_with_their_sip_messages(
         s.close_interrupted_calls("node_a", 9_000_000)
             .await
             .expect("close");
-        assert!(s.cut_off_calls("node_a").await.expect("again").is_empty());
+        assert!(s
+            .interrupted_calls("node_a")
+            .await
+            .expect("again")
+            .is_empty());
         e.finish().await;
     }
 }

@@ -2,11 +2,10 @@
 //! organisation, passwords sealed at rest, and the cache the dashboard and the SBC share.
 
 use c2c_sbc::trunk::TrunkConfig;
-use c2c_web::store::{SecretUpdate, TrunkRow};
+use c2c_store::{SecretUpdate, TrunkRow};
 use c2c_web::{SecretBox, Trunks};
 
-mod engines;
-use engines::engines;
+use c2c_store::testing::engines;
 
 const PASSWORD: &str = "pa55-w0rd-never-in-a-dump";
 

@@ -1,6 +1,6 @@
 //! One call from the browser: microphone, token, `RTCPeerConnection` offer with all ICE
 //! candidates gathered (the gateway is ICE-lite, so no trickle), then the signalling WebSocket
-//! (DESIGN §3). Every browser resource a call holds lives in [`Call`] and is released when the
+//! (ARCHITECTURE.md, "Signalling"). Every browser resource a call holds lives in [`Call`] and is released when the
 //! `Call` is dropped.
 
 use c2c_wire::{ClientMessage, ServerMessage};

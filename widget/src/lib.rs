@@ -4,7 +4,7 @@
 //! [`mount`]`(gatewayOrigin, campaignId)`. The widget renders inside an open shadow root on a
 //! `<c2c-widget>` element, asks the gateway whether the campaign can take a call, and on click
 //! runs token → microphone → offer (ICE gathered, no trickle) → signalling WebSocket
-//! (DESIGN §1, §3). Its only global is `window.C2C` (see `hooks.rs`).
+//! (ARCHITECTURE.md, "The call"). Its only global is `window.C2C` (see `hooks.rs`).
 //!
 //! The pure logic compiles on the host, so `cargo test -p c2c-widget` runs there: [`state`] (the
 //! call state machine), [`i18n`] (every sentence in English, Spanish, German), [`phone`] (callback

@@ -1,4 +1,4 @@
-//! Wire types shared by the browser widget and the gateway (DESIGN §3).
+//! Wire types shared by the browser widget and the gateway; the messages are listed in ARCHITECTURE.md, "Signalling".
 //!
 //! This crate must stay tiny and dependency-free beyond `serde`: it is compiled into the wasm
 //! widget, where every kilobyte counts.

@@ -1,5 +1,5 @@
 //! What a browser says to c2c before and around media: the token request and the signalling
-//! WebSocket (DESIGN §3).
+//! WebSocket (ARCHITECTURE.md, "Signalling").
 
 use std::time::Duration;
 

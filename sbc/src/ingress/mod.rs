@@ -8,7 +8,6 @@
 
 mod identity;
 mod out_of_dialog;
-mod rate;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
@@ -18,9 +17,9 @@ use rand::Rng;
 use serde::Deserialize;
 use tracing::debug;
 
+use c2c_guard::{RateLimit, RateLimiter};
 pub use identity::{is_identity_header, strip_identity, IDENTITY_HEADERS, OWN_HEADER_PREFIX};
 pub use out_of_dialog::{answer_out_of_dialog, unsupported_requires, ACCEPT, ALLOW, SUPPORTED};
-pub use rate::{RateLimit, RateLimiter, MAX_TRACKED_SOURCES};
 
 use crate::sip::{
     self, error_response, salvage_request, FrameError, Message, Method, Request, Response,

@@ -14,8 +14,8 @@ use crate::failover::TrunkHealth;
 use crate::ingress::{answer_out_of_dialog, new_tag, Ingress, Screened};
 use crate::keepalive::{Health, KeepAlive};
 use crate::sip::{FrameError, Message, MAX_MESSAGE_SIZE};
-use crate::supervise::Evidence;
 use attempts::{place, LegSlot};
+use c2c_guard::supervise::Evidence;
 
 mod attempts;
 
@@ -226,10 +226,10 @@ impl Task {
             }
             Wake::Command(Command::Recover { leg, events, trace }) => {
                 if legs.contains_key(leg.call_id()) {
-                    warn!(call_id = %leg.call_id(), "recovered dialog already in progress");
+                    warn!(call_id = %leg.call_id(), "interrupted dialog already in progress");
                     return;
                 }
-                let mut slot = LegSlot::recovered(*leg, events, trace);
+                let mut slot = LegSlot::interrupted(*leg, events, trace);
                 for ip in &slot.addrs {
                     sip.ingress.trust(*ip);
                 }

@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 
+use c2c_token::clock::unix_ms;
 use tokio::sync::mpsc;
 
 /// Most messages traced per call; later ones are counted out with one marker.
@@ -146,12 +147,6 @@ fn redact_response(line: &str) -> String {
         None => unquoted_end,
     };
     format!("{}\"{REDACTED}\"{}", &line[..value], &rest[len..])
-}
-
-fn unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -261,7 +261,7 @@ impl Message {
         let contact = self.headers().get("Contact")?;
         let first = split_list(contact).next()?;
         // The remote target becomes a Request-URI, which cannot carry URI headers (RFC 3261
-        // §19.1.1, Table 1): `?…` is dropped (the `recovered_dialog` fuzz target found a BYE
+        // §19.1.1, Table 1): `?…` is dropped (the `interrupted_dialog` fuzz target found a BYE
         // we sent and could not parse ourselves).
         let uri = name_addr_uri(first)?;
         Some(uri.split('?').next().unwrap_or(uri).to_owned())

@@ -15,9 +15,10 @@ use axum::Form;
 use subtle::ConstantTimeEq;
 
 use super::AdminError;
-use crate::screening::{ClientIp, RateLimiter};
-use crate::store::{Login, Role};
+use crate::screening::{ClientIp, RequestLimiter};
 use crate::AppState;
+use c2c_store::{Login, Role};
+use c2c_token::clock::unix_now;
 
 /// Name of the session cookie.
 pub(crate) const SESSION_COOKIE: &str = "c2c_admin";
@@ -43,8 +44,8 @@ const DEVICE_TTL_S: i64 = 365 * 24 * 3600;
 /// The dashboard's own shared state: the login limiters and the key of device cookies.
 #[derive(Debug, Clone)]
 pub struct AdminState {
-    by_ip: std::sync::Arc<RateLimiter>,
-    by_email: std::sync::Arc<RateLimiter>,
+    by_ip: std::sync::Arc<RequestLimiter>,
+    by_email: std::sync::Arc<RequestLimiter>,
     /// Seals device cookies; None when no randomness was to be had.
     devices: Option<crate::SecretBox>,
 }
@@ -83,8 +84,8 @@ impl Default for AdminState {
     /// Device cookies sealed with a key of this process only.
     fn default() -> Self {
         AdminState {
-            by_ip: std::sync::Arc::new(RateLimiter::new(LOGINS_PER_IP_PER_MINUTE, 5)),
-            by_email: std::sync::Arc::new(RateLimiter::new(FAILURES_PER_EMAIL_PER_MINUTE, 5)),
+            by_ip: std::sync::Arc::new(RequestLimiter::new(LOGINS_PER_IP_PER_MINUTE, 5)),
+            by_email: std::sync::Arc::new(RequestLimiter::new(FAILURES_PER_EMAIL_PER_MINUTE, 5)),
             devices: crate::SecretBox::ephemeral().ok(),
         }
     }
@@ -129,7 +130,7 @@ async fn login_of(state: &AppState, headers: &HeaderMap) -> Result<Option<Login>
     let Some(cookie) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    Ok(state.store.login(cookie, super::unix_now()).await?)
+    Ok(state.store.login(cookie, unix_now()).await?)
 }
 
 /// A cookie's value from the request.
@@ -278,7 +279,7 @@ pub(crate) async fn login(
         );
         return Ok(with_secure(&state, page));
     };
-    let unix = super::unix_now();
+    let unix = unix_now();
     let login = state
         .store
         .create_login(&user.id, unix, unix + LOGIN_TTL_S)
@@ -307,7 +308,7 @@ pub(crate) async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, AdminError> {
     if let Some(c) = cookie(&headers, SESSION_COOKIE) {
-        state.store.end_login(c, super::unix_now()).await?;
+        state.store.end_login(c, unix_now()).await?;
     }
     let mut resp = Redirect::to("/admin/login").into_response();
     resp.headers_mut().append(

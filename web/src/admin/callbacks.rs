@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::auth::Admin;
 use super::calls::time;
 use super::{AdminError, Nav};
-use crate::store::Role;
 use crate::AppState;
+use c2c_store::Role;
+use c2c_token::clock::unix_now;
 
 /// One request in the list.
 pub(crate) struct Row {
@@ -77,7 +78,7 @@ pub(crate) async fn done(
         })
         .ok_or(AdminError::NotFound)?;
     admin.require(Role::Admin)?;
-    let now = super::unix_now();
+    let now = unix_now();
     state.store.mark_callback_done(&id, &campaign, now).await?;
     state
         .store

@@ -12,8 +12,10 @@ use axum::response::{IntoResponse, Response};
 use super::auth::Admin;
 use super::overview::duration;
 use super::{AdminError, Nav};
-use crate::store::{CallEvent, CallFilter, CallMedia, CallRecord};
-use crate::{AppState, WebSession};
+use c2c_store::WebSession;
+use c2c_store::{CallEvent, CallFilter, CallMedia, CallRecord};
+
+use crate::AppState;
 use ladder::{is_ladder_event, ladder, Rung};
 
 /// Calls per page.

@@ -12,8 +12,9 @@ use c2c_wire::Theme;
 
 use super::auth::Admin;
 use super::{AdminError, Nav};
-use crate::store::Role;
 use crate::{AppState, Campaign, CampaignConfig, FallbackKind, NumberPool};
+use c2c_store::Role;
+use c2c_token::clock::unix_now;
 
 /// One row of the list.
 pub(crate) struct CampaignRow {
@@ -313,7 +314,7 @@ pub(crate) async fn create(
     let id = campaign.config.public_id.clone();
     let json = serde_json::to_string(&campaign.config)
         .map_err(|_| AdminError::BadRequest("The campaign could not be stored."))?;
-    let now = super::unix_now();
+    let now = unix_now();
     if !state
         .store
         .create_campaign(&id, admin.org(), &json, now)
@@ -380,7 +381,7 @@ pub(crate) async fn update(
     };
     let json = serde_json::to_string(&campaign.config)
         .map_err(|_| AdminError::BadRequest("The campaign could not be stored."))?;
-    let now = super::unix_now();
+    let now = unix_now();
     if !state
         .store
         .update_campaign(&id, admin.org(), &json, now)

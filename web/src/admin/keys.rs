@@ -9,8 +9,9 @@ use axum::Form;
 use super::auth::Admin;
 use super::calls::time;
 use super::{AdminError, Nav};
-use crate::store::Role;
 use crate::AppState;
+use c2c_store::Role;
+use c2c_token::clock::unix_now;
 
 /// One key in the list.
 pub(crate) struct Row {
@@ -87,7 +88,7 @@ pub(crate) async fn create(
         let p = page(&state, &admin, String::new(), why).await?;
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
     }
-    let now = super::unix_now();
+    let now = unix_now();
     let key = state.store.create_api_key(admin.org(), label, now).await?;
     state
         .store
@@ -110,7 +111,7 @@ pub(crate) async fn revoke(
     admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
-    let now = super::unix_now();
+    let now = unix_now();
     if !state
         .store
         .api_keys(admin.org())

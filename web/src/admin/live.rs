@@ -12,8 +12,9 @@ use futures_util::Stream;
 use super::auth::Admin;
 use super::overview::duration;
 use super::{AdminError, Nav};
-use crate::store::CallRecord;
 use crate::AppState;
+use c2c_store::CallRecord;
+use c2c_token::clock::unix_now;
 
 /// How often the live list is sent again.
 const LIVE_EVERY: Duration = Duration::from_secs(2);
@@ -61,7 +62,7 @@ pub(crate) async fn page(
     let calls = state.store.live_calls(admin.org()).await?;
     Ok(LivePage {
         nav: Nav::new(&admin, "live"),
-        rows: rows(&calls, super::unix_now()),
+        rows: rows(&calls, unix_now()),
     })
 }
 
@@ -79,8 +80,9 @@ pub(crate) async fn events(
                 tokio::time::sleep(LIVE_EVERY).await;
             }
             let data = match state.store.live_calls(&org).await {
-                Ok(calls) => serde_json::to_string(&rows(&calls, super::unix_now()))
-                    .unwrap_or_else(|_| "[]".into()),
+                Ok(calls) => {
+                    serde_json::to_string(&rows(&calls, unix_now())).unwrap_or_else(|_| "[]".into())
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "live calls query failed");
                     return Some((Ok(Event::default().comment("retrying")), false));

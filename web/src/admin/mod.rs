@@ -25,8 +25,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::store::StoreError;
 use crate::AppState;
+use c2c_store::StoreError;
 
 /// Only our own script and styles; no frames, no plugins, forms post only to us.
 const CSP: &str =
@@ -187,8 +187,4 @@ pub(crate) async fn org_campaign_ids(
         .filter(|c| c.config.org == org)
         .map(|c| c.config.public_id.clone())
         .collect())
-}
-
-pub(crate) fn unix_now() -> i64 {
-    crate::api::unix_now()
 }

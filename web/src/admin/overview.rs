@@ -7,6 +7,7 @@ use axum::extract::State;
 use super::auth::Admin;
 use super::{AdminError, Nav};
 use crate::AppState;
+use c2c_token::clock::unix_now;
 
 /// Days the chart covers, today included.
 const CHART_DAYS: usize = 14;
@@ -43,7 +44,7 @@ pub(crate) async fn page(
     State(state): State<AppState>,
     admin: Admin,
 ) -> Result<OverviewPage, AdminError> {
-    let now = super::unix_now();
+    let now = unix_now();
     let today = now - now.rem_euclid(86_400);
     let stats = state
         .store

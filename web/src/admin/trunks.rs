@@ -16,8 +16,9 @@ use c2c_sbc::trunk::{Transport, TrunkConfig};
 use super::auth::Admin;
 use super::trunk_form::{field_error, PasswordChange, TrunkForm};
 use super::{sip_ping, AdminError, Nav};
-use crate::store::{Role, SecretUpdate};
 use crate::{AppState, Trunk};
+use c2c_store::{Role, SecretUpdate};
+use c2c_token::clock::unix_now;
 
 /// One row of the list.
 pub(crate) struct TrunkRowView {
@@ -207,7 +208,7 @@ pub(crate) async fn create(
     if outside_networks(&state, &config).await {
         return Ok(invalid(&admin, true, None, f, "host", OUTSIDE.into()));
     }
-    let now = super::unix_now();
+    let now = unix_now();
     let row = match state.trunks.to_row(admin.org(), &config, now) {
         Ok(row) => row,
         Err(e) => return rejected(&admin, true, None, f, &e),
@@ -258,7 +259,7 @@ pub(crate) async fn update(
     if outside_networks(&state, &config).await {
         return Ok(invalid(&admin, false, cur, f, "host", OUTSIDE.into()));
     }
-    let now = super::unix_now();
+    let now = unix_now();
     let row = match state.trunks.to_row(admin.org(), &config, now) {
         Ok(row) => row,
         Err(e) => return rejected(&admin, false, cur, f, &e),
@@ -306,7 +307,7 @@ pub(crate) async fn delete(
     if !state.store.delete_trunk(admin.org(), &name).await? {
         return Err(AdminError::NotFound);
     }
-    let now = super::unix_now();
+    let now = unix_now();
     state
         .store
         .audit(admin.org(), &admin.0.user.id, "trunk.delete", &name, now)

@@ -10,8 +10,9 @@ use axum::Form;
 use super::auth::Admin;
 use super::calls::time;
 use super::{AdminError, Nav};
-use crate::store::Role;
 use crate::AppState;
+use c2c_store::Role;
+use c2c_token::clock::unix_now;
 
 /// Shortest password accepted.
 const MIN_PASSWORD: usize = 12;
@@ -98,7 +99,7 @@ pub(crate) async fn create(
         } else {
             None
         };
-    let now = super::unix_now();
+    let now = unix_now();
     let problem = match (problem, Role::parse(&f.role)) {
         (None, Some(role)) => {
             match state

@@ -6,6 +6,7 @@ use axum::Json;
 use c2c_wire::Availability;
 
 use crate::{ApiError, AppState};
+use c2c_token::clock::unix_now;
 
 /// Whether the campaign can take a call, and how the widget should look.
 pub(crate) async fn availability(
@@ -13,7 +14,7 @@ pub(crate) async fn availability(
     Path(public_id): Path<String>,
 ) -> Result<Json<Availability>, ApiError> {
     let c = state.campaign(&public_id)?;
-    let now = super::unix_now();
+    let now = unix_now();
     let open = c.hours.is_open(now);
     let active = state.active_calls.count(&c.config.public_id);
     // One destination per campaign today: free while under the concurrency limit.

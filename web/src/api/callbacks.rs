@@ -10,6 +10,7 @@ use c2c_wire::CallbackRequest;
 
 use crate::screening::ClientIp;
 use crate::{ApiError, AppState};
+use c2c_token::clock::unix_now;
 
 /// Stores a callback request from a page the campaign allows.
 pub(crate) async fn request(
@@ -52,7 +53,7 @@ pub(crate) async fn request(
             &phone,
             &name,
             &client_ip.to_string(),
-            super::unix_now(),
+            unix_now(),
         )
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;

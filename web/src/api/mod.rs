@@ -46,10 +46,3 @@ fn allowed_origin(headers: &HeaderMap, campaign: &Campaign) -> Result<String, Ap
         .and_then(crate::campaign::canonical_origin)
         .ok_or(ApiError::OriginNotAllowed)
 }
-
-pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}

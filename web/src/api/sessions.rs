@@ -4,7 +4,10 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
 
-use crate::{ApiError, AppState, WebSession};
+use c2c_store::WebSession;
+
+use crate::{ApiError, AppState};
+use c2c_token::clock::unix_now;
 
 /// The web session currently holding `number`, if it belongs to the key's organisation.
 pub(crate) async fn by_number(
@@ -25,7 +28,7 @@ pub(crate) async fn by_number(
         .ok_or(ApiError::Unauthorized)?;
     let session = state
         .store
-        .session_by_number(&number, super::unix_now())
+        .session_by_number(&number, unix_now())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         // Another organisation's session is as invisible as a missing one.

@@ -12,7 +12,10 @@ use c2c_wire::{TokenRequest, TokenResponse};
 
 use crate::metrics as m;
 use crate::screening::ClientIp;
-use crate::{ApiError, AppState, Campaign, WebSession};
+use c2c_store::WebSession;
+
+use crate::{ApiError, AppState, Campaign};
+use c2c_token::clock::unix_now;
 
 /// Issues a call token to a page the campaign allows, when the campaign can take a call.
 pub(crate) async fn issue(
@@ -60,7 +63,7 @@ async fn screen_and_mint(
         ));
     }
     let origin = super::allowed_origin(headers, &campaign)?;
-    let now = super::unix_now();
+    let now = unix_now();
     let client = crate::screening::client_key(client_ip);
     screen(state, &campaign, &client, now).await?;
     if let Some(check) = &campaign.config.bot_check {
@@ -175,7 +178,7 @@ async fn screen(state: &AppState, c: &Campaign, client: &str, now: i64) -> Resul
         ));
     }
     let id = &c.config.public_id;
-    let internal = |e: crate::StoreError| ApiError::Internal(e.to_string());
+    let internal = |e: c2c_store::StoreError| ApiError::Internal(e.to_string());
     let mine = state
         .store
         .pending_leases(id, Some(client), now)

@@ -1,10 +1,11 @@
-//! Token-bucket rate limits keyed by client IP or campaign: the SBC's limiter, shared between
-//! request handlers, with waits rounded up to whole seconds for `Retry-After`.
+//! Request limits of the web side (token requests per client and campaign, logins): the
+//! shared token buckets of `c2c-guard` behind a lock, per minute, with waits rounded up to
+//! whole seconds for `Retry-After`.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use c2c_sbc::ingress::{RateLimit, RateLimiter as Buckets};
+use c2c_guard::{RateLimit, RateLimiter as Buckets};
 
 /// Most keys tracked before idle ones are dropped, so a flood of source addresses cannot grow
 /// memory without bound.
@@ -12,18 +13,18 @@ const MAX_KEYS: usize = 100_000;
 
 /// Allows `per_minute` requests per key per minute, with bursts up to `burst`.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RequestLimiter {
     buckets: Mutex<Buckets<String>>,
 }
 
-impl RateLimiter {
+impl RequestLimiter {
     /// A limiter refilling `per_minute` per key, holding at most `burst`.
     pub fn new(per_minute: u32, burst: u32) -> Self {
         let limit = RateLimit {
             per_second: f64::from(per_minute.max(1)) / 60.0,
             burst: f64::from(burst.max(1)),
         };
-        RateLimiter {
+        RequestLimiter {
             buckets: Mutex::new(Buckets::with_capacity(limit, MAX_KEYS)),
         }
     }
@@ -36,7 +37,7 @@ impl RateLimiter {
     }
 
     /// Whether `key` is within the limit at `now`, taking nothing (for limits that count
-    /// only failures: [`RateLimiter::check`] after each one).
+    /// only failures: [`RequestLimiter::check`] after each one).
     pub fn peek(&self, key: &str, now: Instant) -> Result<(), Duration> {
         self.buckets()
             .peek(key.to_owned(), now)
@@ -59,7 +60,7 @@ mod tests {
 
     #[test]
     fn a_burst_passes_then_requests_wait_for_refill() {
-        let r = RateLimiter::new(60, 3);
+        let r = RequestLimiter::new(60, 3);
         let t = Instant::now();
         assert!(r.check("a", t).is_ok());
         assert!(r.check("a", t).is_ok());

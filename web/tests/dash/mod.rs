@@ -13,13 +13,12 @@ use axum::Router;
 use tower::ServiceExt;
 
 use c2c_sbc::trunk::TrunkConfig;
+use c2c_store::Role;
+use c2c_store::{CallMedia, CallWrite, NewCall};
+use c2c_store::{Store, WebSession};
 use c2c_token::{KeyRing, TokenIssuer};
 use c2c_web::screening::ActiveCalls;
-use c2c_web::store::Role;
-use c2c_web::store::{CallMedia, CallWrite, NewCall};
-use c2c_web::{
-    AppState, CampaignConfig, Campaigns, SecretBox, Store, Trunks, WebConfig, WebSession,
-};
+use c2c_web::{AppState, CampaignConfig, Campaigns, SecretBox, Trunks, WebConfig};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -213,10 +212,7 @@ pub async fn dash_in(
 /// A call in each organisation (o1's carrying hostile strings from the browser and SIP), a
 /// callback request and an API key of o1.
 pub async fn fixtures(store: &Store) -> (String, String) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64;
+    let now = c2c_token::clock::unix_now();
     for (org, campaign) in [("o1", "sales"), ("o2", "rival")] {
         let session = WebSession {
             id: format!("ws_{org}"),

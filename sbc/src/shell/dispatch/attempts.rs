@@ -100,15 +100,15 @@ pub(super) fn place(
 }
 
 impl LegSlot {
-    /// The slot of a leg ending a dialog recovered after a restart: one attempt, no failover.
-    pub(super) fn recovered(
+    /// The slot of a leg ending an interrupted dialog after a restart: one attempt, no failover.
+    pub(super) fn interrupted(
         leg: TrunkLeg,
         events: mpsc::UnboundedSender<LegEvent>,
         trace: mpsc::UnboundedSender<TraceEntry>,
     ) -> LegSlot {
         let addrs = vec![leg.next_hop().ip()];
         LegSlot {
-            current: Attempt::new(leg, "recovered".to_owned()),
+            current: Attempt::new(leg, "interrupted".to_owned()),
             retired: Vec::new(),
             pending: VecDeque::new(),
             events,

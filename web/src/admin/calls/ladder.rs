@@ -1,7 +1,7 @@
 //! The SIP ladder of a call's detail page: the messages the SBC really exchanged with the
 //! trunk, from the call's timeline, timed relative to the first one.
 
-use crate::store::CallEvent;
+use c2c_store::CallEvent;
 
 /// One rung: a message between c2c and the trunk, or a note that the trace was cut.
 pub(crate) struct Rung {

@@ -1,9 +1,10 @@
-//! The storage engines under test: SQLite (a file in a temp dir) and PostgreSQL (a database
-//! made for the test on the local server `scripts/postgres.sh` starts, dropped afterwards).
+//! The storage engines tests run on (feature `test-support`): SQLite (a file in a temp dir)
+//! and PostgreSQL (a database made for the test on the local server `scripts/postgres.sh`
+//! starts, dropped afterwards). Every query is tested on both.
 
-#![allow(dead_code)] // each test file uses a part of it
+#![allow(clippy::expect_used, clippy::panic)] // test support: a failure here fails the test
 
-use c2c_web::Store;
+use crate::Store;
 
 /// One engine under test, dropped at the end.
 pub struct Engine {
@@ -15,6 +16,7 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Closes the store and drops the test's database.
     pub async fn finish(self) {
         self.store.close().await;
         if let Some((admin, db)) = self.drop_db {
@@ -46,10 +48,12 @@ pub fn scratch(prefix: &str) -> tempfile::TempDir {
         .expect("temp dir")
 }
 
+/// A random suffix for names a test must not share with another.
 pub fn suffix() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
+/// A store on a fresh SQLite file.
 pub async fn sqlite() -> Engine {
     let dir = scratch("c2c-store-");
     let store = Store::open_sqlite_in(dir.path())
@@ -63,12 +67,13 @@ pub async fn sqlite() -> Engine {
     }
 }
 
+/// A store on a fresh PostgreSQL database at `TEST_POSTGRES_URL`.
 pub async fn postgres() -> Engine {
     sqlx::any::install_default_drivers();
     let admin = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| {
         panic!(
             "TEST_POSTGRES_URL is not set: run `make test`, or \
-             `TEST_POSTGRES_URL=$(scripts/postgres.sh) cargo test -p c2c-web`"
+             `TEST_POSTGRES_URL=$(scripts/postgres.sh) cargo test -p c2c-store`"
         )
     });
     let db = format!("c2c_t_{}", suffix());
@@ -93,6 +98,7 @@ pub async fn postgres() -> Engine {
     }
 }
 
+/// Both engines, to run a test on each.
 pub async fn engines() -> Vec<Engine> {
     vec![sqlite().await, postgres().await]
 }

@@ -5,13 +5,17 @@ use std::time::Instant;
 
 use super::dialog::Dialog;
 use super::{new_branch, ClientTx, Identity, InviteState, TrunkLeg, TIMER_B};
-use crate::recovered::RecoveredDialog;
+use crate::interrupted::InterruptedDialog;
 
 impl TrunkLeg {
     /// A leg in the confirmed dialog `d`, hanging up at once: its first output is the BYE
     /// (CSeq one above the last we used), sent from `local_addr` as the trunk knows us. It
     /// ends (`HangupLocal`) on any final response, a 481 included, or at Timer F.
-    pub fn recovered(d: &RecoveredDialog, local_addr: std::net::SocketAddr, now: Instant) -> Self {
+    pub fn interrupted(
+        d: &InterruptedDialog,
+        local_addr: std::net::SocketAddr,
+        now: Instant,
+    ) -> Self {
         // The INVITE transaction is long over; a fresh branch no response can match.
         let mut invite = ClientTx::new(new_branch(), Vec::new(), d.trunk_addr, TIMER_B, None, now);
         invite.stop();
@@ -28,7 +32,7 @@ impl TrunkLeg {
                 trunk_addr: d.trunk_addr,
                 transport: d.transport,
                 // Its one destination, the dialog's next hop, was checked against the
-                // networks before the leg was built (`Sbc::end_recovered`).
+                // networks before the leg was built (`Sbc::end_interrupted`).
                 networks: crate::networks::Networks::any(),
             },
             invite,

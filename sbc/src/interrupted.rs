@@ -2,8 +2,8 @@
 //! started again can end the call at the trunk (BYE, RFC 3261 §15.1.1) instead of leaving the
 //! carrier to keep it up (and billing) until its own timers notice.
 //!
-//! Sans-IO: recorded message texts in, a [`RecoveredDialog`] out; the BYE itself is sent by a
-//! [`crate::leg::TrunkLeg`] made from it ([`crate::leg::TrunkLeg::recovered`]). The texts come
+//! Sans-IO: recorded message texts in, a [`InterruptedDialog`] out; the BYE itself is sent by a
+//! [`crate::leg::TrunkLeg`] made from it ([`crate::leg::TrunkLeg::interrupted`]). The texts come
 //! from the database but were taken off the network, so nothing here trusts them: a dialog
 //! that cannot be rebuilt is an error, never a panic.
 
@@ -28,7 +28,7 @@ pub struct RecordedMessage<'a> {
 
 /// A confirmed dialog with a trunk (RFC 3261 §12.1.2), rebuilt from recorded messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecoveredDialog {
+pub struct InterruptedDialog {
     /// The Call-ID.
     pub call_id: String,
     /// Our From header as sent, our tag included.
@@ -68,7 +68,7 @@ pub enum RecoverError {
     BadAnswer(&'static str),
 }
 
-impl RecoveredDialog {
+impl InterruptedDialog {
     /// Rebuilds the dialog of our last INVITE from a call's recorded messages, in order.
     pub fn rebuild(messages: &[RecordedMessage<'_>]) -> Result<Self, RecoverError> {
         // Garbled texts are left out: what they held is simply not known.

@@ -1,5 +1,7 @@
-//! Storage (DESIGN §4): one set of migrations, the same queries on SQLite (default, in the data
-//! dir) and PostgreSQL (when `database_url` says so), through sqlx's `Any` driver.
+//! c2c-store: storage. One set of migrations, the same queries on SQLite (default, in the data
+//! dir) and PostgreSQL (when `database_url` says so), through sqlx's `Any` driver. The web side
+//! (dashboard, API) and the application (calls, records, leases) share it; it knows nothing of
+//! HTTP or SIP.
 //!
 //! Queries stick to what both engines share: `$n` placeholders, `ON CONFLICT DO NOTHING`,
 //! TEXT ids, BIGINT Unix seconds.
@@ -11,12 +13,15 @@ mod callbacks;
 mod calls;
 mod campaigns;
 mod config_seeds;
-mod cut_off_calls;
+mod interrupted_calls;
 mod leases;
 mod ledger;
 mod sessions;
 mod trunks;
 mod users;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use std::path::Path;
 use std::time::Duration;
@@ -30,7 +35,7 @@ pub use callbacks::CallbackRequest;
 pub use calls::{CallEvent, CallFilter, CallRecord, CallStats, NewCall};
 pub use campaigns::CampaignRow;
 pub use config_seeds::SeedKind;
-pub use cut_off_calls::CutOffCall;
+pub use interrupted_calls::InterruptedCall;
 pub use sessions::WebSession;
 pub use trunks::{SecretUpdate, TrunkRow};
 pub use users::{Login, NewLogin, Role, User};

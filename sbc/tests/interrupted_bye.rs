@@ -6,8 +6,8 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use c2c_sbc::interrupted::{InterruptedDialog, RecordedMessage};
 use c2c_sbc::leg::{EndReason, LegEvent};
-use c2c_sbc::recovered::{RecordedMessage, RecoveredDialog};
 use c2c_sbc::shell::{Direction, Sbc, SbcConfig, SbcError, TraceEntry};
 use c2c_sbc::sip::{response_to, Message};
 use c2c_sbc::trunk::TrunkConfig;
@@ -31,7 +31,7 @@ fn recorded(trunk: SocketAddr, contact: SocketAddr) -> (String, String) {
     (invite, ok)
 }
 
-fn dialog(trunk: SocketAddr, contact: SocketAddr) -> RecoveredDialog {
+fn dialog(trunk: SocketAddr, contact: SocketAddr) -> InterruptedDialog {
     let (invite, ok) = recorded(trunk, contact);
     let peer = trunk.to_string();
     let messages = [
@@ -46,7 +46,7 @@ fn dialog(trunk: SocketAddr, contact: SocketAddr) -> RecoveredDialog {
             text: &ok,
         },
     ];
-    RecoveredDialog::rebuild(&messages).expect("rebuilt")
+    InterruptedDialog::rebuild(&messages).expect("rebuilt")
 }
 
 fn trunk_at(addr: SocketAddr) -> TrunkConfig {
@@ -57,7 +57,7 @@ fn trunk_at(addr: SocketAddr) -> TrunkConfig {
 }
 
 #[tokio::test]
-async fn a_recovered_dialog_is_ended_at_its_trunk_and_only_at_a_configured_one() {
+async fn a_interrupted_dialog_is_ended_at_its_trunk_and_only_at_a_configured_one() {
     tokio::time::timeout(LIMIT, async {
         let peer = UdpSocket::bind("127.0.0.2:0").await.expect("trunk socket");
         let trunk = peer.local_addr().expect("addr");
@@ -68,7 +68,7 @@ async fn a_recovered_dialog_is_ended_at_its_trunk_and_only_at_a_configured_one()
         })
         .await
         .expect("sbc");
-        let mut call = sbc.end_recovered(&dialog(trunk, trunk)).expect("sent");
+        let mut call = sbc.end_interrupted(&dialog(trunk, trunk)).expect("sent");
         let mut trace = call.take_trace().expect("trace");
 
         let mut buf = vec![0u8; 65536];
@@ -120,13 +120,13 @@ async fn a_recovered_dialog_is_ended_at_its_trunk_and_only_at_a_configured_one()
         // A Contact elsewhere than a trunk gets nothing.
         let elsewhere: SocketAddr = "127.0.0.9:5060".parse().expect("addr");
         assert!(matches!(
-            sbc.end_recovered(&dialog(trunk, elsewhere)),
+            sbc.end_interrupted(&dialog(trunk, elsewhere)),
             Err(SbcError::NotATrunk(a)) if a == elsewhere
         ));
         // Neither does a trunk removed since.
         sbc.set_trunks(Vec::new()).await.expect("no trunks");
         assert!(matches!(
-            sbc.end_recovered(&dialog(trunk, trunk)),
+            sbc.end_interrupted(&dialog(trunk, trunk)),
             Err(SbcError::NotATrunk(a)) if a == trunk
         ));
         let quiet = tokio::time::timeout(Duration::from_millis(300), peer.recv_from(&mut buf));

@@ -3,11 +3,10 @@
 
 use std::collections::HashSet;
 
+use c2c_store::WebSession;
 use c2c_token::{SessionNumber, TokenLedger};
-use c2c_web::WebSession;
 
-mod engines;
-use engines::engines;
+use c2c_store::testing::engines;
 
 fn numbers(n: usize) -> Vec<SessionNumber> {
     (0..n).map(|i| number(&format!("+1555010{i:04}"))).collect()

@@ -1,11 +1,11 @@
-//! `recovered_dialog`: rebuilding a crashed call's trunk dialog from its recorded SIP texts
-//! (read back from the database), then the BYE the recovered leg sends and what it does with
+//! `interrupted_dialog`: rebuilding a crashed call's trunk dialog from its recorded SIP texts
+//! (read back from the database), then the BYE the interrupted call's leg sends and what it does with
 //! the trunk's answers.
 
 use std::net::SocketAddr;
 
 use c2c_sbc::leg::{Output, TrunkLeg};
-use c2c_sbc::recovered::{RecordedMessage, RecoveredDialog};
+use c2c_sbc::interrupted::{RecordedMessage, InterruptedDialog};
 use c2c_sbc::sip::{parse_message, Message};
 
 use crate::clock;
@@ -25,7 +25,7 @@ const PEERS: [&str; 4] = [
 
 /// Messages separated by [`MESSAGE_SEP`]; each one's first byte has the direction (bit 0:
 /// sent by us) and the peer (bits 1–2), the rest is its text.
-pub fn recovered_dialog(data: &[u8]) {
+pub fn interrupted_dialog(data: &[u8]) {
     let texts: Vec<(bool, &str, String)> = crate::split_on(data, MESSAGE_SEP)
         .filter_map(|m| {
             let (&flags, text) = m.split_first()?;
@@ -45,12 +45,12 @@ pub fn recovered_dialog(data: &[u8]) {
             text,
         })
         .collect();
-    let Ok(d) = RecoveredDialog::rebuild(&messages) else {
+    let Ok(d) = InterruptedDialog::rebuild(&messages) else {
         return;
     };
     let _ = d.next_hop();
     let local = SocketAddr::from(([198, 51, 100, 1], 5060));
-    let mut leg = TrunkLeg::recovered(&d, local, clock::base());
+    let mut leg = TrunkLeg::interrupted(&d, local, clock::base());
     drain(&mut leg);
     // The trunk answers the BYE (or anything else recorded from it).
     for m in messages.iter().filter(|m| !m.sent) {
@@ -72,7 +72,7 @@ fn drain(leg: &mut TrunkLeg) {
         match leg.poll_output() {
             Some(Output::Transmit { bytes, .. }) => {
                 if let Err(e) = parse_message(&bytes) {
-                    panic!("the recovered leg sent a message it cannot parse: {e}");
+                    panic!("the interrupted call's leg sent a message it cannot parse: {e}");
                 }
             }
             Some(Output::Event(_)) => {}

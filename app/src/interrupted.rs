@@ -1,33 +1,33 @@
-//! Ends, at their trunks, the answered calls a crash cut off: the carrier would otherwise
+//! Ends, at their trunks, the answered calls a crash interrupted: the carrier would otherwise
 //! keep each call up (and billing) until its own timers notice. At start the node rebuilds
 //! each trunk dialog from the SIP messages its call's timeline recorded, and once the SBC
 //! knows the current trunks, sends each a BYE in the background (Timer F may take 32 s).
 
 use std::sync::Arc;
 
+use c2c_sbc::interrupted::{InterruptedDialog, RecordedMessage};
 use c2c_sbc::leg::LegEvent;
-use c2c_sbc::recovered::{RecordedMessage, RecoveredDialog};
 use c2c_sbc::shell::{first_line, Direction, Sbc, TraceEntry};
-use c2c_web::Store;
+use c2c_store::Store;
 
 use crate::cdr::CallRecorder;
 
-/// A cut-off call whose trunk dialog could be rebuilt.
+/// An interrupted call whose trunk dialog could be rebuilt.
 #[derive(Debug, Clone)]
-pub struct CutOff {
+pub struct InterruptedCallDialog {
     /// The call's record id.
     pub record: String,
     /// The trunk dialog to end.
-    pub dialog: RecoveredDialog,
+    pub dialog: InterruptedDialog,
 }
 
 /// This node's answered calls still open, with their rebuilt dialogs; read them before the
 /// records are closed. A call whose dialog cannot be rebuilt is logged and left out.
-pub async fn find(store: &Store, node: &str) -> Vec<CutOff> {
-    let calls = match store.cut_off_calls(node).await {
+pub async fn find(store: &Store, node: &str) -> Vec<InterruptedCallDialog> {
+    let calls = match store.interrupted_calls(node).await {
         Ok(calls) => calls,
         Err(e) => {
-            tracing::error!(error = %e, "cut-off calls not read: their trunks are not told");
+            tracing::error!(error = %e, "interrupted calls not read: their trunks are not told");
             return Vec::new();
         }
     };
@@ -43,14 +43,14 @@ pub async fn find(store: &Store, node: &str) -> Vec<CutOff> {
                     text: &m.detail,
                 })
                 .collect();
-            match RecoveredDialog::rebuild(&recorded) {
-                Ok(dialog) => Some(CutOff {
+            match InterruptedDialog::rebuild(&recorded) {
+                Ok(dialog) => Some(InterruptedCallDialog {
                     record: call.id,
                     dialog,
                 }),
                 Err(e) => {
                     tracing::warn!(call = %call.id, sip_call_id = %call.sip_call_id, error = %e,
-                        "trunk dialog of a cut-off call not rebuilt: the trunk is not told");
+                        "trunk dialog of an interrupted call not rebuilt: the trunk is not told");
                     None
                 }
             }
@@ -59,21 +59,21 @@ pub async fn find(store: &Store, node: &str) -> Vec<CutOff> {
 }
 
 /// Sends a BYE in each dialog, each in its own task; the caller does not wait.
-pub fn end_all(store: &Store, sbc: &Arc<Sbc>, calls: Vec<CutOff>) {
+pub fn end_all(store: &Store, sbc: &Arc<Sbc>, calls: Vec<InterruptedCallDialog>) {
     for call in calls {
         tokio::spawn(end_one(store.clone(), sbc.clone(), call));
     }
 }
 
 /// Ends one dialog, recording the BYE and its answer in the call's ladder.
-async fn end_one(store: Store, sbc: Arc<Sbc>, call: CutOff) {
+async fn end_one(store: Store, sbc: Arc<Sbc>, call: InterruptedCallDialog) {
     let rec = CallRecorder::resume(&store, &call.record);
     let sip_call_id = call.dialog.call_id.as_str();
-    let mut placed = match sbc.end_recovered(&call.dialog) {
+    let mut placed = match sbc.end_interrupted(&call.dialog) {
         Ok(placed) => placed,
         Err(e) => {
             tracing::warn!(call = %call.record, %sip_call_id, error = %e,
-                "cut-off call not ended at the trunk");
+                "interrupted call not ended at the trunk");
             rec.event(
                 "error",
                 &format!("no BYE sent to the trunk after restart: {e}"),
@@ -104,7 +104,7 @@ async fn end_one(store: Store, sbc: Arc<Sbc>, call: CutOff) {
     match answer {
         Some(answer) => {
             tracing::info!(call = %call.record, %sip_call_id, %answer,
-                "cut-off call ended at the trunk after restart");
+                "interrupted call ended at the trunk after restart");
             rec.event("state", &format!("the trunk answered the BYE: {answer}"));
         }
         None => {
@@ -117,7 +117,7 @@ async fn end_one(store: Store, sbc: Arc<Sbc>, call: CutOff) {
 
 #[cfg(test)]
 mod tests {
-    use c2c_web::store::NewCall;
+    use c2c_store::NewCall;
 
     use super::*;
 

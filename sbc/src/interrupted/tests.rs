@@ -114,7 +114,7 @@ fn a_challenged_answered_call_is_rebuilt_with_its_route_set_and_ended_with_the_n
         received(&reinvite),
         sent(&reinvite_ok),
     ];
-    let d = RecoveredDialog::rebuild(&messages).expect("rebuilt");
+    let d = InterruptedDialog::rebuild(&messages).expect("rebuilt");
     assert_eq!(d.call_id, CALL_ID);
     assert_eq!(
         (d.local_tag.as_str(), d.remote_tag.as_str()),
@@ -133,7 +133,7 @@ fn a_challenged_answered_call_is_rebuilt_with_its_route_set_and_ended_with_the_n
     assert_eq!(d.trunk_addr, TRUNK.parse::<SocketAddr>().expect("addr"));
     assert_eq!(d.transport, Transport::Udp);
 
-    let mut leg = TrunkLeg::recovered(&d, local(), Instant::now());
+    let mut leg = TrunkLeg::interrupted(&d, local(), Instant::now());
     let (bye, to) = first_bye(&mut leg);
     // To the first route (the last Record-Route), RFC 3261 §12.2.1.1.
     assert_eq!(to, "192.0.2.8:5060".parse::<SocketAddr>().expect("addr"));
@@ -178,13 +178,13 @@ fn without_record_route_the_bye_goes_to_the_contact_and_counts_past_every_reques
     let prack = request("PRACK", 2, "<sip:x@192.0.2.7>;tag=trunktag9", "");
     let bye = request("BYE", 3, "<sip:x@192.0.2.7>;tag=trunktag9", "");
     let messages = [sent(&inv), received(&ok), sent(&prack), sent(&bye)];
-    let d = RecoveredDialog::rebuild(&messages).expect("rebuilt");
+    let d = InterruptedDialog::rebuild(&messages).expect("rebuilt");
     assert_eq!((d.last_cseq, d.routes.len()), (3, 0));
     assert_eq!(
         d.next_hop(),
         "192.0.2.20:5080".parse::<SocketAddr>().expect("addr")
     );
-    let mut leg = TrunkLeg::recovered(&d, local(), Instant::now());
+    let mut leg = TrunkLeg::interrupted(&d, local(), Instant::now());
     let (bye, _) = first_bye(&mut leg);
     assert_eq!(bye.headers.get("CSeq"), Some("4 BYE"));
 }
@@ -227,14 +227,14 @@ fn calls_that_cannot_be_rebuilt_say_why() {
     ];
     for (messages, want) in cases {
         assert_eq!(
-            RecoveredDialog::rebuild(&messages),
+            InterruptedDialog::rebuild(&messages),
             Err(want.clone()),
             "{want}"
         );
     }
     let bad_contact = ok1.replace("<sip:c@192.0.2.20>", "<mailto:c@example.com>");
     assert_eq!(
-        RecoveredDialog::rebuild(&[sent(&inv), received(&bad_contact)]),
+        InterruptedDialog::rebuild(&[sent(&inv), received(&bad_contact)]),
         Err(RecoverError::BadAnswer("Contact"))
     );
 }
@@ -243,9 +243,9 @@ fn calls_that_cannot_be_rebuilt_say_why() {
 fn the_bye_is_retransmitted_on_timer_e_and_given_up_at_timer_f() {
     let inv = invite(1);
     let ok = response("200 OK", 1, "INVITE", "Contact: <sip:c@192.0.2.20>\r\n");
-    let d = RecoveredDialog::rebuild(&[sent(&inv), received(&ok)]).expect("rebuilt");
+    let d = InterruptedDialog::rebuild(&[sent(&inv), received(&ok)]).expect("rebuilt");
     let start = Instant::now();
-    let mut leg = TrunkLeg::recovered(&d, local(), start);
+    let mut leg = TrunkLeg::interrupted(&d, local(), start);
     let (first, _) = first_bye(&mut leg);
     let mut sent_at = vec![Duration::ZERO];
     let mut ended = None;
@@ -283,9 +283,9 @@ fn the_bye_is_retransmitted_on_timer_e_and_given_up_at_timer_f() {
 fn a_481_ends_the_bye_at_once() {
     let inv = invite(1);
     let ok = response("200 OK", 1, "INVITE", "Contact: <sip:c@192.0.2.20>\r\n");
-    let d = RecoveredDialog::rebuild(&[sent(&inv), received(&ok)]).expect("rebuilt");
+    let d = InterruptedDialog::rebuild(&[sent(&inv), received(&ok)]).expect("rebuilt");
     let now = Instant::now();
-    let mut leg = TrunkLeg::recovered(&d, local(), now);
+    let mut leg = TrunkLeg::interrupted(&d, local(), now);
     let (bye, to) = first_bye(&mut leg);
     while leg.poll_output().is_some() {}
     let gone = response_to(&bye, 481, "Call/Transaction Does Not Exist", None);

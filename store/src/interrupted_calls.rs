@@ -6,7 +6,7 @@ use super::{Store, StoreError};
 
 /// An answered call a node left open, with its SIP ladder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CutOffCall {
+pub struct InterruptedCall {
     /// Call id.
     pub id: String,
     /// Organisation.
@@ -22,7 +22,7 @@ pub struct CutOffCall {
 impl Store {
     /// The answered calls `node` has not ended (a crash cut them off), oldest first, with
     /// their SIP messages; read before [`Store::close_interrupted_calls`] closes them.
-    pub async fn cut_off_calls(&self, node: &str) -> Result<Vec<CutOffCall>, StoreError> {
+    pub async fn interrupted_calls(&self, node: &str) -> Result<Vec<InterruptedCall>, StoreError> {
         let calls: Vec<(String, String, String, String)> = sqlx::query_as(
             "SELECT id, org, trunk, sip_call_id FROM calls WHERE node = $1 \
              AND ended_at IS NULL AND answered_at IS NOT NULL ORDER BY started_at, id",
@@ -39,7 +39,7 @@ impl Store {
             .bind(id.as_str())
             .fetch_all(self.pool())
             .await?;
-            out.push(CutOffCall {
+            out.push(InterruptedCall {
                 id,
                 org,
                 trunk,
