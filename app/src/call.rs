@@ -25,7 +25,7 @@ use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
 mod flow;
 mod trunk_side;
 
-use crate::cdr::CallRecorder;
+use crate::cdr::{CallRecorder, CallRecords};
 use c2c_media::bridge::{Bridge, BridgeConfig};
 use c2c_media::loops::{MediaCommand, MediaEvent, MediaHandle, MediaLoops};
 use c2c_media::peer::BrowserPeer;
@@ -53,6 +53,8 @@ pub struct Gateway {
     pub verifier: TokenVerifier,
     /// Visitor context (page URL for X-C2C-Page), number leases.
     pub store: Store,
+    /// Where call records go (the database, or the spool while it is away).
+    pub records: CallRecords,
     /// This node's id, recorded with each call it carries.
     pub node: String,
     /// Campaigns by public id: a token for a campaign deactivated since is refused.
@@ -138,7 +140,7 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
         )
         .await;
     }
-    let cdr = CallRecorder::start(&gw.store, &gw.node, &verified);
+    let cdr = CallRecorder::start(&gw.records, &gw.node, &verified);
     // The campaign's concurrent-call limit, taken atomically across every node: the token's
     // screening saw a free line, but others may have started since.
     let max = gw

@@ -20,6 +20,20 @@ use c2c_wire::EndReason;
 use c2c_media::bridge::BridgeStats;
 use c2c_token::clock::unix_ms;
 
+mod spool;
+
+pub use spool::{Spool, SpoolError};
+
+/// Where call records go: the database, and the spool while the database is away; cheap to
+/// clone.
+#[derive(Debug, Clone)]
+pub struct CallRecords {
+    /// The database.
+    pub store: Store,
+    /// This node's spool in its data dir.
+    pub spool: Spool,
+}
+
 /// Records one call; cheap to clone and to use from the call loop (no awaits).
 #[derive(Clone)]
 pub struct CallRecorder {
@@ -31,9 +45,9 @@ pub struct CallRecorder {
 
 impl CallRecorder {
     /// Inserts the record of a verified call about to be placed.
-    pub fn start(store: &Store, node: &str, v: &VerifiedCall) -> CallRecorder {
+    pub fn start(records: &CallRecords, node: &str, v: &VerifiedCall) -> CallRecorder {
         let id = format!("call_{:032x}", rand::random::<u128>());
-        let rec = Self::resume(store, &id);
+        let rec = Self::resume(records, &id);
         rec.send(CallWrite::Insert(Box::new(NewCall {
             id: rec.id.clone(),
             org: v.org().to_owned(),
@@ -52,9 +66,9 @@ impl CallRecorder {
 
     /// Appends to the record `id` of an earlier call (one a restart closed, say): inserts
     /// nothing.
-    pub fn resume(store: &Store, id: &str) -> CallRecorder {
+    pub fn resume(records: &CallRecords, id: &str) -> CallRecorder {
         let (writes, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_all(store.clone(), id.to_owned(), rx));
+        tokio::spawn(write_all(records.clone(), id.to_owned(), rx));
         CallRecorder {
             id: id.to_owned(),
             writes,
@@ -195,8 +209,8 @@ impl CallRecorder {
 
 /// Most writes one transaction takes (a call has a few dozen at most).
 const BATCH: usize = 64;
-/// Attempts of a batch before its writes are tried one by one.
-const ATTEMPTS: u32 = 5;
+/// How long a batch is retried while the database does not answer before it is spooled.
+const RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Applies one call's writes in order until the recorder is dropped.
 /// Call record writes queued and not yet written (or given up on), over all calls: a stopping
@@ -208,11 +222,11 @@ pub fn pending_writes() -> usize {
     PENDING.load(std::sync::atomic::Ordering::SeqCst)
 }
 
-async fn write_all(store: Store, id: String, mut rx: mpsc::UnboundedReceiver<CallWrite>) {
+async fn write_all(records: CallRecords, id: String, mut rx: mpsc::UnboundedReceiver<CallWrite>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         // A panic (a bug in a write) costs that batch, never the rest of the record.
-        let written = std::panic::AssertUnwindSafe(write_batch(&store, &id, &batch));
+        let written = std::panic::AssertUnwindSafe(write_batch(&records, &id, &batch));
         if let Err(panic) = futures_util::FutureExt::catch_unwind(written).await {
             let text = c2c_guard::supervise::panic_text(panic.as_ref());
             tracing::error!(call = %id, panic = text, writes = batch.len(), "call record writer caught a panic");
@@ -223,18 +237,48 @@ async fn write_all(store: Store, id: String, mut rx: mpsc::UnboundedReceiver<Cal
     }
 }
 
-/// Writes a batch, retrying while the database is away (a restart, a failover); if it still
-/// fails, one write at a time, so one bad write does not take the others with it.
-async fn write_batch(store: &Store, id: &str, batch: &[CallWrite]) {
+/// Writes a batch, retrying for [`RETRY_WINDOW`] while the database is away (a restart, a
+/// failover); should it stay away, the batch goes to the spool, to be replayed in order. A
+/// batch the database refuses is written one write at a time, so one bad write does not take
+/// the others with it.
+async fn write_batch(records: &CallRecords, id: &str, batch: &[CallWrite]) {
+    // Behind what is spooled already (this call's earlier writes may be among it).
+    match records.spool.append_if_pending(id, batch).await {
+        Ok(true) => return,
+        Ok(false) => {}
+        Err(e) => tracing::error!(error = %e, call = %id, "call-record spool not writable"),
+    }
+    let store = &records.store;
+    let deadline = tokio::time::Instant::now() + RETRY_WINDOW;
     let mut wait = std::time::Duration::from_millis(200);
-    for attempt in 1..=ATTEMPTS {
-        match store.apply_call_writes(id, batch).await {
-            Ok(()) => return,
-            Err(e) => {
+    let mut unavailable = true;
+    for attempt in 1.. {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match tokio::time::timeout(left, store.apply_call_writes(id, batch)).await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => {
+                unavailable = e.is_unavailable();
                 tracing::warn!(error = %e, call = %id, attempt, "call record write failed");
-                tokio::time::sleep(wait).await;
-                wait *= 2;
+                if !unavailable {
+                    break;
+                }
             }
+            // A query waiting out the pool's own timeout: the database is not answering.
+            Err(_) => break,
+        }
+        tokio::time::sleep(wait.min(left)).await;
+        wait *= 2;
+    }
+    if unavailable {
+        match records.spool.append(id, batch).await {
+            Ok(()) => {
+                tracing::warn!(call = %id, writes = batch.len(), "database away: call-record writes spooled");
+                return;
+            }
+            Err(e) => tracing::error!(error = %e, call = %id, "call-record spool not writable"),
         }
     }
     for w in batch {
@@ -284,7 +328,11 @@ mod tests {
             .tempdir()
             .expect("temp dir");
         let store = Store::open_sqlite_in(dir.path()).await.expect("store");
-        let rec = CallRecorder::start(&store, "node_test", &verified());
+        let records = CallRecords {
+            store: store.clone(),
+            spool: Spool::open(dir.path()).expect("spool"),
+        };
+        let rec = CallRecorder::start(&records, "node_test", &verified());
         let id = rec.id().to_owned();
         rec.placed("abc@127.0.0.1");
         let invite = "INVITE sip:+4930123456@192.0.2.7 SIP/2.0\r\nCall-ID: abc@127.0.0.1\r\n\r\n";

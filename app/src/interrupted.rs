@@ -10,7 +10,7 @@ use c2c_sbc::leg::LegEvent;
 use c2c_sbc::shell::{first_line, Direction, Sbc, TraceEntry};
 use c2c_store::Store;
 
-use crate::cdr::CallRecorder;
+use crate::cdr::{CallRecorder, CallRecords};
 
 /// An interrupted call whose trunk dialog could be rebuilt.
 #[derive(Debug, Clone)]
@@ -59,15 +59,15 @@ pub async fn find(store: &Store, node: &str) -> Vec<InterruptedCallDialog> {
 }
 
 /// Sends a BYE in each dialog, each in its own task; the caller does not wait.
-pub fn end_all(store: &Store, sbc: &Arc<Sbc>, calls: Vec<InterruptedCallDialog>) {
+pub fn end_all(records: &CallRecords, sbc: &Arc<Sbc>, calls: Vec<InterruptedCallDialog>) {
     for call in calls {
-        tokio::spawn(end_one(store.clone(), sbc.clone(), call));
+        tokio::spawn(end_one(records.clone(), sbc.clone(), call));
     }
 }
 
 /// Ends one dialog, recording the BYE and its answer in the call's ladder.
-async fn end_one(store: Store, sbc: Arc<Sbc>, call: InterruptedCallDialog) {
-    let rec = CallRecorder::resume(&store, &call.record);
+async fn end_one(records: CallRecords, sbc: Arc<Sbc>, call: InterruptedCallDialog) {
+    let rec = CallRecorder::resume(&records, &call.record);
     let sip_call_id = call.dialog.call_id.as_str();
     let mut placed = match sbc.end_interrupted(&call.dialog) {
         Ok(placed) => placed,

@@ -13,6 +13,7 @@ use c2c_web::screening::ActiveCalls;
 use c2c_web::{AppState, CampaignConfig, Campaigns, NumberPool, SecretBox, Trunks, WebConfig};
 
 use crate::call::Gateway;
+use crate::cdr::{CallRecords, Spool};
 use crate::config::{Config, SeedTrunk};
 use crate::trunk_sync::{apply_trunks, sync_trunks};
 use c2c_media::loops::MediaLoops;
@@ -37,12 +38,33 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     let store = config.open_store().await.context("opening the database")?;
     let node = crate::node::load_or_create(&config.data_dir)
         .with_context(|| format!("node id in {}", config.data_dir.display()))?;
+    // Writes an outage kept in the spool go in first: a call that ended meanwhile is not
+    // one a crash interrupted.
+    let records = CallRecords {
+        store: store.clone(),
+        spool: Spool::open(&config.data_dir).context("the call-record spool (data_dir)")?,
+    };
+    let replayed = records.spool.replay(&store).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "call-record spool not replayed");
+        false
+    });
+    records.spool.spawn_replayer(store.clone());
     // Their trunk dialogs are rebuilt before the records are closed; ended once trunks load.
     let interrupted = crate::interrupted::find(&store, &node).await;
-    let closed = store
-        .close_interrupted_calls(&node, unix_now() * 1000)
-        .await
-        .context("closing the calls of a previous run")?;
+    let closed = match replayed {
+        true => store
+            .close_interrupted_calls(&node, unix_now() * 1000)
+            .await
+            .context("closing the calls of a previous run")?,
+        // Records still in the spool would be closed before their own end arrives: those of
+        // the previous run are closed at the next start that finds the spool replayed.
+        false => {
+            tracing::warn!(
+                "call-record spool not empty: the previous run's open calls stay open for now"
+            );
+            0
+        }
+    };
     if closed > 0 {
         tracing::warn!(%node, closed, "calls the previous run ended without closing recorded as interrupted");
     }
@@ -85,7 +107,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             calls = interrupted.len(),
             "ending the interrupted calls at their trunks (BYE)"
         );
-        crate::interrupted::end_all(&store, &sbc, interrupted);
+        crate::interrupted::end_all(&records, &sbc, interrupted);
     }
     let readiness = c2c_web::readiness::Readiness::default();
     let sip = sbc.clone();
@@ -156,6 +178,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         drain_over,
         verifier: TokenVerifier::new(keys, config.token_issuer.clone(), Arc::new(store.clone())),
         store,
+        records,
         node,
         campaigns,
         active_calls: active_calls.clone(),

@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod http;
 pub mod loadgen;
 pub mod ports;
+pub mod postgres;
 pub mod scene;
 pub mod sipp;
 pub mod site;

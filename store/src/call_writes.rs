@@ -24,8 +24,8 @@ struct MediaRow {
     media: CallMedia,
 }
 
-/// One change to a call's record.
-#[derive(Debug, Clone, PartialEq)]
+/// One change to a call's record (serialised as such in the application's spool).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum CallWrite {
     /// The record as the call starts (a crash mid-call still leaves it).
     Insert(Box<NewCall>),
@@ -60,7 +60,9 @@ pub enum CallWrite {
 }
 
 /// A call's media figures (RTP packets counted on each side of the gateway).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize,
+)]
 pub struct CallMedia {
     /// RTP packets received from the browser.
     pub from_browser: i64,

@@ -3,7 +3,7 @@
 use super::{Store, StoreError};
 
 /// What is known when a call starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NewCall {
     /// Call id.
     pub id: String,

@@ -69,6 +69,31 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the database did not answer (down, restarting, unreachable, out of
+    /// connections), as opposed to refusing what was asked: retrying later may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Open { .. } => true,
+            StoreError::Query(e) => match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // SQLSTATE class 08 (connection exception) and 57P (operator intervention:
+                // the server shutting down or restarting under the connection).
+                sqlx::Error::Database(db) => db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+                _ => false,
+            },
+            StoreError::Migrate(_) | StoreError::Corrupt { .. } => false,
+        }
+    }
+}
+
 /// The database; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {

@@ -27,6 +27,8 @@ pub const CALLS_ACTIVE: &str = "c2c_calls_active";
 pub const CALL_SETUP_SECONDS: &str = "c2c_call_setup_seconds";
 /// Destinations tried after the first one (hunting).
 pub const DESTINATIONS_HUNTED: &str = "c2c_destinations_hunted_total";
+/// Call-record writes the database did not take in time, kept in the node's spool.
+pub const CALL_WRITES_SPOOLED: &str = "c2c_call_record_writes_spooled_total";
 
 /// The process-wide recorder's handle, installed on first use. Should another recorder be
 /// installed already (a test harness), this one still renders, just without global events.
@@ -57,6 +59,10 @@ fn describe() {
     metrics::describe_gauge!(CALLS_ACTIVE, "Calls in progress.");
     metrics::describe_histogram!(CALL_SETUP_SECONDS, "First INVITE to answer, seconds.");
     metrics::describe_counter!(DESTINATIONS_HUNTED, "Destinations called after the first.");
+    metrics::describe_counter!(
+        CALL_WRITES_SPOOLED,
+        "Call-record writes spooled to disk while the database was away."
+    );
     metrics::describe_counter!(
         c2c_guard::supervise::PANICS,
         "Panics contained (the input dropped, the task going on), by task."
