@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use c2c_e2e::loadgen::spawn::{self, SippEcho};
-use c2c_e2e::loadgen::{self, LoadConfig, Target};
+use c2c_e2e::loadgen::{self, LoadConfig};
 use c2c_e2e::scratch_dir;
 
 const CALLS: usize = 20;
@@ -18,18 +18,7 @@ async fn twenty_simulated_browsers_call_through_the_gateway_and_hear_their_echo(
         let dir = scratch.path();
         let sipp = SippEcho::start(dir, CALLS).expect("SIPp");
         let (gw, pid) = spawn::gateway(dir, sipp.port).await.expect("gateway");
-        let config = LoadConfig {
-            target: Target::C2c {
-                gateway: gw.url.clone(),
-                origin: spawn::ORIGIN.into(),
-                campaign: spawn::CAMPAIGN.into(),
-            },
-            calls: CALLS,
-            duration: Duration::from_secs(10),
-            ramp_per_s: 20.0,
-            media_threads: 2,
-            server_pid: Some(pid),
-        };
+        let config = LoadConfig::spawned_gateway(&gw.url, CALLS, Duration::from_secs(10), pid);
         let report = loadgen::run(&config).await.expect("load run");
         println!("{}", report.text());
         assert_eq!(

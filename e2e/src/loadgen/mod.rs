@@ -82,6 +82,25 @@ pub struct LoadConfig {
     pub server_pid: Option<u32>,
 }
 
+impl LoadConfig {
+    /// `calls` calls held for `duration` through the gateway at `url` that [`spawn::gateway`]
+    /// started (its campaign and origin), ramped at 20 calls/s, the node's pid watched.
+    pub fn spawned_gateway(url: &str, calls: usize, duration: Duration, pid: u32) -> Self {
+        LoadConfig {
+            target: Target::C2c {
+                gateway: url.to_owned(),
+                origin: spawn::ORIGIN.into(),
+                campaign: spawn::CAMPAIGN.into(),
+            },
+            calls,
+            duration,
+            ramp_per_s: 20.0,
+            media_threads: 2,
+            server_pid: Some(pid),
+        }
+    }
+}
+
 /// Why a run could not happen at all (single calls failing are counted, not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
