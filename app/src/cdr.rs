@@ -266,7 +266,8 @@ async fn write_batch(records: &CallRecords, id: &str, batch: &[CallWrite]) {
                     break;
                 }
             }
-            // A query waiting out the pool's own timeout: the database is not answering.
+            // A query waiting out the pool's own timeout: the database is not answering. Should
+            // it have committed just then, the spooled copy repeats these timeline entries.
             Err(_) => break,
         }
         tokio::time::sleep(wait.min(left)).await;
