@@ -2,8 +2,10 @@
 //! the real binary to SIPp's echo, the node takes an INVITE flood from SIPp at an untrusted
 //! address, an OPTIONS flood, a STUN flood at its media port, a flood of WebSocket connections
 //! that never send a call, and a flood of token requests from a site the campaign does not
-//! allow. The calls must not notice: every one is answered and keeps its media, the node stays
-//! ready, contains no panic, and its memory does not grow with the flood.
+//! allow. From the first call's setup on, the trunk's own address (spoofable by anyone) floods
+//! OPTIONS and REGISTER above its rate limit. The calls must not notice: every one is answered
+//! and keeps its media, the node stays ready, contains no panic, and its memory does not grow
+//! with the flood.
 //!
 //! The rates here are what two shared cores carry beside the calls; BENCHMARKS.md ("Hostile
 //! input") has the figures of a run and the method.
@@ -27,6 +29,8 @@ const FLOOD_FOR: Duration = Duration::from_secs(10);
 const INVITES_PER_S: u32 = 300;
 /// OPTIONS and STUN datagrams per second, each.
 const DATAGRAMS_PER_S: u64 = 2_000;
+/// OPTIONS and REGISTER per second from the trunk's address, above its 500/s rate limit.
+const TRUNK_FLOOD_PER_S: u64 = 1_500;
 /// Idle WebSocket connections opened at once.
 const SOCKETS: usize = 200;
 /// Token requests per second from a foreign origin.
@@ -70,18 +74,18 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Sends `make(i)` to `to` from `from` at `per_s` for `FLOOD_FOR`; counts what went out.
+/// Sends `make(i)` to `to` from `from` at `per_s` for `lasting`; counts what went out.
 async fn datagram_flood(
     from: &str,
     to: SocketAddr,
-    per_s: u64,
+    (per_s, lasting): (u64, Duration),
     sent: Arc<AtomicU64>,
     make: impl Fn(u64) -> Vec<u8>,
 ) {
     let sock = UdpSocket::bind(from).await.expect("flood socket");
     let start = Instant::now();
     let mut i = 0u64;
-    while start.elapsed() < FLOOD_FOR {
+    while start.elapsed() < lasting {
         // Bursts every 10 ms keep the rate without a timer per datagram.
         let due = (start.elapsed().as_millis() as u64 + 10) * per_s / 1000;
         while i < due {
@@ -94,11 +98,13 @@ async fn datagram_flood(
     }
 }
 
-fn options(i: u64, to: SocketAddr) -> Vec<u8> {
+/// An out-of-dialog `method` from `host`, a new Call-ID each.
+fn request(method: &str, i: u64, host: &str, to: SocketAddr) -> Vec<u8> {
     format!(
-        "OPTIONS sip:c2c@{to} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.3:5099;branch=z9hG4bKf{i}\r\n\
-         Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.3>;tag=f{i}\r\nTo: <sip:c2c@{to}>\r\n\
-         Call-ID: flood-{i}@127.0.0.3\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        "{method} sip:c2c@{to} SIP/2.0\r\nVia: SIP/2.0/UDP {host}:5099;branch=z9hG4bKf{i}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:probe@{host}>;tag=f{i}\r\nTo: <sip:c2c@{to}>\r\n\
+         Call-ID: flood-{i}@{host}\r\nCSeq: 1 {method}\r\nContact: <sip:probe@{host}:5099>\r\n\
+         Content-Length: 0\r\n\r\n"
     )
     .into_bytes()
 }
@@ -138,9 +144,17 @@ async fn floods_beside_twenty_calls_cost_no_call() {
         assert!(!media.is_empty(), "no media loop in the log:\n{log}");
         let rss_before = rss_kib(pid);
 
-        let counts: [Arc<AtomicU64>; 4] = Default::default();
-        let [options_sent, stun_sent, sockets_opened, tokens_refused] = counts.clone();
+        let counts: [Arc<AtomicU64>; 5] = Default::default();
+        let [options_sent, stun_sent, sockets_opened, tokens_refused, trunk_sent] = counts.clone();
         let url = gw.url.clone();
+        // The trunk (SIPp, on 127.0.0.1) answers our calls from the address this floods from.
+        let trunk_flood = tokio::spawn(datagram_flood(
+            "127.0.0.1:0",
+            sip,
+            (TRUNK_FLOOD_PER_S, FLOOD_AFTER + FLOOD_FOR),
+            trunk_sent,
+            move |i| request(if i % 2 == 0 { "OPTIONS" } else { "REGISTER" }, i, "127.0.0.1", sip),
+        ));
         let floods = tokio::spawn(async move {
             tokio::time::sleep(FLOOD_AFTER).await;
             let invite_port = ports::free_udp();
@@ -156,10 +170,11 @@ async fn floods_beside_twenty_calls_cost_no_call() {
                 .kill_on_drop(true)
                 .spawn()
                 .expect("SIPp flood");
-            let opts = datagram_flood("127.0.0.3:0", sip, DATAGRAMS_PER_S, options_sent, move |i| {
-                options(i, sip)
+            let rate = (DATAGRAMS_PER_S, FLOOD_FOR);
+            let opts = datagram_flood("127.0.0.3:0", sip, rate, options_sent, move |i| {
+                request("OPTIONS", i, "127.0.0.3", sip)
             });
-            let stuns = datagram_flood("127.0.0.4:0", media[0], DATAGRAMS_PER_S, stun_sent, stun);
+            let stuns = datagram_flood("127.0.0.4:0", media[0], rate, stun_sent, stun);
             let ws_url = url.replace("http://", "ws://") + "/v1/calls/ws";
             let sockets = async move {
                 let mut held = Vec::new();
@@ -201,14 +216,15 @@ async fn floods_beside_twenty_calls_cost_no_call() {
         let config = LoadConfig::spawned_gateway(&gw.url, CALLS, FLOOD_AFTER + FLOOD_FOR + Duration::from_secs(2), pid);
         let report = loadgen::run(&config).await.expect("load run");
         floods.await.expect("floods");
-        let [options_sent, stun_sent, sockets_opened, tokens_refused] =
+        trunk_flood.await.expect("trunk flood");
+        let [options_sent, stun_sent, sockets_opened, tokens_refused, trunk_sent] =
             counts.map(|c| c.load(Ordering::Relaxed));
         let rss_after = rss_kib(pid);
         println!("{}", report.text());
         println!(
             "floods: {INVITES_PER_S} INVITE/s from 127.0.0.2 for {} s; {options_sent} OPTIONS, \
              {stun_sent} STUN; {sockets_opened} idle sockets; {tokens_refused} tokens refused; \
-             RSS {rss_before} → {rss_after} KiB",
+             {trunk_sent} OPTIONS/REGISTER from the trunk's address; RSS {rss_before} → {rss_after} KiB",
             FLOOD_FOR.as_secs()
         );
         let log = gw.log_text();
@@ -220,6 +236,7 @@ async fn floods_beside_twenty_calls_cost_no_call() {
             report.text()
         );
         assert!(options_sent > DATAGRAMS_PER_S * 8 && stun_sent > DATAGRAMS_PER_S * 8);
+        assert!(trunk_sent > TRUNK_FLOOD_PER_S * 10, "{trunk_sent} from the trunk");
         assert!(sockets_opened as usize >= SOCKETS / 2, "{sockets_opened} sockets");
         assert!(tokens_refused > TOKENS_PER_S * 5, "{tokens_refused} refusals");
         assert!(

@@ -86,7 +86,7 @@ pub fn datagram(data: &[u8]) {
     }
     let now = clock::base();
     let mut answering = ingress(UntrustedPolicy::Forbidden);
-    let screened = answering.screen(data, trunk(), now);
+    let screened = answering.screen(data, trunk(), now, |_| false);
     check_reply(data, &screened);
     if let Screened::Request(req) = &screened {
         assert!(
@@ -96,7 +96,7 @@ pub fn datagram(data: &[u8]) {
         // What the SBC hands on must serialise into something it would take again.
         let _ = parse_message(&Message::Request(req.clone()).to_bytes());
     }
-    let screened = answering.screen(data, stranger(), now);
+    let screened = answering.screen(data, stranger(), now, |_| false);
     check_reply(data, &screened);
     assert!(
         matches!(screened, Screened::Drop(_) | Screened::Reply(_)),
@@ -104,7 +104,7 @@ pub fn datagram(data: &[u8]) {
     );
     let mut silent = ingress(UntrustedPolicy::Drop);
     assert!(matches!(
-        silent.screen(data, stranger(), now),
+        silent.screen(data, stranger(), now, |_| false),
         Screened::Drop(_)
     ));
 }
@@ -129,7 +129,7 @@ pub fn stream(data: &[u8]) {
             match framer.next_message() {
                 Ok(Some(Framed::Message(m))) => {
                     assert!(m.len() <= max, "a framed message is within the limit");
-                    let screened = ingress.screen(&m, trunk(), clock::base());
+                    let screened = ingress.screen(&m, trunk(), clock::base(), |_| false);
                     check_reply(&m, &screened);
                 }
                 Ok(Some(Framed::Ping)) => {}

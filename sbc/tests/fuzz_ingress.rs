@@ -138,16 +138,16 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
         let mut i = ingress();
         let now = Instant::now();
-        let screened = i.screen(&bytes, TRUNK.parse().expect("addr"), now);
+        let screened = i.screen(&bytes, TRUNK.parse().expect("addr"), now, |_| false);
         check_reply(&bytes, &screened);
-        let stranger = i.screen(&bytes, STRANGER.parse().expect("addr"), now);
+        let stranger = i.screen(&bytes, STRANGER.parse().expect("addr"), now, |_| false);
         prop_assert!(matches!(stranger, Screened::Drop(_)), "strangers get nothing");
     }
 
     #[test]
     fn mutated_messages_never_panic_and_keep_identity_out(bytes in mutated()) {
         let mut i = ingress();
-        let screened = i.screen(&bytes, TRUNK.parse().expect("addr"), Instant::now());
+        let screened = i.screen(&bytes, TRUNK.parse().expect("addr"), Instant::now(), |_| false);
         check_reply(&bytes, &screened);
         if let Screened::Request(req) = &screened {
             prop_assert!(req.headers.get("P-Asserted-Identity").is_none());
@@ -163,7 +163,7 @@ proptest! {
     #[test]
     fn arbitrary_utf8_never_panics(text in any::<String>()) {
         let mut i = ingress();
-        let screened = i.screen(text.as_bytes(), TRUNK.parse().expect("addr"), Instant::now());
+        let screened = i.screen(text.as_bytes(), TRUNK.parse().expect("addr"), Instant::now(), |_| false);
         check_reply(text.as_bytes(), &screened);
         let _ = parse_message(text.as_bytes());
     }
@@ -180,7 +180,7 @@ proptest! {
             format!("{method} {rest} {version}"),
         ] {
             let mut i = ingress();
-            let screened = i.screen(text.as_bytes(), TRUNK.parse().expect("addr"), Instant::now());
+            let screened = i.screen(text.as_bytes(), TRUNK.parse().expect("addr"), Instant::now(), |_| false);
             check_reply(text.as_bytes(), &screened);
         }
     }
@@ -188,7 +188,7 @@ proptest! {
     #[test]
     fn mutated_utf8_messages_never_panic(text in mutated_utf8()) {
         let mut i = ingress();
-        let screened = i.screen(text.as_bytes(), TRUNK.parse().expect("addr"), Instant::now());
+        let screened = i.screen(text.as_bytes(), TRUNK.parse().expect("addr"), Instant::now(), |_| false);
         check_reply(text.as_bytes(), &screened);
         if let Screened::Request(req) = &screened {
             prop_assert!(req.headers.get("P-Asserted-Identity").is_none());

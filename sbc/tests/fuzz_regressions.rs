@@ -93,15 +93,18 @@ fn sip_datagram_regressions_do_not_crash() {
         }
         let now = Instant::now();
         let mut answering = ingress(UntrustedPolicy::Forbidden);
-        let _ = answering.screen(&data, addr(TRUNK), now);
-        let stranger = answering.screen(&data, addr(STRANGER), now);
+        let _ = answering.screen(&data, addr(TRUNK), now, |_| false);
+        let stranger = answering.screen(&data, addr(STRANGER), now, |_| false);
         assert!(
             matches!(stranger, Screened::Drop(_) | Screened::Reply(_)),
             "{name}"
         );
         let mut silent = ingress(UntrustedPolicy::Drop);
         assert!(
-            matches!(silent.screen(&data, addr(STRANGER), now), Screened::Drop(_)),
+            matches!(
+                silent.screen(&data, addr(STRANGER), now, |_| false),
+                Screened::Drop(_)
+            ),
             "{name}"
         );
     }
@@ -126,7 +129,7 @@ fn sip_stream_regressions_do_not_crash() {
             loop {
                 match framer.next_message() {
                     Ok(Some(Framed::Message(m))) => {
-                        let _ = ingress.screen(&m, addr(TRUNK), Instant::now());
+                        let _ = ingress.screen(&m, addr(TRUNK), Instant::now(), |_| false);
                     }
                     Ok(Some(Framed::Ping)) => {}
                     Ok(None) => break,

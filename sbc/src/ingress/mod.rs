@@ -1,10 +1,16 @@
 //! Ingress screening: everything that arrives on a SIP socket passes here first, sans-IO.
 //!
-//! In order: the per-source rate limit, the source check (only trunk addresses may talk to
-//! us), the size limit, the strict parser, then the checks that apply to any request. What
+//! In order: the source check (only trunk addresses may talk to us), the size limit, the
+//! strict parser, the per-source rate limit, then the checks that apply to any request. What
 //! comes out is a message for call logic with every identity header removed, a stateless
 //! reply (400, 403, 501, 505, 513 …), or a silent drop. Nothing here panics, blocks or grows
 //! without bound: the rate limiter's table is capped and messages are capped in size.
+//!
+//! A trunk's address is trivially spoofed, so its rate limit must not be able to cost its
+//! calls: only what could start something new (a request outside every known call) or earn
+//! an answer (a malformed message) spends the trunk's tokens. Responses and requests within
+//! a call we hold pass free; a forged one is parsed and dropped, never answered. A stranger's
+//! tokens are spent before parsing, since nothing a stranger sends is ever let in.
 
 mod identity;
 mod out_of_dialog;
@@ -136,27 +142,39 @@ impl Ingress {
         self.is_trusted(ip) || self.config.untrusted == UntrustedPolicy::Forbidden
     }
 
-    /// Screens one datagram or one framed stream message from `from`.
-    pub fn screen(&mut self, bytes: &[u8], from: SocketAddr, now: Instant) -> Screened {
+    /// Screens one datagram or one framed stream message from `from`; `known_call` says
+    /// whether a Call-ID is a call we hold (its messages never spend the trunk's tokens).
+    pub fn screen(
+        &mut self,
+        bytes: &[u8],
+        from: SocketAddr,
+        now: Instant,
+        known_call: impl Fn(&str) -> bool,
+    ) -> Screened {
         let trusted = self.is_trusted(from.ip());
-        if !trusted && self.config.untrusted == UntrustedPolicy::Drop {
-            return Screened::Drop("untrusted source");
+        if !trusted {
+            if self.config.untrusted == UntrustedPolicy::Drop {
+                return Screened::Drop("untrusted source");
+            }
+            if !self.untrusted_rate.allow(from.ip(), now) {
+                return Screened::Drop("rate limit");
+            }
         }
-        let allowed = if trusted {
-            self.trusted_rate.allow(from.ip(), now)
-        } else {
-            self.untrusted_rate.allow(from.ip(), now)
-        };
-        if !allowed {
-            return Screened::Drop("rate limit");
-        }
+        // Spends one of the trunk's tokens, for what could start a transaction or earn a reply.
+        let spend = |ingress: &mut Self| !trusted || ingress.trusted_rate.allow(from.ip(), now);
         if bytes.len() > self.config.max_message {
+            if !spend(self) {
+                return Screened::Drop("rate limit");
+            }
             return reply_salvaged(bytes, trusted, 513, "Message Too Large");
         }
         let msg = match sip::parse_message(bytes) {
             Ok(msg) => msg,
             Err(SipError::Empty) => return Screened::Drop("keep-alive"),
             Err(err) => {
+                if !spend(self) {
+                    return Screened::Drop("rate limit");
+                }
                 debug!(%from, %err, "malformed SIP message");
                 let Some(salvaged) = salvage_request(bytes) else {
                     return Screened::Drop("malformed, unanswerable");
@@ -165,6 +183,14 @@ impl Ingress {
                 return reply_to(&salvaged, trusted, status, reason);
             }
         };
+        let free = trusted
+            && match &msg {
+                Message::Response(_) => true,
+                Message::Request(_) => msg.call_id().is_some_and(&known_call),
+            };
+        if !free && !spend(self) {
+            return Screened::Drop("rate limit");
+        }
         match msg {
             Message::Response(mut resp) if trusted => {
                 strip_identity(&mut resp.headers);

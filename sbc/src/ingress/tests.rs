@@ -41,19 +41,21 @@ fn strangers_are_dropped_or_forbidden_by_policy() {
     let msg = options("");
     let mut drop = ingress(UntrustedPolicy::Drop);
     assert_eq!(
-        drop.screen(msg.as_bytes(), addr(STRANGER), now),
+        drop.screen(msg.as_bytes(), addr(STRANGER), now, |_| false),
         Screened::Drop("untrusted source")
     );
     let mut forbid = ingress(UntrustedPolicy::Forbidden);
     assert_eq!(
-        status(&forbid.screen(msg.as_bytes(), addr(STRANGER), now)),
+        status(&forbid.screen(msg.as_bytes(), addr(STRANGER), now, |_| false)),
         Some(403)
     );
     assert!(forbid.admits_connection(addr(STRANGER).ip()));
     assert!(!drop.admits_connection(addr(STRANGER).ip()));
     // The trunk, on any port and as an IPv4-mapped IPv6 address, is trusted.
     assert!(matches!(
-        drop.screen(msg.as_bytes(), addr("[::ffff:192.0.2.1]:7000"), now),
+        drop.screen(msg.as_bytes(), addr("[::ffff:192.0.2.1]:7000"), now, |_| {
+            false
+        }),
         Screened::Request(_)
     ));
 }
@@ -94,7 +96,7 @@ fn malformed_requests_get_the_rfc_status() {
         ("\r\n\r\n".into(), None),
     ];
     for (text, expected) in cases {
-        let got = i.screen(text.as_bytes(), from, now);
+        let got = i.screen(text.as_bytes(), from, now, |_| false);
         assert_eq!(
             status(&got),
             expected,
@@ -109,7 +111,7 @@ fn identity_headers_never_reach_call_logic() {
     let now = Instant::now();
     let mut i = ingress(UntrustedPolicy::Drop);
     let msg = options("P-Asserted-Identity: <sip:+1@x>\r\ny: abc\r\nX-C2C-Session: forged\r\n");
-    let Screened::Request(req) = i.screen(msg.as_bytes(), addr(TRUNK), now) else {
+    let Screened::Request(req) = i.screen(msg.as_bytes(), addr(TRUNK), now, |_| false) else {
         panic!("delivered")
     };
     assert!(req.headers.iter().all(|(n, _)| !is_identity_header(n)));
@@ -128,14 +130,81 @@ fn floods_are_cut_by_the_rate_limit() {
     });
     let msg = options("");
     let from = addr(STRANGER);
-    assert_eq!(status(&i.screen(msg.as_bytes(), from, t0)), Some(403));
-    assert_eq!(status(&i.screen(msg.as_bytes(), from, t0)), Some(403));
     assert_eq!(
-        i.screen(msg.as_bytes(), from, t0),
+        status(&i.screen(msg.as_bytes(), from, t0, |_| false)),
+        Some(403)
+    );
+    assert_eq!(
+        status(&i.screen(msg.as_bytes(), from, t0, |_| false)),
+        Some(403)
+    );
+    assert_eq!(
+        i.screen(msg.as_bytes(), from, t0, |_| false),
         Screened::Drop("rate limit")
     );
     let later = t0 + Duration::from_secs(1);
-    assert_eq!(status(&i.screen(msg.as_bytes(), from, later)), Some(403));
+    assert_eq!(
+        status(&i.screen(msg.as_bytes(), from, later, |_| false)),
+        Some(403)
+    );
+}
+
+#[test]
+fn a_trunk_flood_spends_only_what_could_start_something() {
+    let t0 = Instant::now();
+    let mut i = Ingress::new(IngressConfig {
+        trusted_rate: RateLimit {
+            per_second: 1.0,
+            burst: 2.0,
+        },
+        ..IngressConfig::default()
+    });
+    i.trust(addr(TRUNK).ip());
+    let from = addr(TRUNK);
+    let held = |id: &str| id == "up";
+    let new_request = options("");
+    let in_call = new_request.replace("Call-ID: o1", "Call-ID: up");
+    let bad_version = new_request.replacen("SIP/2.0", "SIP/3.0", 1);
+    let response = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bKx\r\n\
+                    From: <sip:c2c@192.0.2.2>;tag=b\r\nTo: <sip:t@192.0.2.1>;tag=a\r\n\
+                    Call-ID: up\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
+    // A malformed message earns a reply, so it spends a token like a new request does.
+    assert_eq!(
+        status(&i.screen(bad_version.as_bytes(), from, t0, held)),
+        Some(505)
+    );
+    assert!(matches!(
+        i.screen(new_request.as_bytes(), from, t0, held),
+        Screened::Request(_)
+    ));
+    assert_eq!(
+        i.screen(new_request.as_bytes(), from, t0, held),
+        Screened::Drop("rate limit")
+    );
+    assert_eq!(
+        i.screen(bad_version.as_bytes(), from, t0, held),
+        Screened::Drop("rate limit")
+    );
+    // The bucket is empty, yet the calls we hold still hear from their trunk.
+    for _ in 0..100 {
+        assert!(matches!(
+            i.screen(in_call.as_bytes(), from, t0, held),
+            Screened::Request(_)
+        ));
+        assert!(matches!(
+            i.screen(response.as_bytes(), from, t0, held),
+            Screened::Response(_)
+        ));
+        assert_eq!(
+            i.screen(b"\r\n\r\n", from, t0, held),
+            Screened::Drop("keep-alive")
+        );
+    }
+    let later = t0 + Duration::from_secs(1);
+    assert!(matches!(
+        i.screen(new_request.as_bytes(), from, later, held),
+        Screened::Request(_)
+    ));
 }
 
 #[test]
@@ -143,7 +212,7 @@ fn out_of_dialog_answers_follow_rfc3261_order() {
     let now = Instant::now();
     let mut i = ingress(UntrustedPolicy::Drop);
     let answer = |i: &mut Ingress, text: &str| -> Option<u16> {
-        match i.screen(text.as_bytes(), addr(TRUNK), now) {
+        match i.screen(text.as_bytes(), addr(TRUNK), now, |_| false) {
             Screened::Request(req) => answer_out_of_dialog(&req, "t").map(|r| r.status),
             other => status(&other),
         }

@@ -243,11 +243,15 @@ impl Task {
             }
             Wake::Datagram(len, from) => {
                 let raw = buf.get(..len).unwrap_or_default();
-                let screened = sip.ingress.screen(raw, from, Instant::now());
+                let screened = sip
+                    .ingress
+                    .screen(raw, from, Instant::now(), |id| legs.contains_key(id));
                 on_screened(net, legs, &mut sip.keepalive, screened, from, raw).await;
             }
             Wake::Inbound(Inbound::Message { bytes, from, conn }) => {
-                let screened = sip.ingress.screen(&bytes, from, Instant::now());
+                let screened = sip
+                    .ingress
+                    .screen(&bytes, from, Instant::now(), |id| legs.contains_key(id));
                 if screened == Screened::Drop("untrusted source") {
                     let _ = conn.try_send(ConnOut::Close);
                     return;
