@@ -24,7 +24,8 @@ impl Algorithm {
         }
     }
 
-    fn hash(self, text: &str) -> String {
+    /// The lowercase hex digest of `text`.
+    pub(crate) fn hash(self, text: &str) -> String {
         let bytes: Vec<u8> = match self {
             Self::Md5 => Md5::digest(text.as_bytes()).to_vec(),
             Self::Sha256 => Sha256::digest(text.as_bytes()).to_vec(),
@@ -67,8 +68,8 @@ pub enum DigestError {
     UnsupportedQop(String),
 }
 
-/// Splits `k=v, k="v, w"` into pairs, honouring quotes.
-fn auth_params(text: &str) -> Vec<(String, String)> {
+/// Splits `k=v, k="v, w"` into pairs, honouring quotes; names lowercased.
+pub(crate) fn auth_params(text: &str) -> Vec<(String, String)> {
     crate::sip::split_list(text)
         .filter_map(|p| {
             let (k, v) = p.split_once('=')?;
@@ -144,10 +145,16 @@ pub struct Answer<'a> {
     pub nc: u32,
 }
 
+/// HA1 = H(username:realm:password), what a registrar stores instead of the password
+/// (RFC 7616 §3.4.2): it only opens this user's account in this realm.
+pub fn ha1(algorithm: Algorithm, username: &str, realm: &str, password: &str) -> String {
+    algorithm.hash(&format!("{username}:{realm}:{password}"))
+}
+
 /// The `response` value (RFC 3261 §22.4 / RFC 2617 §3.2.2.1 with RFC 8760 hashes).
 pub fn response(ch: &Challenge, a: &Answer<'_>) -> String {
     let h = |t: &str| ch.algorithm.hash(t);
-    let ha1 = h(&format!("{}:{}:{}", a.username, ch.realm, a.password));
+    let ha1 = ha1(ch.algorithm, a.username, &ch.realm, a.password);
     let ha2 = h(&format!("{}:{}", a.method, a.uri));
     if ch.qop_auth {
         h(&format!(
@@ -160,7 +167,7 @@ pub fn response(ch: &Challenge, a: &Answer<'_>) -> String {
 }
 
 /// Quotes a value for a quoted-string (escaping `"` and `\`).
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 

@@ -21,6 +21,7 @@ pub mod interrupted;
 pub mod keepalive;
 pub mod leg;
 pub mod networks;
+pub mod registrar;
 pub mod sdp;
 pub mod shell;
 pub mod sip;
