@@ -6,6 +6,7 @@
 //! Queries stick to what both engines share: `$n` placeholders, `ON CONFLICT DO NOTHING`,
 //! TEXT ids, BIGINT Unix seconds.
 
+mod agents;
 mod api_keys;
 mod call_slots;
 mod call_writes;
@@ -29,6 +30,9 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
+pub use agents::{
+    Agent, AgentContact, AgentCredentialRow, AgentRegistration, ContactKind, NewAgent,
+};
 pub use api_keys::{ApiKeyInfo, NewApiKey};
 pub use call_writes::{CallMedia, CallWrite};
 pub use callbacks::CallbackRequest;

@@ -477,3 +477,148 @@ async fn concurrent_calls_are_capped_atomically_across_nodes() {
         e.finish().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_keep_skills_contacts_one_account_each_and_registrations_per_node() {
+    use c2c_store::{AgentContact, AgentCredentialRow, AgentRegistration, ContactKind, NewAgent};
+    for e in engines().await {
+        let new = NewAgent {
+            org: "acme".into(),
+            display_name: "Alice".into(),
+            max_calls: 2,
+            skills: vec![("lang:de".into(), 5), ("product:billing".into(), 3)],
+            contacts: vec![
+                AgentContact {
+                    kind: ContactKind::Sip,
+                    target: "alice".into(),
+                    trunk: String::new(),
+                    confirm_digit: String::new(),
+                },
+                AgentContact {
+                    kind: ContactKind::Phone,
+                    target: "+4930123456".into(),
+                    trunk: "carrier".into(),
+                    confirm_digit: "1".into(),
+                },
+            ],
+        };
+        let alice = e.store.create_agent(&new, 10).await.expect("create");
+        let bob = e
+            .store
+            .create_agent(
+                &NewAgent {
+                    display_name: "Bob".into(),
+                    skills: Vec::new(),
+                    contacts: Vec::new(),
+                    ..new.clone()
+                },
+                10,
+            )
+            .await
+            .expect("create");
+        let listed = e.store.org_agents("acme").await.expect("list");
+        assert_eq!(listed.len(), 2, "{}", e.name);
+        assert_eq!(listed[0].id, alice, "{}: by name", e.name);
+        assert_eq!(listed[0].skills, new.skills, "{}", e.name);
+        assert_eq!(
+            listed[0].contacts, new.contacts,
+            "{}: in ring order",
+            e.name
+        );
+        assert!(e.store.org_agents("other").await.expect("list").is_empty());
+        assert!(
+            e.store.agent("other", &alice).await.expect("get").is_none(),
+            "{}",
+            e.name
+        );
+
+        let account = |agent: &str, username: &str, ha1: &str| AgentCredentialRow {
+            username: username.into(),
+            agent: agent.into(),
+            org: "acme".into(),
+            realm: "c2c".into(),
+            ha1_md5: ha1.into(),
+            ha1_sha256: ha1.into(),
+        };
+        assert!(e
+            .store
+            .set_agent_credential(&account(&alice, "alice", "h1"), 11)
+            .await
+            .expect("set"));
+        assert!(
+            !e.store
+                .set_agent_credential(&account(&bob, "alice", "h2"), 11)
+                .await
+                .expect("set"),
+            "{}: a username belongs to one agent",
+            e.name
+        );
+        assert!(e
+            .store
+            .set_agent_credential(&account(&alice, "alice2", "h3"), 12)
+            .await
+            .expect("set"));
+        let all = e.store.all_agent_credentials().await.expect("all");
+        assert_eq!(
+            all,
+            vec![account(&alice, "alice2", "h3")],
+            "{}: replaced",
+            e.name
+        );
+
+        let reg = |contact: &str, node: &str, expires_at| AgentRegistration {
+            username: "alice2".into(),
+            contact: contact.into(),
+            agent: alice.clone(),
+            org: "acme".into(),
+            source: "192.0.2.10:5060".into(),
+            transport: "udp".into(),
+            node: node.into(),
+            expires_at,
+        };
+        e.store
+            .put_registration(&reg("sip:a@desk", "n1", 100))
+            .await
+            .expect("put");
+        e.store
+            .put_registration(&reg("sip:a@desk", "n1", 200))
+            .await
+            .expect("refresh");
+        e.store
+            .put_registration(&reg("sip:a@mobile", "n2", 150))
+            .await
+            .expect("put");
+        let now = e.store.org_registrations("acme", 120).await.expect("list");
+        assert_eq!(now.len(), 2, "{}: a refresh is one row", e.name);
+        assert_eq!(now[0].expires_at, 200, "{}", e.name);
+        assert_eq!(
+            e.store
+                .org_registrations("acme", 160)
+                .await
+                .expect("list")
+                .len(),
+            1
+        );
+        e.store
+            .delete_registration("alice2", "sip:a@mobile")
+            .await
+            .expect("delete");
+        e.store
+            .put_registration(&reg("sip:a@old", "n3", 50))
+            .await
+            .expect("put");
+        assert_eq!(
+            e.store.clear_registrations("n1", 60).await.expect("clear"),
+            2,
+            "{}: n1's rows and the lapsed one",
+            e.name
+        );
+        assert!(e
+            .store
+            .org_registrations("acme", 0)
+            .await
+            .expect("list")
+            .is_empty());
+        e.finish().await;
+    }
+}

@@ -1,0 +1,354 @@
+//! Agents as stored: who they are, their skills, how they are reached, their SIP account
+//! (HA1 only) and the devices registered with it now.
+
+use super::{random_id, Store, StoreError};
+
+/// How an agent is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactKind {
+    /// The devices registered with the agent's SIP account.
+    Sip,
+    /// The agent console in a browser.
+    Browser,
+    /// A phone number dialled through a trunk.
+    Phone,
+}
+
+impl ContactKind {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sip => "sip",
+            Self::Browser => "browser",
+            Self::Phone => "phone",
+        }
+    }
+
+    /// The kind a stored name stands for.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "sip" => Some(Self::Sip),
+            "browser" => Some(Self::Browser),
+            "phone" => Some(Self::Phone),
+            _ => None,
+        }
+    }
+}
+
+/// One way of reaching an agent, in ring order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentContact {
+    /// What kind.
+    pub kind: ContactKind,
+    /// The SIP username, the console user, or the E.164 number.
+    pub target: String,
+    /// The trunk a phone contact is dialled through ('' otherwise).
+    pub trunk: String,
+    /// The digit the answerer must press to take the call ('' for none).
+    pub confirm_digit: String,
+}
+
+/// An agent to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAgent {
+    /// Owning organisation.
+    pub org: String,
+    /// The name admins see in the dashboard.
+    pub display_name: String,
+    /// Calls carried at once.
+    pub max_calls: i64,
+    /// Skill tags with a level of 1 to 5.
+    pub skills: Vec<(String, i64)>,
+    /// Ring order.
+    pub contacts: Vec<AgentContact>,
+}
+
+/// A stored agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    /// Its id.
+    pub id: String,
+    /// Owning organisation.
+    pub org: String,
+    /// Display name.
+    pub display_name: String,
+    /// Calls carried at once.
+    pub max_calls: i64,
+    /// Set away by the agent or an admin.
+    pub away: bool,
+    /// Skill tags and levels, by tag.
+    pub skills: Vec<(String, i64)>,
+    /// Ring order.
+    pub contacts: Vec<AgentContact>,
+}
+
+/// An agent's SIP account as the registrar needs it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AgentCredentialRow {
+    /// The SIP username (unique on the registrar).
+    pub username: String,
+    /// Whose.
+    pub agent: String,
+    /// The agent's organisation.
+    pub org: String,
+    /// The realm the HA1 values are for.
+    pub realm: String,
+    /// H(username:realm:password) with MD5, hex.
+    pub ha1_md5: String,
+    /// The same with SHA-256, hex.
+    pub ha1_sha256: String,
+}
+
+/// A device registered now.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AgentRegistration {
+    /// The SIP username it registered as.
+    pub username: String,
+    /// Its Contact URI.
+    pub contact: String,
+    /// Whose.
+    pub agent: String,
+    /// The agent's organisation.
+    pub org: String,
+    /// Where it is reached (`ip:port`).
+    pub source: String,
+    /// `udp`, `tcp` or `tls`.
+    pub transport: String,
+    /// The node whose registrar holds it.
+    pub node: String,
+    /// Unix seconds when it lapses unless refreshed.
+    pub expires_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct AgentBase {
+    id: String,
+    org: String,
+    display_name: String,
+    max_calls: i64,
+    away: i64,
+}
+
+impl Store {
+    /// Creates an agent with its skills and contacts; returns its id.
+    pub async fn create_agent(&self, agent: &NewAgent, now: i64) -> Result<String, StoreError> {
+        let id = random_id("ag_");
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO agents (id, org, display_name, max_calls, away, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 0, $5, $5)",
+        )
+        .bind(id.as_str())
+        .bind(&agent.org)
+        .bind(&agent.display_name)
+        .bind(agent.max_calls)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for (skill, level) in &agent.skills {
+            sqlx::query("INSERT INTO agent_skills (agent, skill, level) VALUES ($1, $2, $3)")
+                .bind(id.as_str())
+                .bind(skill)
+                .bind(*level)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (position, c) in agent.contacts.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO agent_contacts (agent, position, kind, target, trunk, confirm_digit) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id.as_str())
+            .bind(position as i64)
+            .bind(c.kind.as_str())
+            .bind(&c.target)
+            .bind(&c.trunk)
+            .bind(&c.confirm_digit)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// `org`'s agents by display name, with skills and contacts.
+    pub async fn org_agents(&self, org: &str) -> Result<Vec<Agent>, StoreError> {
+        let bases: Vec<AgentBase> = sqlx::query_as(
+            "SELECT id, org, display_name, max_calls, away FROM agents WHERE org = $1 \
+             ORDER BY display_name, id",
+        )
+        .bind(org)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(bases.len());
+        for base in bases {
+            out.push(self.complete_agent(base).await?);
+        }
+        Ok(out)
+    }
+
+    /// `org`'s agent with this id.
+    pub async fn agent(&self, org: &str, id: &str) -> Result<Option<Agent>, StoreError> {
+        let base: Option<AgentBase> = sqlx::query_as(
+            "SELECT id, org, display_name, max_calls, away FROM agents WHERE org = $1 AND id = $2",
+        )
+        .bind(org)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        match base {
+            Some(base) => Ok(Some(self.complete_agent(base).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn complete_agent(&self, base: AgentBase) -> Result<Agent, StoreError> {
+        let skills: Vec<(String, i64)> =
+            sqlx::query_as("SELECT skill, level FROM agent_skills WHERE agent = $1 ORDER BY skill")
+                .bind(base.id.as_str())
+                .fetch_all(self.pool())
+                .await?;
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT kind, target, trunk, confirm_digit FROM agent_contacts WHERE agent = $1 \
+             ORDER BY position",
+        )
+        .bind(base.id.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        let mut contacts = Vec::with_capacity(rows.len());
+        for (kind, target, trunk, confirm_digit) in rows {
+            let kind = ContactKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+                table: "agent_contacts",
+                key: base.id.clone(),
+                problem: format!("unknown contact kind {kind:?}"),
+            })?;
+            contacts.push(AgentContact {
+                kind,
+                target,
+                trunk,
+                confirm_digit,
+            });
+        }
+        Ok(Agent {
+            id: base.id,
+            org: base.org,
+            display_name: base.display_name,
+            max_calls: base.max_calls,
+            away: base.away != 0,
+            skills,
+            contacts,
+        })
+    }
+
+    /// Gives `agent` (of `org`) the SIP account `username`, replacing any it had; false when
+    /// another agent holds that username.
+    pub async fn set_agent_credential(
+        &self,
+        row: &AgentCredentialRow,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let holder: Option<(String,)> =
+            sqlx::query_as("SELECT agent FROM agent_credentials WHERE username = $1")
+                .bind(&row.username)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if holder.is_some_and(|(agent,)| agent != row.agent) {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM agent_credentials WHERE agent = $1")
+            .bind(&row.agent)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO agent_credentials (username, agent, org, realm, ha1_md5, ha1_sha256, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&row.username)
+        .bind(&row.agent)
+        .bind(&row.org)
+        .bind(&row.realm)
+        .bind(&row.ha1_md5)
+        .bind(&row.ha1_sha256)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Every SIP account (the registrar's whole set), by username.
+    pub async fn all_agent_credentials(&self) -> Result<Vec<AgentCredentialRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT username, agent, org, realm, ha1_md5, ha1_sha256 FROM agent_credentials \
+             ORDER BY username",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Records a device's binding (added or refreshed).
+    pub async fn put_registration(&self, reg: &AgentRegistration) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agent_registrations (username, contact, agent, org, source, transport, \
+             node, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (username, contact) DO UPDATE SET agent = excluded.agent, \
+             org = excluded.org, source = excluded.source, transport = excluded.transport, \
+             node = excluded.node, expires_at = excluded.expires_at",
+        )
+        .bind(&reg.username)
+        .bind(&reg.contact)
+        .bind(&reg.agent)
+        .bind(&reg.org)
+        .bind(&reg.source)
+        .bind(&reg.transport)
+        .bind(&reg.node)
+        .bind(reg.expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets a device's binding.
+    pub async fn delete_registration(
+        &self,
+        username: &str,
+        contact: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM agent_registrations WHERE username = $1 AND contact = $2")
+            .bind(username)
+            .bind(contact)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets what `node` had registered (it starts with an empty registrar) and what
+    /// lapsed before `now` anywhere (its node died); returns how many went.
+    pub async fn clear_registrations(&self, node: &str, now: i64) -> Result<u64, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM agent_registrations WHERE node = $1 OR expires_at <= $2")
+                .bind(node)
+                .bind(now)
+                .execute(self.pool())
+                .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// `org`'s devices registered and not lapsed at `now`, by username and contact.
+    pub async fn org_registrations(
+        &self,
+        org: &str,
+        now: i64,
+    ) -> Result<Vec<AgentRegistration>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT username, contact, agent, org, source, transport, node, expires_at \
+             FROM agent_registrations WHERE org = $1 AND expires_at > $2 \
+             ORDER BY username, contact",
+        )
+        .bind(org)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
