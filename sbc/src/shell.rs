@@ -30,6 +30,7 @@ use crate::ingress::{Ingress, IngressConfig};
 use crate::keepalive::KeepAlive;
 use crate::leg::{check_params, new_call_identity, LegError, LegEvent, LegParams};
 use crate::networks::Networks;
+use crate::registrar::{AgentCredential, Change, Registrar, RegistrarConfig};
 use crate::trunk::{qualified_name, Transport, TrunkConfig, TrunkConfigError};
 use c2c_token::VerifiedCall;
 
@@ -39,6 +40,8 @@ pub const TCP_IDLE: Duration = Duration::from_secs(32);
 pub const MAX_TCP_CONNECTIONS: usize = 1024;
 /// Most TCP connections from one address.
 pub const MAX_TCP_PER_SOURCE: usize = 16;
+/// Registration changes waiting for the application (beyond it they are dropped, logged).
+pub const REGISTRATION_QUEUE: usize = 4096;
 
 /// How the SBC listens and which trunks it knows.
 #[derive(Debug, Clone)]
@@ -65,6 +68,9 @@ pub struct SbcOptions {
     /// Where trunks may be (`[sip] trunk_networks`): the only addresses signalling and media
     /// are sent to or trusted from. The default allows every address (embedders, tests).
     pub trunk_networks: Networks,
+    /// The registrar for agents' devices; None answers REGISTER with 405. Devices may
+    /// register from `ingress.agent_networks` (and from trunk addresses).
+    pub registrar: Option<RegistrarConfig>,
 }
 
 impl Default for SbcOptions {
@@ -75,6 +81,7 @@ impl Default for SbcOptions {
             tcp_idle: TCP_IDLE,
             nameserver: None,
             trunk_networks: Networks::any(),
+            registrar: None,
         }
     }
 }
@@ -177,6 +184,10 @@ enum Command {
         trusted: HashSet<IpAddr>,
         probes: Vec<trunk_set::Probe>,
     },
+    /// The agents' SIP accounts changed: the registrar checks exactly these.
+    SetAgents {
+        credentials: Vec<AgentCredential>,
+    },
 }
 
 impl std::fmt::Debug for Command {
@@ -185,6 +196,7 @@ impl std::fmt::Debug for Command {
             Self::Place { candidates, .. } => write!(f, "Place({} candidates)", candidates.len()),
             Self::Hangup { call_id } => write!(f, "Hangup({call_id})"),
             Self::Recover { leg, .. } => write!(f, "Recover({})", leg.call_id()),
+            Self::SetAgents { credentials } => write!(f, "SetAgents({})", credentials.len()),
             Self::SetTrunks { trusted, probes } => {
                 write!(
                     f,
@@ -215,6 +227,8 @@ pub struct Sbc {
     tcp_idle: Duration,
     /// Locates trunks (RFC 3263) within the allowed networks.
     dns: Locator,
+    /// Registration changes, until the application takes them.
+    registrations: std::sync::Mutex<Option<mpsc::Receiver<Change>>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -324,10 +338,22 @@ impl Sbc {
             tasks.push(tokio::spawn(accept));
         }
         let trunk_addrs = RwLock::new(Arc::new(trusted.clone()));
+        let (registrations_tx, registrations) = mpsc::channel(REGISTRATION_QUEUE);
+        let registrar = match options.registrar {
+            Some(config) => {
+                let mut key = [0u8; 32];
+                aws_lc_rs::rand::fill(&mut key)
+                    .map_err(|_| std::io::Error::other("no randomness for the nonce key"))?;
+                Some(Registrar::new(config, &key, std::time::Instant::now()))
+            }
+            None => None,
+        };
         let sip = dispatch::Sip {
             ingress,
             keepalive,
             configured: trusted,
+            registrar,
+            registrations: registrations_tx,
         };
         tasks.push(tokio::spawn(dispatch::run(socket, sip, rx, inbound_rx)));
         info!(%local_addr, %advertised, tcp = options.tcp, "SIP listening");
@@ -342,8 +368,25 @@ impl Sbc {
             max_message,
             tcp_idle: options.tcp_idle,
             dns,
+            registrations: std::sync::Mutex::new(Some(registrations)),
             tasks,
         })
+    }
+
+    /// Gives the registrar the agents' SIP accounts (the whole set; a device whose account
+    /// went or changed is signed out). Harmless without a registrar.
+    pub fn set_agent_credentials(&self, credentials: Vec<AgentCredential>) -> Result<(), SbcError> {
+        self.commands
+            .send(Command::SetAgents { credentials })
+            .map_err(|_| SbcError::Stopped)
+    }
+
+    /// The registrar's changes (devices bound and gone), in order; None once taken.
+    pub fn take_registrations(&self) -> Option<mpsc::Receiver<Change>> {
+        self.registrations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Replaces the trunk set at run time: validates it and builds TLS clients (nothing

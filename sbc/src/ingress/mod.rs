@@ -11,6 +11,10 @@
 //! an answer (a malformed message) spends the trunk's tokens. Responses and requests within
 //! a call we hold pass free; a forged one is parsed and dropped, never answered. A stranger's
 //! tokens are spent before parsing, since nothing a stranger sends is ever let in.
+//!
+//! Agents' devices (sources in the registrar's networks) are answered like trunks, under a
+//! rate of their own spent by every message before parsing: one office NAT may carry many
+//! phones, so the rate is high, yet it bounds what a spoofed flood from there costs.
 
 mod identity;
 mod out_of_dialog;
@@ -27,6 +31,7 @@ use c2c_guard::{RateLimit, RateLimiter};
 pub use identity::{is_identity_header, strip_identity, IDENTITY_HEADERS, OWN_HEADER_PREFIX};
 pub use out_of_dialog::{answer_out_of_dialog, unsupported_requires, ACCEPT, ALLOW, SUPPORTED};
 
+use crate::networks::Networks;
 use crate::sip::{
     self, error_response, salvage_request, FrameError, Message, Method, Request, Response,
     Salvaged, SipError,
@@ -60,6 +65,10 @@ pub struct IngressConfig {
     pub untrusted_rate: RateLimit,
     /// Largest message accepted.
     pub max_message: usize,
+    /// Where agents' SIP devices may register from; None when the registrar is off.
+    pub agent_networks: Option<Networks>,
+    /// Rate per agent source address (every message counts).
+    pub agent_rate: RateLimit,
 }
 
 impl Default for IngressConfig {
@@ -75,6 +84,11 @@ impl Default for IngressConfig {
                 burst: 20.0,
             },
             max_message: MAX_INGRESS_MESSAGE,
+            agent_networks: None,
+            agent_rate: RateLimit {
+                per_second: 200.0,
+                burst: 1000.0,
+            },
         }
     }
 }
@@ -99,6 +113,7 @@ pub struct Ingress {
     trusted: HashSet<IpAddr>,
     trusted_rate: RateLimiter,
     untrusted_rate: RateLimiter,
+    agent_rate: RateLimiter,
 }
 
 /// A fresh tag for the To header of a stateless response (RFC 3261 §8.2.6.2).
@@ -112,6 +127,7 @@ impl Ingress {
         Self {
             trusted_rate: RateLimiter::new(config.trusted_rate),
             untrusted_rate: RateLimiter::new(config.untrusted_rate),
+            agent_rate: RateLimiter::new(config.agent_rate),
             config,
             trusted: HashSet::new(),
         }
@@ -132,6 +148,16 @@ impl Ingress {
         self.trusted.contains(&canonical_ip(ip))
     }
 
+    /// True when `ip` is where agents' devices may register from (and is no trunk).
+    pub fn is_agent_source(&self, ip: IpAddr) -> bool {
+        !self.is_trusted(ip)
+            && self
+                .config
+                .agent_networks
+                .as_ref()
+                .is_some_and(|n| n.allows(ip))
+    }
+
     /// The largest message accepted (for stream framers).
     pub fn max_message(&self) -> usize {
         self.config.max_message
@@ -139,7 +165,9 @@ impl Ingress {
 
     /// True when a new connection from `ip` should even be read from.
     pub fn admits_connection(&self, ip: IpAddr) -> bool {
-        self.is_trusted(ip) || self.config.untrusted == UntrustedPolicy::Forbidden
+        self.is_trusted(ip)
+            || self.is_agent_source(ip)
+            || self.config.untrusted == UntrustedPolicy::Forbidden
     }
 
     /// Screens one datagram or one framed stream message from `from`; `known_call` says
@@ -151,8 +179,13 @@ impl Ingress {
         now: Instant,
         known_call: impl Fn(&str) -> bool,
     ) -> Screened {
-        let trusted = self.is_trusted(from.ip());
-        if !trusted {
+        let trunk = self.is_trusted(from.ip());
+        let agent = self.is_agent_source(from.ip());
+        if agent {
+            if !self.agent_rate.allow(from.ip(), now) {
+                return Screened::Drop("rate limit");
+            }
+        } else if !trunk {
             if self.config.untrusted == UntrustedPolicy::Drop {
                 return Screened::Drop("untrusted source");
             }
@@ -160,8 +193,10 @@ impl Ingress {
                 return Screened::Drop("rate limit");
             }
         }
+        // Trunks and agents are answered; strangers get a 403 at most.
+        let trusted = trunk || agent;
         // Spends one of the trunk's tokens, for what could start a transaction or earn a reply.
-        let spend = |ingress: &mut Self| !trusted || ingress.trusted_rate.allow(from.ip(), now);
+        let spend = |ingress: &mut Self| !trunk || ingress.trusted_rate.allow(from.ip(), now);
         if bytes.len() > self.config.max_message {
             if !spend(self) {
                 return Screened::Drop("rate limit");
@@ -183,7 +218,7 @@ impl Ingress {
                 return reply_to(&salvaged, trusted, status, reason);
             }
         };
-        let free = trusted
+        let free = trunk
             && match &msg {
                 Message::Response(_) => true,
                 Message::Request(_) => msg.call_id().is_some_and(&known_call),
@@ -228,7 +263,7 @@ impl Ingress {
         err: FrameError,
         from: SocketAddr,
     ) -> Screened {
-        let trusted = self.is_trusted(from.ip());
+        let trusted = self.is_trusted(from.ip()) || self.is_agent_source(from.ip());
         let (status, reason) = match err {
             FrameError::TooLarge => (513, "Message Too Large"),
             FrameError::MissingContentLength | FrameError::BadContentLength => (400, "Bad Request"),

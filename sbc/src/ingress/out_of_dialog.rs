@@ -1,8 +1,9 @@
 //! How the SBC answers a well-formed request that belongs to no call of ours, in the order of
 //! RFC 3261 §8.2 (method, Request-URI scheme, Require, content, then the request itself).
 //!
-//! The SBC only places calls: it takes no inbound calls, registers no one, relays nothing
-//! from one trunk to another, and refuses REFER and Replaces (call hijacking, RFC 3891 §6).
+//! The SBC only places calls: it takes no inbound calls, relays nothing from one trunk to
+//! another, and refuses REFER and Replaces (call hijacking, RFC 3891 §6). A REGISTER comes
+//! here only when the registrar is off or its source may not register: 405.
 
 use crate::sip::{response_to, uri_scheme, Method, Request, Response};
 

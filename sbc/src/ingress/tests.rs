@@ -260,3 +260,50 @@ fn out_of_dialog_answers_follow_rfc3261_order() {
         .replace("1 OPTIONS", "1 ACK");
     assert_eq!(answer(&mut i, &ack), None);
 }
+
+#[test]
+fn agents_in_the_registrar_networks_are_let_in_under_their_own_rate() {
+    let now = Instant::now();
+    let mut i = Ingress::new(IngressConfig {
+        agent_networks: Some(Networks::parse(&["198.51.100.0/24".into()]).expect("nets")),
+        agent_rate: RateLimit {
+            per_second: 1.0,
+            burst: 3.0,
+        },
+        ..IngressConfig::default()
+    });
+    i.trust(addr(TRUNK).ip());
+    let phone = addr("198.51.100.20:5062");
+    let register = options("").replace("OPTIONS", "REGISTER");
+    assert!(i.is_agent_source(phone.ip()));
+    assert!(
+        !i.is_agent_source(addr(TRUNK).ip()),
+        "a trunk stays a trunk"
+    );
+    assert!(matches!(
+        i.screen(register.as_bytes(), phone, now, |_| false),
+        Screened::Request(_)
+    ));
+    // A malformed message from an agent gets the real status, as a trunk's would.
+    let bad = options("").replace("CSeq: 1 OPTIONS", "CSeq: x OPTIONS");
+    assert_eq!(
+        status(&i.screen(bad.as_bytes(), phone, now, |_| false)),
+        Some(400)
+    );
+    // Every message spends the agent source's tokens, even those of a known call.
+    assert!(matches!(
+        i.screen(register.as_bytes(), phone, now, |_| true),
+        Screened::Request(_)
+    ));
+    assert_eq!(
+        i.screen(register.as_bytes(), phone, now, |_| true),
+        Screened::Drop("rate limit")
+    );
+    assert_eq!(
+        i.screen(register.as_bytes(), addr(STRANGER), now, |_| false),
+        Screened::Drop("untrusted source"),
+        "outside the networks: a stranger"
+    );
+    let off = ingress(UntrustedPolicy::Drop);
+    assert!(!off.is_agent_source(phone.ip()), "no registrar, no agents");
+}

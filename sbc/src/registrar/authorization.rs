@@ -71,9 +71,9 @@ impl Credentials {
     }
 }
 
-/// The `WWW-Authenticate` values for a challenge: SHA-256 first, then MD5 for the many
-/// phones that know no better (RFC 8760 §2.4: the client picks the first it supports).
-pub fn challenges(realm: &str, nonce: &str, stale: bool) -> [String; 2] {
+/// The `WWW-Authenticate` values for a challenge, one per algorithm in order of preference
+/// (RFC 8760 §2.4: the client picks the first it supports; SHA-256 before MD5 by default).
+pub fn challenges(realm: &str, nonce: &str, stale: bool, algorithms: &[Algorithm]) -> Vec<String> {
     let one = |algorithm: Algorithm| {
         let mut value = format!(
             "Digest realm={}, nonce={}, algorithm={}, qop=\"auth\"",
@@ -86,7 +86,7 @@ pub fn challenges(realm: &str, nonce: &str, stale: bool) -> [String; 2] {
         }
         value
     };
-    [one(Algorithm::Sha256), one(Algorithm::Md5)]
+    algorithms.iter().map(|a| one(*a)).collect()
 }
 
 #[cfg(test)]
@@ -98,7 +98,7 @@ mod tests {
     /// one wrong byte anywhere fails it.
     #[test]
     fn what_a_client_computes_verifies_and_nothing_else_does() {
-        for offer in challenges("c2c", "5.abcd", false) {
+        for offer in challenges("c2c", "5.abcd", false, &[Algorithm::Sha256, Algorithm::Md5]) {
             let challenge = Challenge::parse(&offer).expect("our challenge parses");
             let answer = Answer {
                 username: "alice",

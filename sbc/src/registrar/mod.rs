@@ -28,7 +28,7 @@ use c2c_guard::{RateLimit, RateLimiter, MAX_TRACKED_SOURCES};
 pub use contacts::{asked, Asked, BadContacts, Wanted};
 pub use nonce::{Freshness, Nonces};
 
-use crate::digest::Algorithm;
+pub use crate::digest::Algorithm;
 use crate::ingress::{new_tag, unsupported_requires};
 use crate::sip::{name_addr_uri, response_to, uri_scheme, CSeq, Request, Response};
 use crate::trunk::Transport;
@@ -38,6 +38,9 @@ use crate::trunk::Transport;
 pub struct RegistrarConfig {
     /// The digest realm; credentials are hashed for it.
     pub realm: String,
+    /// The digest hashes offered, in order of preference (one challenge each). Many
+    /// clients read only the first challenge: put MD5 first for a fleet of old phones.
+    pub algorithms: Vec<Algorithm>,
     /// Shortest registration accepted (shorter ones get 423 with Min-Expires).
     pub min_expires: u32,
     /// Longest registration granted (longer ones are shortened to it).
@@ -58,6 +61,7 @@ impl Default for RegistrarConfig {
     fn default() -> Self {
         Self {
             realm: "c2c".into(),
+            algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
             min_expires: 60,
             max_expires: 3600,
             default_expires: 3600,
@@ -444,7 +448,7 @@ impl Registrar {
     ) -> Response {
         let mut resp = response_to(req, 401, "Unauthorized", Some(tag));
         let nonce = self.nonces.issue(from, now);
-        for value in challenges(&self.config.realm, &nonce, stale) {
+        for value in challenges(&self.config.realm, &nonce, stale, &self.config.algorithms) {
             resp.headers.push("WWW-Authenticate", value);
         }
         resp

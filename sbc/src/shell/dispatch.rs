@@ -13,7 +13,9 @@ use super::Command;
 use crate::failover::TrunkHealth;
 use crate::ingress::{answer_out_of_dialog, new_tag, Ingress, Screened};
 use crate::keepalive::{Health, KeepAlive};
-use crate::sip::{FrameError, Message, MAX_MESSAGE_SIZE};
+use crate::registrar::{Change, Registrar};
+use crate::sip::{FrameError, Message, Method, Request, MAX_MESSAGE_SIZE};
+use crate::trunk::Transport;
 use attempts::{place, LegSlot};
 use c2c_guard::supervise::Evidence;
 
@@ -56,12 +58,16 @@ pub(super) enum ConnOut {
     Close,
 }
 
-/// The SIP task's screening state: what it trusts and whom it pings.
+/// The SIP task's state outside calls: what it trusts, whom it pings, who is registered.
 pub(super) struct Sip {
     pub(super) ingress: Ingress,
     pub(super) keepalive: KeepAlive,
     /// Addresses of the current trunk set.
     pub(super) configured: HashSet<IpAddr>,
+    /// The agents' registrar, when enabled.
+    pub(super) registrar: Option<Registrar>,
+    /// Where the registrar's changes go.
+    pub(super) registrations: mpsc::Sender<Change>,
 }
 
 impl Sip {
@@ -70,6 +76,35 @@ impl Sip {
         let live = legs.values().flat_map(|s| s.addrs.iter().copied());
         self.ingress
             .set_trusted(self.configured.iter().copied().chain(live));
+    }
+
+    /// Answers a REGISTER when the registrar is on and the source may register.
+    fn register(
+        &mut self,
+        req: &Request,
+        from: SocketAddr,
+        transport: Transport,
+    ) -> Option<Vec<u8>> {
+        let may = self.ingress.is_trusted(from.ip()) || self.ingress.is_agent_source(from.ip());
+        let registrar = self.registrar.as_mut().filter(|_| may)?;
+        let resp = registrar.handle(req, from, transport, Instant::now());
+        metrics::counter!("c2c_registrar_requests_total", "status" => resp.status.to_string())
+            .increment(1);
+        self.forward_changes();
+        Some(Message::Response(resp).to_bytes())
+    }
+
+    /// Hands the registrar's changes to the application.
+    fn forward_changes(&mut self) {
+        let Some(registrar) = self.registrar.as_mut() else {
+            return;
+        };
+        while let Some(change) = registrar.poll_change() {
+            if self.registrations.try_send(change).is_err() {
+                warn!("registration change dropped: the application is not keeping up");
+            }
+        }
+        metrics::gauge!("c2c_registrar_bindings").set(registrar.binding_count() as f64);
     }
 }
 
@@ -149,6 +184,12 @@ pub(super) async fn run(
             .values()
             .filter_map(LegSlot::next_timeout)
             .chain(task.sip.keepalive.next_timeout())
+            .chain(
+                task.sip
+                    .registrar
+                    .as_ref()
+                    .and_then(Registrar::next_timeout),
+            )
             .min();
         let sleep = async {
             match deadline {
@@ -236,6 +277,12 @@ impl Task {
                 slot.start(net).await;
                 legs.insert(slot.call_id().to_owned(), slot);
             }
+            Wake::Command(Command::SetAgents { credentials }) => {
+                if let Some(registrar) = sip.registrar.as_mut() {
+                    registrar.set_credentials(credentials);
+                }
+                sip.forward_changes();
+            }
             Wake::Command(Command::SetTrunks { trusted, probes }) => {
                 sip.configured = trusted;
                 sip.retrust(legs);
@@ -246,7 +293,7 @@ impl Task {
                 let screened = sip
                     .ingress
                     .screen(raw, from, Instant::now(), |id| legs.contains_key(id));
-                on_screened(net, legs, &mut sip.keepalive, screened, from, raw).await;
+                on_screened(net, legs, sip, screened, (from, Transport::Udp), raw).await;
             }
             Wake::Inbound(Inbound::Message { bytes, from, conn }) => {
                 let screened = sip
@@ -257,7 +304,7 @@ impl Task {
                     return;
                 }
                 net.tcp_peers.insert(from, conn);
-                on_screened(net, legs, &mut sip.keepalive, screened, from, &bytes).await;
+                on_screened(net, legs, sip, screened, (from, Transport::Tcp), &bytes).await;
             }
             Wake::Inbound(Inbound::FrameError {
                 pending,
@@ -280,6 +327,10 @@ impl Task {
                     .is_some_and(|c| c.same_channel(&conn))
                 {
                     net.tcp_peers.remove(&from);
+                    if let Some(registrar) = sip.registrar.as_mut() {
+                        registrar.flow_closed(from);
+                    }
+                    sip.forward_changes();
                 }
             }
             Wake::Timers => {
@@ -293,18 +344,23 @@ impl Task {
                 for slot in legs.values_mut() {
                     slot.handle_timeout(net, now).await;
                 }
+                if let Some(registrar) = sip.registrar.as_mut() {
+                    registrar.handle_timeout(now);
+                }
+                sip.forward_changes();
             }
         }
     }
 }
 
-/// Routes a screened message (`raw` as it arrived) to its call, or answers it.
+/// Routes a screened message (`raw` as it arrived from `from` over its transport) to its
+/// call, the registrar or the keep-alive, or answers it.
 async fn on_screened(
     net: &mut Transports,
     legs: &mut HashMap<String, LegSlot>,
-    keepalive: &mut KeepAlive,
+    sip: &mut Sip,
     screened: Screened,
-    from: SocketAddr,
+    (from, transport): (SocketAddr, Transport),
     raw: &[u8],
 ) {
     let msg = match screened {
@@ -323,12 +379,17 @@ async fn on_screened(
             .await;
     }
     let Message::Request(req) = msg else {
-        match keepalive.handle_response(&msg) {
+        match sip.keepalive.handle_response(&msg) {
             Some(health) => net.note(&health, Instant::now()),
             None => debug!(%from, %call_id, "response for unknown call dropped"),
         }
         return;
     };
+    if req.method == Method::Register {
+        if let Some(bytes) = sip.register(&req, from, transport) {
+            return net.send(bytes, from).await;
+        }
+    }
     if let Some(resp) = answer_out_of_dialog(&req, &new_tag()) {
         net.send(Message::Response(resp).to_bytes(), from).await;
     }
