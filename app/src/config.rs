@@ -27,6 +27,9 @@ pub struct Config {
     /// SIP listener.
     #[serde(default)]
     pub sip: SipConfig,
+    /// The registrar for agents' SIP devices.
+    #[serde(default)]
+    pub registrar: RegistrarSection,
     /// Media addresses.
     #[serde(default)]
     pub media: MediaConfig,
@@ -172,6 +175,115 @@ impl SipConfig {
     pub fn networks(&self) -> Result<c2c_sbc::networks::Networks, String> {
         c2c_sbc::networks::Networks::parse(&self.trunk_networks)
             .map_err(|e| format!("sip.trunk_networks: {e}"))
+    }
+}
+
+/// `[registrar]`: where agents' SIP phones register. Off while `networks` is empty.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrarSection {
+    /// Networks agents' devices may register from (`198.51.100.0/24`, `"public"`); empty
+    /// turns the registrar off (REGISTER gets 405).
+    #[serde(default)]
+    pub networks: Vec<String>,
+    /// The digest realm; agents' credentials are hashed for it, so changing it needs new
+    /// passwords.
+    #[serde(default = "default_realm")]
+    pub realm: String,
+    /// Digest hashes offered, preferred first (`"SHA-256"`, `"MD5"`).
+    #[serde(default = "default_algorithms")]
+    pub algorithms: Vec<String>,
+    /// Shortest registration accepted, seconds (shorter gets 423 Interval Too Brief).
+    #[serde(default = "default_min_expires")]
+    pub min_expires_s: u32,
+    /// Longest registration granted, seconds.
+    #[serde(default = "default_max_expires")]
+    pub max_expires_s: u32,
+}
+
+impl Default for RegistrarSection {
+    fn default() -> Self {
+        Self {
+            networks: Vec::new(),
+            realm: default_realm(),
+            algorithms: default_algorithms(),
+            min_expires_s: default_min_expires(),
+            max_expires_s: default_max_expires(),
+        }
+    }
+}
+
+fn default_realm() -> String {
+    "c2c".into()
+}
+fn default_algorithms() -> Vec<String> {
+    vec!["SHA-256".into(), "MD5".into()]
+}
+fn default_min_expires() -> u32 {
+    60
+}
+fn default_max_expires() -> u32 {
+    3600
+}
+
+impl RegistrarSection {
+    /// The networks and registrar settings, or None when the registrar is off.
+    pub fn settings(
+        &self,
+    ) -> Result<
+        Option<(
+            c2c_sbc::networks::Networks,
+            c2c_sbc::registrar::RegistrarConfig,
+        )>,
+        String,
+    > {
+        use c2c_sbc::registrar::{Algorithm, RegistrarConfig};
+        if self.networks.is_empty() {
+            return Ok(None);
+        }
+        let networks = c2c_sbc::networks::Networks::parse(&self.networks)
+            .map_err(|e| format!("registrar.networks: {e}"))?;
+        if self.realm.is_empty()
+            || !self
+                .realm
+                .chars()
+                .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+        {
+            return Err(format!(
+                "registrar.realm = {:?}: use printable ASCII without quotes or backslashes, e.g. \"calls.example.com\"",
+                self.realm
+            ));
+        }
+        let mut algorithms = Vec::new();
+        for a in &self.algorithms {
+            algorithms.push(match a.to_ascii_uppercase().as_str() {
+                "SHA-256" => Algorithm::Sha256,
+                "MD5" => Algorithm::Md5,
+                _ => {
+                    return Err(format!(
+                        "registrar.algorithms: {a:?} is not \"SHA-256\" or \"MD5\""
+                    ))
+                }
+            });
+        }
+        if algorithms.is_empty() {
+            return Err("registrar.algorithms: name at least one of \"SHA-256\", \"MD5\"".into());
+        }
+        if self.min_expires_s == 0 || self.min_expires_s > self.max_expires_s {
+            return Err(format!(
+                "registrar.min_expires_s = {}, registrar.max_expires_s = {}: need 0 < min_expires_s <= max_expires_s, e.g. 60 and 3600",
+                self.min_expires_s, self.max_expires_s
+            ));
+        }
+        let config = RegistrarConfig {
+            realm: self.realm.clone(),
+            algorithms,
+            min_expires: self.min_expires_s,
+            max_expires: self.max_expires_s,
+            default_expires: self.max_expires_s,
+            ..RegistrarConfig::default()
+        };
+        Ok(Some((networks, config)))
     }
 }
 
@@ -392,6 +504,7 @@ impl Config {
             }
         }
         self.sip.networks()?;
+        self.registrar.settings()?;
         self.http.proxies()?;
         if self.media.ip.is_unspecified() {
             return Err("media.ip: must be a concrete address browsers and trunks can reach (it goes into ICE candidates and SDP), not 0.0.0.0".into());
@@ -578,5 +691,46 @@ mod tests {
             e.contains("sip.trunk_networks") && e.contains("10.0.0.0/33"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_registrar_is_off_by_default_and_its_errors_name_the_key() {
+        let c = Config::load(None, Vec::new()).expect("defaults");
+        assert!(
+            c.registrar.settings().expect("ok").is_none(),
+            "off without networks"
+        );
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("c2c.toml");
+        for (toml, key) in [
+            ("networks = [\"nope\"]", "registrar.networks"),
+            (
+                "networks = [\"public\"]\nalgorithms = [\"SHA-512\"]",
+                "registrar.algorithms",
+            ),
+            (
+                "networks = [\"public\"]\nalgorithms = []",
+                "registrar.algorithms",
+            ),
+            (
+                "networks = [\"public\"]\nrealm = \"a\\\"b\"",
+                "registrar.realm",
+            ),
+            (
+                "networks = [\"public\"]\nmin_expires_s = 7200",
+                "registrar.min_expires_s",
+            ),
+        ] {
+            std::fs::write(&path, format!("[registrar]\n{toml}\n")).expect("write");
+            let e = Config::load(Some(&path), Vec::new())
+                .expect_err(toml)
+                .to_string();
+            assert!(e.contains(key), "{toml}: {e}");
+        }
+        std::fs::write(&path, "[registrar]\nnetworks = [\"10.0.0.0/8\"]\n").expect("write");
+        let c = Config::load(Some(&path), Vec::new()).expect("valid");
+        let (networks, registrar) = c.registrar.settings().expect("ok").expect("on");
+        assert!(networks.allows("10.1.2.3".parse().expect("ip")));
+        assert_eq!(registrar.realm, "c2c");
     }
 }

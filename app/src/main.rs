@@ -53,6 +53,40 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Agents who take the calls.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Create an agent reached at the SIP devices registered with its account; prints a
+    /// generated SIP password unless `--password-stdin` is given.
+    Add {
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Organisation id the agent belongs to.
+        #[arg(long)]
+        org: String,
+        /// The name admins see.
+        #[arg(long)]
+        name: String,
+        /// SIP username (unique on this registrar): the user part of the phone's address.
+        #[arg(long)]
+        username: String,
+        /// A skill as TAG=LEVEL (level 1 to 5), e.g. lang:de=5; repeat for several.
+        #[arg(long = "skill")]
+        skills: Vec<String>,
+        /// Calls the agent carries at once.
+        #[arg(long, default_value_t = 1)]
+        max_calls: i64,
+        /// Read the SIP password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -182,22 +216,7 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("--role {role:?}: use owner, admin or viewer"))?;
             runtime()?.block_on(async {
                 let store = c.open_store().await.context("database")?;
-                let password = if password_stdin {
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .read_line(&mut line)
-                        .context("reading the password from standard input")?;
-                    let line = line.trim_end_matches(['\r', '\n']).to_owned();
-                    anyhow::ensure!(
-                        line.chars().count() >= 12,
-                        "use a password of at least 12 characters"
-                    );
-                    Some(line)
-                } else {
-                    None
-                };
-                let generated = password.is_none();
-                let password = password.unwrap_or_else(c2c::server::new_password);
+                let (password, generated) = password(password_stdin)?;
                 let now = c2c_token::clock::unix_now();
                 store
                     .create_org(&org, &org, now)
@@ -220,6 +239,38 @@ fn main() -> anyhow::Result<()> {
                 anyhow::Ok(())
             })
         }
+        Command::Agent {
+            command:
+                AgentCommand::Add {
+                    config,
+                    org,
+                    name,
+                    username,
+                    skills,
+                    max_calls,
+                    password_stdin,
+                },
+        } => {
+            let c = load(config)?;
+            let agent = c2c::agents::new_agent(&org, &name, &username, &skills, max_calls)
+                .map_err(anyhow::Error::msg)?;
+            runtime()?.block_on(async {
+                let store = c.open_store().await.context("database")?;
+                let (password, generated) = password(password_stdin)?;
+                let now = c2c_token::clock::unix_now();
+                let id = c2c::agents::add_agent(&store, &agent, &username, &c.registrar.realm, &password, now)
+                    .await?;
+                eprintln!("agent {id} ({name}) created in org {org}, SIP username {username}");
+                if c.registrar.networks.is_empty() {
+                    eprintln!("note: the registrar is off until [registrar] networks lists where phones register from");
+                }
+                if generated {
+                    println!("{password}");
+                    eprintln!("that is the SIP password; store it now, it is not shown again");
+                }
+                anyhow::Ok(())
+            })
+        }
         Command::CheckConfig { config } => {
             let c = load(config)?;
             println!(
@@ -232,6 +283,24 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The password from standard input (at least 12 characters), or a generated one; and
+/// whether it was generated (then it is printed once).
+fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if !from_stdin {
+        return Ok((c2c::server::new_password(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let line = line.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(
+        line.chars().count() >= 12,
+        "use a password of at least 12 characters"
+    );
+    Ok((line, false))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -85,6 +85,11 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     }
     trunks.refresh(&store).await.context("loading trunks")?;
     let trunk_networks = config.sip.networks().map_err(anyhow::Error::msg)?;
+    let registrar = config.registrar.settings().map_err(anyhow::Error::msg)?;
+    let ingress = c2c_sbc::ingress::IngressConfig {
+        agent_networks: registrar.as_ref().map(|(networks, _)| networks.clone()),
+        ..Default::default()
+    };
     let sbc = Arc::new(
         Sbc::start_with(
             SbcConfig {
@@ -94,6 +99,8 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             },
             SbcOptions {
                 trunk_networks: trunk_networks.clone(),
+                ingress,
+                registrar: registrar.as_ref().map(|(_, config)| config.clone()),
                 ..SbcOptions::default()
             },
         )
@@ -114,6 +121,11 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     readiness.watch("sip", move || sip.is_running());
     let trunk_sync = tokio::spawn(sync_trunks(store.clone(), trunks.clone(), sbc.clone()));
     readiness.watch("trunk sync", move || !trunk_sync.is_finished());
+    if let Some((_, registrar)) = &registrar {
+        let changes = sbc.take_registrations().context("registrar changes")?;
+        crate::agents::start(&store, &sbc, &registrar.realm, &node, changes, &readiness).await;
+        tracing::info!(realm = %registrar.realm, "registrar on");
+    }
 
     let demo_login = if demo {
         Some(add_demo_login(&store).await?)

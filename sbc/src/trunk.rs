@@ -32,6 +32,15 @@ impl Transport {
             Self::Tls => DEFAULT_SIPS_PORT,
         }
     }
+
+    /// The lowercase name, as in configuration and a Via's `SIP/2.0/UDP` (lowercased).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Udp => "udp",
+            Self::Tcp => "tcp",
+            Self::Tls => "tls",
+        }
+    }
 }
 
 /// Which headers carry the caller's number.
