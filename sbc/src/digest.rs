@@ -24,6 +24,17 @@ impl Algorithm {
         }
     }
 
+    /// The algorithm an `algorithm=` value names (MD5 when there is none, RFC 3261 §22.4);
+    /// the value back when we do not implement it (`-sess` variants, AKA).
+    pub(crate) fn named(value: Option<&str>) -> Result<Self, String> {
+        match value {
+            None => Ok(Self::Md5),
+            Some(a) if a.eq_ignore_ascii_case("MD5") => Ok(Self::Md5),
+            Some(a) if a.eq_ignore_ascii_case("SHA-256") => Ok(Self::Sha256),
+            Some(a) => Err(a.to_owned()),
+        }
+    }
+
     /// The lowercase hex digest of `text`.
     pub(crate) fn hash(self, text: &str) -> String {
         let bytes: Vec<u8> = match self {
@@ -68,8 +79,17 @@ pub enum DigestError {
     UnsupportedQop(String),
 }
 
+/// The parameters of a `Digest k=v, …` header value (challenge or credentials); None for
+/// another scheme.
+pub(crate) fn digest_params(value: &str) -> Option<Vec<(String, String)>> {
+    let (scheme, rest) = value.trim().split_once([' ', '\t'])?;
+    scheme
+        .eq_ignore_ascii_case("Digest")
+        .then(|| auth_params(rest))
+}
+
 /// Splits `k=v, k="v, w"` into pairs, honouring quotes; names lowercased.
-pub(crate) fn auth_params(text: &str) -> Vec<(String, String)> {
+fn auth_params(text: &str) -> Vec<(String, String)> {
     crate::sip::split_list(text)
         .filter_map(|p| {
             let (k, v) = p.split_once('=')?;
@@ -89,21 +109,10 @@ pub(crate) fn auth_params(text: &str) -> Vec<(String, String)> {
 impl Challenge {
     /// Parses one `Digest realm="…", nonce="…", …` header value.
     pub fn parse(value: &str) -> Result<Self, DigestError> {
-        let value = value.trim();
-        let (scheme, rest) = value
-            .split_once([' ', '\t'])
-            .ok_or(DigestError::NotDigest)?;
-        if !scheme.eq_ignore_ascii_case("Digest") {
-            return Err(DigestError::NotDigest);
-        }
-        let params = auth_params(rest);
+        let params = digest_params(value).ok_or(DigestError::NotDigest)?;
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let algorithm = match get("algorithm") {
-            None => Algorithm::Md5,
-            Some(a) if a.eq_ignore_ascii_case("MD5") => Algorithm::Md5,
-            Some(a) if a.eq_ignore_ascii_case("SHA-256") => Algorithm::Sha256,
-            Some(a) => return Err(DigestError::UnsupportedAlgorithm(a)),
-        };
+        let algorithm = Algorithm::named(get("algorithm").as_deref())
+            .map_err(DigestError::UnsupportedAlgorithm)?;
         let qop_auth = match get("qop") {
             None => false,
             Some(q) if q.split(',').any(|o| o.trim().eq_ignore_ascii_case("auth")) => true,

@@ -1,7 +1,7 @@
 //! The server side of SIP digest (RFC 3261 §22.4, RFC 7616, RFC 8760): the challenge we
 //! send and the check of an `Authorization` header against a stored HA1.
 
-use crate::digest::{auth_params, quote, Algorithm};
+use crate::digest::{digest_params, quote, Algorithm};
 
 /// The digest parameters of one `Authorization` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,19 +25,9 @@ pub struct Credentials {
 impl Credentials {
     /// Parses one `Digest username="…", …` value; None when it is not a usable digest answer.
     pub fn parse(value: &str) -> Option<Self> {
-        let value = value.trim();
-        let (scheme, rest) = value.split_once([' ', '\t'])?;
-        if !scheme.eq_ignore_ascii_case("Digest") {
-            return None;
-        }
-        let params = auth_params(rest);
+        let params = digest_params(value)?;
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let algorithm = match get("algorithm") {
-            None => Algorithm::Md5,
-            Some(a) if a.eq_ignore_ascii_case("MD5") => Algorithm::Md5,
-            Some(a) if a.eq_ignore_ascii_case("SHA-256") => Algorithm::Sha256,
-            Some(_) => return None,
-        };
+        let algorithm = Algorithm::named(get("algorithm").as_deref()).ok()?;
         let qop = match get("qop") {
             None => None,
             Some(q) if q.eq_ignore_ascii_case("auth") => Some((get("nc")?, get("cnonce")?)),
