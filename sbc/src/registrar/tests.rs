@@ -133,6 +133,14 @@ fn registrar(now: Instant) -> Registrar {
     reg
 }
 
+/// alice's desk phone, bound at `now`.
+fn bound_alice(reg: &mut Registrar, now: Instant) -> Phone {
+    let mut alice = Phone::new("alice", "wonder-land", "192.0.2.10:5060");
+    let ok = alice.sign_in(reg, &[contact("sip:alice@192.0.2.10")], now);
+    assert_eq!(ok.status, 200, "{ok:?}");
+    alice
+}
+
 fn contacts_of(resp: &Response) -> Vec<String> {
     resp.headers.get_all("Contact").map(str::to_owned).collect()
 }
@@ -363,13 +371,7 @@ fn every_failure_looks_the_same_and_backs_off_per_user_and_per_source() {
 fn a_bound_device_is_not_locked_out_by_guesses_from_elsewhere() {
     let t0 = Instant::now();
     let mut reg = registrar(t0);
-    let mut alice = Phone::new("alice", "wonder-land", "192.0.2.10:5060");
-    assert_eq!(
-        alice
-            .sign_in(&mut reg, &[contact("sip:alice@192.0.2.10")], t0)
-            .status,
-        200
-    );
+    let mut alice = bound_alice(&mut reg, t0);
     for n in 0..8 {
         let mut guess = Phone::new("alice", "guess", &format!("203.0.113.{n}:5060"));
         let first = reg.handle(&guess.register(&[], None), guess.at, Transport::Udp, t0);
@@ -415,13 +417,7 @@ fn nonces_are_bound_to_the_address_and_expire_as_stale() {
 fn new_credentials_sign_devices_out_and_closed_flows_unbind() {
     let t0 = Instant::now();
     let mut reg = registrar(t0);
-    let mut alice = Phone::new("alice", "wonder-land", "192.0.2.10:5060");
-    assert_eq!(
-        alice
-            .sign_in(&mut reg, &[contact("sip:alice@192.0.2.10")], t0)
-            .status,
-        200
-    );
+    bound_alice(&mut reg, t0);
     let mut bob = Phone::new("bob", "builder", "192.0.2.11:5060");
     let first = reg.handle(&bob.register(&[], None), bob.at, Transport::Tcp, t0);
     let ch = bob.pick(&first);
