@@ -17,7 +17,7 @@ mod authorization;
 mod contacts;
 mod nonce;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -172,6 +172,9 @@ pub struct Registrar {
     nonces: Nonces,
     credentials: HashMap<String, AgentCredential>,
     bindings: HashMap<String, Vec<Binding>>,
+    /// Every binding by when it lapses (with its username and contact), in step with
+    /// `bindings`, so a packet's timer check costs no walk over every agent.
+    expiries: BTreeSet<(Instant, String, String)>,
     source_failures: RateLimiter<IpAddr>,
     user_failures: RateLimiter<String>,
     changes: VecDeque<Change>,
@@ -190,6 +193,7 @@ impl Registrar {
             config,
             credentials: HashMap::new(),
             bindings: HashMap::new(),
+            expiries: BTreeSet::new(),
             changes: VecDeque::new(),
         }
     }
@@ -235,12 +239,30 @@ impl Registrar {
 
     /// When the next binding lapses.
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.bindings.values().flatten().map(|b| b.expires_at).min()
+        self.expiries.first().map(|(at, _, _)| *at)
     }
 
     /// Removes the bindings that lapsed by `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.remove_where(|b| b.expires_at <= now, Unbound::Expired);
+        while self.expiries.first().is_some_and(|(at, _, _)| *at <= now) {
+            let Some((_, user, contact)) = self.expiries.pop_first() else {
+                break;
+            };
+            let Some(list) = self.bindings.get_mut(&user) else {
+                continue;
+            };
+            list.retain(|b| b.contact != contact);
+            if list.is_empty() {
+                self.bindings.remove(&user);
+            }
+            if let Some(c) = self.credentials.get(&user) {
+                self.changes.push_back(Change::Unbound {
+                    agent: c.agent.clone(),
+                    contact,
+                    why: Unbound::Expired,
+                });
+            }
+        }
     }
 
     /// Removes the bindings registered over the connection from `peer` that just closed.
@@ -309,17 +331,19 @@ impl Registrar {
         }
         let credential = self.credentials.get(&user);
         let ha1 = credential.map_or(NO_HA1, |c| c.ha1(answer.algorithm));
-        let verified = answer.verify(ha1, req.method.as_str());
-        if !(verified && credential.is_some() && answer.username == user && answer.uri == req.uri) {
-            self.failed(from, &user, now);
-            return self.challenge(req, &tag, from, now, false);
-        }
+        let verified = answer.verify(ha1, req.method.as_str())
+            && answer.username == user
+            && answer.uri == req.uri;
+        let agent = match credential {
+            Some(c) if verified => c.agent.clone(),
+            _ => {
+                self.failed(from, &user, now);
+                return self.challenge(req, &tag, from, now, false);
+            }
+        };
         if freshness == Freshness::Stale {
             return self.challenge(req, &tag, from, now, true);
         }
-        let Some(agent) = credential.map(|c| c.agent.clone()) else {
-            return self.challenge(req, &tag, from, now, false);
-        };
         // §10.3 steps 5-8: the bindings.
         let asked = match asked(req) {
             Ok(asked) => asked,
@@ -406,6 +430,8 @@ impl Registrar {
             if seconds == 0 {
                 if let Some(i) = at {
                     let gone = list.remove(i);
+                    self.expiries
+                        .remove(&(gone.expires_at, user.to_owned(), gone.contact.clone()));
                     self.changes.push_back(Change::Unbound {
                         agent: agent.clone(),
                         contact: gone.contact,
@@ -423,9 +449,15 @@ impl Registrar {
                 expires_at: now + Duration::from_secs(u64::from(seconds)),
             };
             match at {
-                Some(i) => list[i] = binding.clone(),
+                Some(i) => {
+                    let old = std::mem::replace(&mut list[i], binding.clone());
+                    self.expiries
+                        .remove(&(old.expires_at, user.to_owned(), old.contact));
+                }
                 None => list.push(binding.clone()),
             }
+            self.expiries
+                .insert((binding.expires_at, user.to_owned(), binding.contact.clone()));
             self.changes.push_back(Change::Bound {
                 agent: agent.clone(),
                 binding,
@@ -472,6 +504,10 @@ impl Registrar {
         let Some(list) = self.bindings.remove(user) else {
             return;
         };
+        for b in &list {
+            self.expiries
+                .remove(&(b.expires_at, user.to_owned(), b.contact.clone()));
+        }
         let Some(agent) = self.credentials.get(user).map(|c| c.agent.clone()) else {
             return;
         };
@@ -487,6 +523,7 @@ impl Registrar {
     fn remove_where(&mut self, gone: impl Fn(&Binding) -> bool, why: Unbound) {
         let Registrar {
             bindings,
+            expiries,
             credentials,
             changes,
             ..
@@ -497,6 +534,7 @@ impl Registrar {
                 if !gone(b) {
                     return true;
                 }
+                expiries.remove(&(b.expires_at, user.clone(), b.contact.clone()));
                 if let Some(agent) = &agent {
                     changes.push_back(Change::Unbound {
                         agent: agent.clone(),

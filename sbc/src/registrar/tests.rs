@@ -184,6 +184,11 @@ fn a_phone_registers_with_either_hash_refreshes_and_lapses_on_time() {
         t1,
     );
     assert_eq!(ok.status, 200);
+    assert_eq!(
+        reg.next_timeout(),
+        Some(t1 + Duration::from_secs(120)),
+        "the refresh moved the lapse, leaving no stale timer"
+    );
     reg.handle_timeout(t0 + Duration::from_secs(130));
     assert_eq!(reg.bindings("alice").len(), 1);
     while reg.poll_change().is_some() {}
@@ -198,6 +203,7 @@ fn a_phone_registers_with_either_hash_refreshes_and_lapses_on_time() {
         })
     );
     assert_eq!(reg.binding_count(), 1, "bob's binding lives on");
+    assert_eq!(reg.next_timeout(), Some(t0 + Duration::from_secs(3600)));
 }
 
 #[test]
@@ -450,6 +456,8 @@ fn new_credentials_sign_devices_out_and_closed_flows_unbind() {
             ..
         })
     ));
+    assert_eq!(reg.binding_count(), 0);
+    assert_eq!(reg.next_timeout(), None, "no timer outlives its binding");
 }
 
 #[test]
