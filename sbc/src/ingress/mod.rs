@@ -148,14 +148,17 @@ impl Ingress {
         self.trusted.contains(&canonical_ip(ip))
     }
 
-    /// True when `ip` is where agents' devices may register from (and is no trunk).
-    pub fn is_agent_source(&self, ip: IpAddr) -> bool {
-        !self.is_trusted(ip)
-            && self
-                .config
-                .agent_networks
-                .as_ref()
-                .is_some_and(|n| n.allows(ip))
+    /// True when `ip` is in the networks agents' devices may register from.
+    fn in_agent_networks(&self, ip: IpAddr) -> bool {
+        self.config
+            .agent_networks
+            .as_ref()
+            .is_some_and(|n| n.allows(ip))
+    }
+
+    /// True when messages from `ip` get real answers: a trunk's or an agent device's.
+    pub fn answers(&self, ip: IpAddr) -> bool {
+        self.is_trusted(ip) || self.in_agent_networks(ip)
     }
 
     /// The largest message accepted (for stream framers).
@@ -165,9 +168,7 @@ impl Ingress {
 
     /// True when a new connection from `ip` should even be read from.
     pub fn admits_connection(&self, ip: IpAddr) -> bool {
-        self.is_trusted(ip)
-            || self.is_agent_source(ip)
-            || self.config.untrusted == UntrustedPolicy::Forbidden
+        self.answers(ip) || self.config.untrusted == UntrustedPolicy::Forbidden
     }
 
     /// Screens one datagram or one framed stream message from `from`; `known_call` says
@@ -180,7 +181,8 @@ impl Ingress {
         known_call: impl Fn(&str) -> bool,
     ) -> Screened {
         let trunk = self.is_trusted(from.ip());
-        let agent = self.is_agent_source(from.ip());
+        // A trunk stays a trunk inside the agents' networks: its calls pass free.
+        let agent = !trunk && self.in_agent_networks(from.ip());
         if agent {
             if !self.agent_rate.allow(from.ip(), now) {
                 return Screened::Drop("rate limit");
@@ -263,7 +265,7 @@ impl Ingress {
         err: FrameError,
         from: SocketAddr,
     ) -> Screened {
-        let trusted = self.is_trusted(from.ip()) || self.is_agent_source(from.ip());
+        let trusted = self.answers(from.ip());
         let (status, reason) = match err {
             FrameError::TooLarge => (513, "Message Too Large"),
             FrameError::MissingContentLength | FrameError::BadContentLength => (400, "Bad Request"),

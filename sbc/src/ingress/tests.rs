@@ -275,11 +275,7 @@ fn agents_in_the_registrar_networks_are_let_in_under_their_own_rate() {
     i.trust(addr(TRUNK).ip());
     let phone = addr("198.51.100.20:5062");
     let register = options("").replace("OPTIONS", "REGISTER");
-    assert!(i.is_agent_source(phone.ip()));
-    assert!(
-        !i.is_agent_source(addr(TRUNK).ip()),
-        "a trunk stays a trunk"
-    );
+    assert!(i.answers(phone.ip()));
     assert!(matches!(
         i.screen(register.as_bytes(), phone, now, |_| false),
         Screened::Request(_)
@@ -305,5 +301,30 @@ fn agents_in_the_registrar_networks_are_let_in_under_their_own_rate() {
         "outside the networks: a stranger"
     );
     let off = ingress(UntrustedPolicy::Drop);
-    assert!(!off.is_agent_source(phone.ip()), "no registrar, no agents");
+    assert!(!off.answers(phone.ip()), "no registrar, no agents");
+}
+
+#[test]
+fn a_trunk_inside_the_agent_networks_stays_a_trunk() {
+    let now = Instant::now();
+    let trunk = addr(TRUNK);
+    let mut i = Ingress::new(IngressConfig {
+        agent_networks: Some(Networks::parse(&[format!("{}/32", trunk.ip())]).expect("nets")),
+        agent_rate: RateLimit {
+            per_second: 1.0,
+            burst: 1.0,
+        },
+        ..IngressConfig::default()
+    });
+    i.trust(trunk.ip());
+    let bye = options("").replace("OPTIONS", "BYE");
+    for _ in 0..20 {
+        assert!(
+            matches!(
+                i.screen(bye.as_bytes(), trunk, now, |_| true),
+                Screened::Request(_)
+            ),
+            "the trunk's in-call requests pass free, not under the agents' rate"
+        );
+    }
 }

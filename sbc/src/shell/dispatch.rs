@@ -85,7 +85,7 @@ impl Sip {
         from: SocketAddr,
         transport: Transport,
     ) -> Option<Vec<u8>> {
-        let may = self.ingress.is_trusted(from.ip()) || self.ingress.is_agent_source(from.ip());
+        let may = self.ingress.answers(from.ip());
         let registrar = self.registrar.as_mut().filter(|_| may)?;
         let resp = registrar.handle(req, from, transport, Instant::now());
         metrics::counter!("c2c_registrar_requests_total", "status" => resp.status.to_string())
@@ -99,12 +99,17 @@ impl Sip {
         let Some(registrar) = self.registrar.as_mut() else {
             return;
         };
+        let mut changed = false;
         while let Some(change) = registrar.poll_change() {
+            changed = true;
             if self.registrations.try_send(change).is_err() {
                 warn!("registration change dropped: the application is not keeping up");
             }
         }
-        metrics::gauge!("c2c_registrar_bindings").set(registrar.binding_count() as f64);
+        // Counting walks every agent: only worth it when a binding came or went.
+        if changed {
+            metrics::gauge!("c2c_registrar_bindings").set(registrar.binding_count() as f64);
+        }
     }
 }
 
