@@ -14,7 +14,7 @@ use c2c_sbc::digest::{self, Algorithm};
 use c2c_sbc::registrar::{AgentCredential, AgentRef, Change};
 use c2c_sbc::shell::Sbc;
 use c2c_store::{
-    AgentContact, AgentCredentialRow, AgentRegistration, ContactKind, NewAgent, Store,
+    AgentContact, AgentCredentialRow, AgentRegistration, ContactKind, NewAgent, SipAccount, Store,
 };
 use c2c_web::readiness::Readiness;
 use tokio::sync::mpsc;
@@ -190,11 +190,12 @@ pub fn new_agent(
             trunk: String::new(),
             confirm_digit: String::new(),
         }],
+        account: None,
     })
 }
 
 /// Stores `agent` with the SIP account `username` (HA1 for `realm` of `password`, in both
-/// hashes); returns the agent's id.
+/// hashes), in one transaction; returns the agent's id.
 pub async fn add_agent(
     store: &Store,
     agent: &NewAgent,
@@ -203,27 +204,19 @@ pub async fn add_agent(
     password: &str,
     now: i64,
 ) -> Result<String, StoreOrTaken> {
-    if store
-        .all_agent_credentials()
-        .await?
-        .iter()
-        .any(|c| c.username == username)
-    {
-        return Err(StoreOrTaken::Taken(username.to_owned()));
-    }
-    let id = store.create_agent(agent, now).await?;
-    let row = AgentCredentialRow {
-        username: username.to_owned(),
-        agent: id.clone(),
-        org: agent.org.clone(),
-        realm: realm.to_owned(),
-        ha1_md5: digest::ha1(Algorithm::Md5, username, realm, password),
-        ha1_sha256: digest::ha1(Algorithm::Sha256, username, realm, password),
+    let agent = NewAgent {
+        account: Some(SipAccount {
+            username: username.to_owned(),
+            realm: realm.to_owned(),
+            ha1_md5: digest::ha1(Algorithm::Md5, username, realm, password),
+            ha1_sha256: digest::ha1(Algorithm::Sha256, username, realm, password),
+        }),
+        ..agent.clone()
     };
-    if !store.set_agent_credential(&row, now).await? {
-        return Err(StoreOrTaken::Taken(username.to_owned()));
-    }
-    Ok(id)
+    store
+        .create_agent(&agent, now)
+        .await?
+        .ok_or_else(|| StoreOrTaken::Taken(username.to_owned()))
 }
 
 /// Why an agent could not be added.

@@ -61,6 +61,21 @@ pub struct NewAgent {
     pub skills: Vec<(String, i64)>,
     /// Ring order.
     pub contacts: Vec<AgentContact>,
+    /// The SIP account its devices register with, if it has one.
+    pub account: Option<SipAccount>,
+}
+
+/// An agent's SIP account to store: never the password, its HA1 values for one realm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipAccount {
+    /// The SIP username (unique on the registrar).
+    pub username: String,
+    /// The realm the HA1 values are for.
+    pub realm: String,
+    /// H(username:realm:password) with MD5, hex.
+    pub ha1_md5: String,
+    /// The same with SHA-256, hex.
+    pub ha1_sha256: String,
 }
 
 /// A stored agent.
@@ -130,10 +145,25 @@ struct AgentBase {
 }
 
 impl Store {
-    /// Creates an agent with its skills and contacts; returns its id.
-    pub async fn create_agent(&self, agent: &NewAgent, now: i64) -> Result<String, StoreError> {
+    /// Creates an agent with its skills, contacts and SIP account, all or nothing; returns
+    /// its id, or None when another agent holds the account's username.
+    pub async fn create_agent(
+        &self,
+        agent: &NewAgent,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
         let id = random_id("ag_");
         let mut tx = self.pool().begin().await?;
+        if let Some(account) = &agent.account {
+            let holder: Option<(String,)> =
+                sqlx::query_as("SELECT agent FROM agent_credentials WHERE username = $1")
+                    .bind(&account.username)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if holder.is_some() {
+                return Ok(None);
+            }
+        }
         sqlx::query(
             "INSERT INTO agents (id, org, display_name, max_calls, away, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, 0, $5, $5)",
@@ -145,6 +175,21 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if let Some(account) = &agent.account {
+            sqlx::query(
+                "INSERT INTO agent_credentials (username, agent, org, realm, ha1_md5, \
+                 ha1_sha256, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&account.username)
+            .bind(id.as_str())
+            .bind(&agent.org)
+            .bind(&account.realm)
+            .bind(&account.ha1_md5)
+            .bind(&account.ha1_sha256)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         for (skill, level) in &agent.skills {
             sqlx::query("INSERT INTO agent_skills (agent, skill, level) VALUES ($1, $2, $3)")
                 .bind(id.as_str())
@@ -168,7 +213,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        Ok(id)
+        Ok(Some(id))
     }
 
     /// `org`'s agents by display name, with skills and contacts.

@@ -31,7 +31,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
 pub use agents::{
-    Agent, AgentContact, AgentCredentialRow, AgentRegistration, ContactKind, NewAgent,
+    Agent, AgentContact, AgentCredentialRow, AgentRegistration, ContactKind, NewAgent, SipAccount,
 };
 pub use api_keys::{ApiKeyInfo, NewApiKey};
 pub use call_writes::{CallMedia, CallWrite};

@@ -480,7 +480,9 @@ async fn concurrent_calls_are_capped_atomically_across_nodes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_keep_skills_contacts_one_account_each_and_registrations_per_node() {
-    use c2c_store::{AgentContact, AgentCredentialRow, AgentRegistration, ContactKind, NewAgent};
+    use c2c_store::{
+        AgentContact, AgentCredentialRow, AgentRegistration, ContactKind, NewAgent, SipAccount,
+    };
     for e in engines().await {
         let new = NewAgent {
             org: "acme".into(),
@@ -501,23 +503,56 @@ async fn agents_keep_skills_contacts_one_account_each_and_registrations_per_node
                     confirm_digit: "1".into(),
                 },
             ],
+            account: Some(SipAccount {
+                username: "alice".into(),
+                realm: "c2c".into(),
+                ha1_md5: "h0".into(),
+                ha1_sha256: "h0".into(),
+            }),
         };
-        let alice = e.store.create_agent(&new, 10).await.expect("create");
+        let alice = e
+            .store
+            .create_agent(&new, 10)
+            .await
+            .expect("create")
+            .expect("alice is free");
+        let bob = NewAgent {
+            display_name: "Bob".into(),
+            skills: Vec::new(),
+            contacts: Vec::new(),
+            ..new.clone()
+        };
+        assert_eq!(
+            e.store.create_agent(&bob, 10).await.expect("create"),
+            None,
+            "{}: the username is alice's",
+            e.name
+        );
         let bob = e
             .store
             .create_agent(
                 &NewAgent {
-                    display_name: "Bob".into(),
-                    skills: Vec::new(),
-                    contacts: Vec::new(),
-                    ..new.clone()
+                    account: None,
+                    ..bob
                 },
                 10,
             )
             .await
-            .expect("create");
+            .expect("create")
+            .expect("no account, no clash");
         let listed = e.store.org_agents("acme").await.expect("list");
-        assert_eq!(listed.len(), 2, "{}", e.name);
+        assert_eq!(
+            listed.len(),
+            2,
+            "{}: the refused agent was not half-made",
+            e.name
+        );
+        assert_eq!(
+            e.store.all_agent_credentials().await.expect("all").len(),
+            1,
+            "{}: with its account",
+            e.name
+        );
         assert_eq!(listed[0].id, alice, "{}: by name", e.name);
         assert_eq!(listed[0].skills, new.skills, "{}", e.name);
         assert_eq!(
