@@ -93,6 +93,10 @@ pub struct LegParams {
     /// an SDP media address, outside it gets no packet, and the call is ended or the media
     /// refused.
     pub networks: Networks,
+    /// An agent's device rather than a trunk: every request of the call goes to
+    /// `trunk_addr`, where its REGISTER came from, whatever its Contact or Record-Route say
+    /// (a phone behind NAT writes its private address there; RFC 5626 §5.3).
+    pub pinned: bool,
 }
 
 /// What a new attempt keeps from the one before it.
@@ -129,6 +133,8 @@ struct Identity {
     transport: Transport,
     /// Where the leg may send besides the trunk address.
     networks: Networks,
+    /// Every request goes to `trunk_addr` (an agent's device, see [`LegParams::pinned`]).
+    pinned: bool,
 }
 
 /// Where the INVITE client transaction is (RFC 3261 Figure 5).
@@ -304,6 +310,7 @@ impl TrunkLeg {
                 trunk_addr: params.trunk_addr,
                 transport: trunk.transport,
                 networks: params.networks.clone(),
+                pinned: params.pinned,
             },
             invite_tx,
         );

@@ -2,6 +2,7 @@
 //! the [`Ingress`] screen and every [`crate::leg::TrunkLeg`], routing messages by Call-ID and firing
 //! timers. All protocol decisions live in the sans-IO values; this is plumbing.
 
+mod agent_call;
 mod dispatch;
 mod interrupted;
 mod tcp;
@@ -9,6 +10,7 @@ mod tls;
 mod trace;
 mod trunk_set;
 
+pub use agent_call::AgentDevice;
 pub use tls::TlsError;
 pub use trace::{
     first_line, Direction, TraceEntry, TracedMessage, MAX_TRACE_BYTES, MAX_TRACE_MESSAGES,
@@ -140,6 +142,18 @@ pub enum SbcError {
     /// The SBC task has stopped.
     #[error("the SBC has stopped")]
     Stopped,
+    /// An agent's device was to be called, but the registrar is off.
+    #[error("the registrar is off ([registrar] networks): no agent device can be called")]
+    NoRegistrar,
+    /// An agent's device is outside the networks devices may register from.
+    #[error("agent device {0} is outside [registrar] networks: nothing was sent there")]
+    OutsideAgentNetworks(SocketAddr),
+    /// An agent's device registered over a transport we cannot call it back on.
+    #[error("calling a device registered over {0:?} is not supported")]
+    DeviceTransport(Transport),
+    /// An agent's Contact is no `sip:` URI with a host.
+    #[error("agent contact {0:?} has no usable host")]
+    BadContact(String),
     /// An interrupted dialog leads to an address no configured trunk has (any more).
     #[error("{0} is not the address of a configured trunk")]
     NotATrunk(SocketAddr),
@@ -229,6 +243,8 @@ pub struct Sbc {
     dns: Locator,
     /// Registration changes, until the application takes them.
     registrations: std::sync::Mutex<Option<mpsc::Receiver<Change>>>,
+    /// Where agents' devices may be (the registrar's networks); None with the registrar off.
+    agent_networks: Option<Networks>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -314,6 +330,10 @@ impl Sbc {
         if advertised.ip().is_unspecified() {
             return Err(SbcError::NeedsAdvertised(advertised));
         }
+        let agent_networks = options
+            .registrar
+            .as_ref()
+            .and(options.ingress.agent_networks.clone());
         let mut ingress = Ingress::new(options.ingress);
         let dns = match options.nameserver {
             Some(server) => Dns::with_nameserver(server),
@@ -369,6 +389,7 @@ impl Sbc {
             tcp_idle: options.tcp_idle,
             dns,
             registrations: std::sync::Mutex::new(Some(registrations)),
+            agent_networks,
             tasks,
         })
     }
@@ -517,6 +538,7 @@ impl Sbc {
                 give_up_after: failover.then(|| Duration::from_millis(trunk.failover_after_ms)),
                 continues: Some(identity.clone()),
                 networks: self.dns.networks.clone(),
+                pinned: false,
             };
             check_params(&params)?;
             candidates.push(params);

@@ -280,6 +280,40 @@ fn answer_after_cancel_is_acked_then_byed() {
 }
 
 #[test]
+fn a_pinned_leg_sends_every_request_where_the_device_registered_from() {
+    let t0 = Instant::now();
+    let mut leg = TrunkLeg::new(
+        c2c_sbc::leg::LegParams {
+            pinned: true,
+            ..params()
+        },
+        t0,
+    )
+    .expect("leg");
+    let mut d = drain(&mut leg);
+    let (invite, to) = d.sent.remove(0);
+    assert_eq!(to, addr(TRUNK));
+    // The phone's Contact (and a Record-Route) name other addresses, as behind NAT.
+    let d = feed(
+        &mut leg,
+        reply(&invite, 200, true, &["<sip:192.0.2.50:5070;lr>"]),
+        t0,
+    );
+    let (ack, to) = &d.sent[0];
+    assert_eq!(ack.method, Method::Ack);
+    assert_eq!(
+        ack.uri,
+        format!("sip:gw@{CONTACT}"),
+        "the target is still the Contact"
+    );
+    assert_eq!(*to, addr(TRUNK), "but it goes where the REGISTER came from");
+    leg.hangup(t0);
+    let d = drain(&mut leg);
+    assert_eq!(d.sent[0].0.method, Method::Bye);
+    assert_eq!(d.sent[0].1, addr(TRUNK));
+}
+
+#[test]
 fn answered_call_acks_follows_the_route_set_and_byes() {
     let t0 = Instant::now();
     let (mut leg, invite) = start(t0);

@@ -171,7 +171,10 @@ impl TrunkLeg {
             .into_iter()
             .rev()
             .collect();
-        let wanted = in_dialog_next_hop(self.id.transport, &routes, &target, self.id.trunk_addr);
+        let wanted = match self.id.pinned {
+            true => self.id.trunk_addr,
+            false => in_dialog_next_hop(self.id.transport, &routes, &target, self.id.trunk_addr),
+        };
         let allowed = wanted == self.id.trunk_addr || self.id.networks.allows(wanted.ip());
         let (next_hop, refused_hop) = match allowed {
             true => (wanted, None),

@@ -34,6 +34,8 @@ impl TrunkLeg {
                 // Its one destination, the dialog's next hop, was checked against the
                 // networks before the leg was built (`Sbc::end_interrupted`).
                 networks: crate::networks::Networks::any(),
+                // The dialog's next hop was recorded as it was, pinned or not.
+                pinned: false,
             },
             invite,
         );

@@ -73,7 +73,10 @@ pub(super) struct Sip {
 impl Sip {
     /// Trusts the current trunks and the trunks of calls in progress, nothing else.
     fn retrust(&mut self, legs: &HashMap<String, LegSlot>) {
-        let live = legs.values().flat_map(|s| s.addrs.iter().copied());
+        let live = legs
+            .values()
+            .filter(|s| s.trunk_peers)
+            .flat_map(|s| s.addrs.iter().copied());
         self.ingress
             .set_trusted(self.configured.iter().copied().chain(live));
     }
@@ -257,7 +260,7 @@ impl Task {
                 conns,
             }) => {
                 net.tcp_peers.extend(conns);
-                for c in &candidates {
+                for c in candidates.iter().filter(|c| !c.pinned) {
                     sip.ingress.trust(c.trunk_addr.ip());
                 }
                 if let Some(mut slot) = place(&net.health, candidates, events, trace) {

@@ -39,6 +39,7 @@ pub fn params() -> LegParams {
         call: super::verified("main", &["+15550100"], false),
         destination: "+15550100".into(),
         page_url: "https://shop.example/p?a=1\r\nVia: injected".into(),
+        pinned: false,
         sdp_offer: build_offer(&MediaOffer {
             addr: addr("198.51.100.2:40000"),
             session_id: 1,

@@ -49,9 +49,12 @@ pub(super) struct LegSlot {
     events: mpsc::UnboundedSender<LegEvent>,
     /// The call's messages as they go over the wire, every attempt's.
     trace: CallTrace,
-    /// Addresses of every trunk this call may use: trusted while it lives, whatever the
-    /// trunk set says.
+    /// Addresses of every peer this call may use: trusted while it lives, whatever the
+    /// trunk set says, when they are trunks.
     pub(super) addrs: Vec<IpAddr>,
+    /// Whether its peers are trunks, rather than an agent's device (which is screened as an
+    /// agent, never trusted as a trunk).
+    pub(super) trunk_peers: bool,
 }
 
 /// Orders the candidate trunks and starts the first attempt that can be built.
@@ -63,6 +66,7 @@ pub(super) fn place(
 ) -> Option<LegSlot> {
     let now = Instant::now();
     let addrs: Vec<IpAddr> = candidates.iter().map(|c| c.trunk_addr.ip()).collect();
+    let trunk_peers = !candidates.iter().any(|c| c.pinned);
     let info: Vec<Candidate> = candidates
         .iter()
         .map(|c| Candidate {
@@ -87,6 +91,7 @@ pub(super) fn place(
                     events,
                     trace: CallTrace::new(trace),
                     addrs,
+                    trunk_peers,
                 })
             }
             Err(err) => warn!(%trunk, %err, "call attempt not possible"),
@@ -114,6 +119,7 @@ impl LegSlot {
             events,
             trace: CallTrace::new(trace),
             addrs,
+            trunk_peers: true,
         }
     }
 }
