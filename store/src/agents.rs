@@ -1,6 +1,8 @@
 //! Agents as stored: who they are, their skills, how they are reached, their SIP account
 //! (HA1 only) and the devices registered with it now.
 
+use std::collections::HashMap;
+
 use super::{random_id, Store, StoreError};
 
 /// How an agent is reached.
@@ -218,71 +220,93 @@ impl Store {
 
     /// `org`'s agents by display name, with skills and contacts.
     pub async fn org_agents(&self, org: &str) -> Result<Vec<Agent>, StoreError> {
-        let bases: Vec<AgentBase> = sqlx::query_as(
-            "SELECT id, org, display_name, max_calls, away FROM agents WHERE org = $1 \
-             ORDER BY display_name, id",
-        )
-        .bind(org)
-        .fetch_all(self.pool())
-        .await?;
-        let mut out = Vec::with_capacity(bases.len());
-        for base in bases {
-            out.push(self.complete_agent(base).await?);
-        }
-        Ok(out)
+        self.load_agents(org, None).await
     }
 
     /// `org`'s agent with this id.
     pub async fn agent(&self, org: &str, id: &str) -> Result<Option<Agent>, StoreError> {
-        let base: Option<AgentBase> = sqlx::query_as(
-            "SELECT id, org, display_name, max_calls, away FROM agents WHERE org = $1 AND id = $2",
-        )
-        .bind(org)
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
-        match base {
-            Some(base) => Ok(Some(self.complete_agent(base).await?)),
-            None => Ok(None),
-        }
+        Ok(self.load_agents(org, Some(id)).await?.into_iter().next())
     }
 
-    async fn complete_agent(&self, base: AgentBase) -> Result<Agent, StoreError> {
-        let skills: Vec<(String, i64)> =
-            sqlx::query_as("SELECT skill, level FROM agent_skills WHERE agent = $1 ORDER BY skill")
-                .bind(base.id.as_str())
-                .fetch_all(self.pool())
-                .await?;
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT kind, target, trunk, confirm_digit FROM agent_contacts WHERE agent = $1 \
-             ORDER BY position",
-        )
-        .bind(base.id.as_str())
-        .fetch_all(self.pool())
-        .await?;
-        let mut contacts = Vec::with_capacity(rows.len());
-        for (kind, target, trunk, confirm_digit) in rows {
+    /// `org`'s agents (only `id` when given) by display name, with skills and contacts: three
+    /// queries however many agents, joined here.
+    pub(crate) async fn load_agents(
+        &self,
+        org: &str,
+        id: Option<&str>,
+    ) -> Result<Vec<Agent>, StoreError> {
+        let (agents_sql, skills_sql, contacts_sql) = match id {
+            None => (
+                "SELECT id, org, display_name, max_calls, away FROM agents WHERE org = $1 \
+                 ORDER BY display_name, id",
+                "SELECT s.agent, s.skill, s.level FROM agent_skills s \
+                 JOIN agents a ON a.id = s.agent WHERE a.org = $1 ORDER BY s.agent, s.skill",
+                "SELECT c.agent, c.kind, c.target, c.trunk, c.confirm_digit FROM agent_contacts c \
+                 JOIN agents a ON a.id = c.agent WHERE a.org = $1 ORDER BY c.agent, c.position",
+            ),
+            Some(_) => (
+                "SELECT id, org, display_name, max_calls, away FROM agents \
+                 WHERE org = $1 AND id = $2",
+                "SELECT s.agent, s.skill, s.level FROM agent_skills s \
+                 JOIN agents a ON a.id = s.agent WHERE a.org = $1 AND a.id = $2 \
+                 ORDER BY s.agent, s.skill",
+                "SELECT c.agent, c.kind, c.target, c.trunk, c.confirm_digit FROM agent_contacts c \
+                 JOIN agents a ON a.id = c.agent WHERE a.org = $1 AND a.id = $2 \
+                 ORDER BY c.agent, c.position",
+            ),
+        };
+        let mut bases = sqlx::query_as::<_, AgentBase>(agents_sql).bind(org);
+        let mut skills = sqlx::query_as::<_, (String, String, i64)>(skills_sql).bind(org);
+        let mut contacts =
+            sqlx::query_as::<_, (String, String, String, String, String)>(contacts_sql).bind(org);
+        if let Some(id) = id {
+            bases = bases.bind(id);
+            skills = skills.bind(id);
+            contacts = contacts.bind(id);
+        }
+        let bases = bases.fetch_all(self.pool()).await?;
+        let skills = skills.fetch_all(self.pool()).await?;
+        let contacts = contacts.fetch_all(self.pool()).await?;
+
+        let mut out: Vec<Agent> = bases
+            .into_iter()
+            .map(|base| Agent {
+                id: base.id,
+                org: base.org,
+                display_name: base.display_name,
+                max_calls: base.max_calls,
+                away: base.away != 0,
+                skills: Vec::new(),
+                contacts: Vec::new(),
+            })
+            .collect();
+        let index: HashMap<String, usize> = out
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i))
+            .collect();
+        for (agent, skill, level) in skills {
+            if let Some(&i) = index.get(&agent) {
+                out[i].skills.push((skill, level));
+            }
+        }
+        for (agent, kind, target, trunk, confirm_digit) in contacts {
+            let Some(&i) = index.get(&agent) else {
+                continue; // made between the queries: the agent comes with the next load
+            };
             let kind = ContactKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
                 table: "agent_contacts",
-                key: base.id.clone(),
+                key: agent.clone(),
                 problem: format!("unknown contact kind {kind:?}"),
             })?;
-            contacts.push(AgentContact {
+            out[i].contacts.push(AgentContact {
                 kind,
                 target,
                 trunk,
                 confirm_digit,
             });
         }
-        Ok(Agent {
-            id: base.id,
-            org: base.org,
-            display_name: base.display_name,
-            max_calls: base.max_calls,
-            away: base.away != 0,
-            skills,
-            contacts,
-        })
+        Ok(out)
     }
 
     /// Gives `agent` (of `org`) the SIP account `username`, replacing any it had; false when

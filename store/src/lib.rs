@@ -6,6 +6,7 @@
 //! Queries stick to what both engines share: `$n` placeholders, `ON CONFLICT DO NOTHING`,
 //! TEXT ids, BIGINT Unix seconds.
 
+mod agent_state;
 mod agents;
 mod api_keys;
 mod call_slots;
@@ -30,6 +31,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
+pub use agent_state::AgentLive;
 pub use agents::{
     Agent, AgentContact, AgentCredentialRow, AgentRegistration, ContactKind, NewAgent, SipAccount,
 };

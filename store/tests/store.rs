@@ -657,3 +657,523 @@ async fn agents_keep_skills_contacts_one_account_each_and_registrations_per_node
         e.finish().await;
     }
 }
+
+/// Makes an agent of `org` named `name` with no account; returns its id.
+async fn plain_agent(store: &c2c_store::Store, org: &str, name: &str, max_calls: i64) -> String {
+    store
+        .create_agent(
+            &c2c_store::NewAgent {
+                org: org.into(),
+                display_name: name.into(),
+                max_calls,
+                skills: vec![("lang:en".into(), 3)],
+                contacts: vec![c2c_store::AgentContact {
+                    kind: c2c_store::ContactKind::Browser,
+                    target: name.into(),
+                    trunk: String::new(),
+                    confirm_digit: String::new(),
+                }],
+                account: None,
+            },
+            10,
+        )
+        .await
+        .expect("create")
+        .expect("no account, no clash")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_calls_are_claimed_atomically_up_to_max_calls_and_free_themselves() {
+    for e in engines().await {
+        // Ten calls ring one agent at once from two "nodes"; it carries two.
+        let mut tasks = Vec::new();
+        for i in 0..10 {
+            let store = e.store.clone();
+            let node = if i % 2 == 0 { "node_a" } else { "node_b" };
+            tasks.push(tokio::spawn(async move {
+                store
+                    .claim_agent("ag_x", &format!("call_{i}"), node, 2, 100_000, 1000)
+                    .await
+                    .expect("claim")
+            }));
+        }
+        let mut won = Vec::new();
+        for t in tasks {
+            if let Some(slot) = t.await.expect("join") {
+                won.push(slot);
+            }
+        }
+        won.sort_unstable();
+        assert_eq!(won, vec![0, 1], "{}", e.name);
+
+        // Max 1: the second call is refused; the first asking again keeps its slot.
+        let s = &e.store;
+        assert_eq!(
+            s.claim_agent("ag_y", "c1", "node_a", 1, 100_000, 1000)
+                .await
+                .expect("claim"),
+            Some(0),
+            "{}",
+            e.name
+        );
+        assert_eq!(
+            s.claim_agent("ag_y", "c2", "node_b", 1, 100_000, 1000)
+                .await
+                .expect("claim"),
+            None,
+            "{}: all slots taken",
+            e.name
+        );
+        assert_eq!(
+            s.claim_agent("ag_y", "c1", "node_a", 1, 100_000, 1000)
+                .await
+                .expect("claim"),
+            Some(0),
+            "{}: the same call holds one slot",
+            e.name
+        );
+        // Past expires_at (Unix s 1000 = 1,000,000 ms) the row is free again.
+        assert_eq!(
+            s.claim_agent("ag_y", "c2", "node_b", 1, 999_999, 2000)
+                .await
+                .expect("claim"),
+            None,
+            "{}: not yet expired",
+            e.name
+        );
+        assert_eq!(
+            s.claim_agent("ag_y", "c2", "node_b", 1, 1_000_000, 2000)
+                .await
+                .expect("claim"),
+            Some(0),
+            "{}: an expired row is taken over",
+            e.name
+        );
+        // A release frees that call's slot only, and for that agent only.
+        s.release_agent("ag_x", "c2", false, 100_000, 0)
+            .await
+            .expect("release");
+        assert_eq!(
+            s.claim_agent("ag_y", "c3", "node_a", 1, 1_000_000, 2000)
+                .await
+                .expect("claim"),
+            None,
+            "{}: releasing c2 for another agent leaves ag_y's",
+            e.name
+        );
+        s.release_agent("ag_y", "c2", false, 1_000_000, 0)
+            .await
+            .expect("release");
+        assert_eq!(
+            s.claim_agent("ag_y", "c3", "node_a", 1, 1_000_000, 2000)
+                .await
+                .expect("claim"),
+            Some(0),
+            "{}",
+            e.name
+        );
+
+        // Each node's start frees its own rows, once: ag_x's two calls and ag_y's c3.
+        let freed = s.release_node_agent_calls("node_a").await.expect("release");
+        let b_rows = s.release_node_agent_calls("node_b").await.expect("release");
+        assert_eq!(
+            freed + b_rows,
+            3,
+            "{}: each freed once, by its own node",
+            e.name
+        );
+        assert_eq!(
+            s.release_node_agent_calls("node_a").await.expect("release"),
+            0,
+            "{}",
+            e.name
+        );
+        e.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_start_frees_only_the_agent_calls_of_that_node() {
+    for e in engines().await {
+        let s = &e.store;
+        let org = "acme";
+        let a = plain_agent(s, org, "Ann", 3).await;
+        for (call, node) in [("c1", "node_a"), ("c2", "node_b"), ("c3", "node_a")] {
+            assert!(s
+                .claim_agent(&a, call, node, 3, 100_000, 1000)
+                .await
+                .expect("claim")
+                .is_some());
+        }
+        assert_eq!(
+            s.release_node_agent_calls("node_a").await.expect("release"),
+            2,
+            "{}",
+            e.name
+        );
+        let live = s.org_agent_states(org, 100_000).await.expect("states");
+        assert_eq!(live[0].ringing, 1, "{}: node_b's call is still up", e.name);
+        e.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answering_and_releasing_keep_each_agents_activity_per_day() {
+    const DAY: i64 = 86_400_000;
+    for e in engines().await {
+        let s = &e.store;
+        let org = "acme";
+        let a = plain_agent(s, org, "Ann", 2).await;
+        let b = plain_agent(s, org, "Ben", 2).await;
+        let live = |states: &[c2c_store::AgentLive], id: &str| {
+            states
+                .iter()
+                .find(|l| l.agent.id == id)
+                .cloned()
+                .expect("listed")
+        };
+        let t0 = 10 * DAY + 1000; // day 10
+        let until = (12 * DAY) / 1000;
+
+        // Never rung: nothing recorded.
+        let st = s.org_agent_states(org, t0).await.expect("states");
+        let ann = live(&st, &a);
+        assert_eq!(
+            (
+                ann.ringing,
+                ann.on_call,
+                ann.idle_since_ms,
+                ann.wrap_up_until_ms,
+                ann.answered_today
+            ),
+            (0, 0, 0, 0, 0),
+            "{}",
+            e.name
+        );
+
+        // Two calls ring Ann; she answers one.
+        for call in ["c1", "c2"] {
+            assert!(s
+                .claim_agent(&a, call, "n1", 2, t0, until)
+                .await
+                .expect("claim")
+                .is_some());
+        }
+        s.agent_answered(&a, "c1", t0 + 500).await.expect("answer");
+        s.agent_answered(&a, "c1", t0 + 600)
+            .await
+            .expect("answer again");
+        let ann = live(&s.org_agent_states(org, t0 + 700).await.expect("s"), &a);
+        assert_eq!((ann.ringing, ann.on_call), (1, 1), "{}", e.name);
+        assert_eq!(
+            ann.answered_today, 1,
+            "{}: one call counts once however often its answer is told",
+            e.name
+        );
+        assert_eq!(
+            ann.idle_since_ms, 0,
+            "{}: answering is not idleness",
+            e.name
+        );
+
+        // The unanswered attempt ends: activity stays as it was.
+        s.release_agent(&a, "c2", false, t0 + 800, 30_000)
+            .await
+            .expect("release");
+        let ann = live(&s.org_agent_states(org, t0 + 900).await.expect("s"), &a);
+        assert_eq!((ann.ringing, ann.on_call), (0, 1), "{}", e.name);
+        assert_eq!(
+            (ann.idle_since_ms, ann.wrap_up_until_ms),
+            (0, 0),
+            "{}",
+            e.name
+        );
+
+        // The answered call ends: idle from then, in wrap-up for 30 s.
+        s.release_agent(&a, "c1", true, t0 + 10_000, 30_000)
+            .await
+            .expect("release");
+        let ann = live(&s.org_agent_states(org, t0 + 10_001).await.expect("s"), &a);
+        assert_eq!((ann.ringing, ann.on_call), (0, 0), "{}", e.name);
+        assert_eq!(ann.idle_since_ms, t0 + 10_000, "{}", e.name);
+        assert_eq!(ann.wrap_up_until_ms, t0 + 40_000, "{}", e.name);
+        assert_eq!(ann.answered_today, 1, "{}", e.name);
+
+        // A second answered call the same day counts 2; an unanswered attempt that Ben had
+        // leaves Ben without activity.
+        s.claim_agent(&a, "c3", "n1", 2, t0 + 50_000, until)
+            .await
+            .expect("claim");
+        s.agent_answered(&a, "c3", t0 + 50_000)
+            .await
+            .expect("answer");
+        s.claim_agent(&b, "c4", "n1", 2, t0 + 50_000, until)
+            .await
+            .expect("claim");
+        s.release_agent(&b, "c4", false, t0 + 51_000, 30_000)
+            .await
+            .expect("release");
+        let st = s.org_agent_states(org, t0 + 52_000).await.expect("s");
+        let ann = live(&st, &a);
+        let ben = live(&st, &b);
+        assert_eq!((ann.on_call, ann.answered_today), (1, 2), "{}", e.name);
+        assert_eq!(
+            ann.idle_since_ms,
+            t0 + 10_000,
+            "{}: on a call, the last end stays",
+            e.name
+        );
+        assert_eq!(
+            (
+                ben.ringing,
+                ben.idle_since_ms,
+                ben.wrap_up_until_ms,
+                ben.answered_today
+            ),
+            (0, 0, 0, 0),
+            "{}",
+            e.name
+        );
+
+        // The next day, yesterday's count reads 0; the first answer restarts it at 1.
+        s.release_agent(&a, "c3", true, t0 + 60_000, 0)
+            .await
+            .expect("release");
+        let next = t0 + DAY;
+        let ann = live(&s.org_agent_states(org, next).await.expect("s"), &a);
+        assert_eq!(ann.answered_today, 0, "{}: a new day", e.name);
+        assert_eq!(
+            (ann.idle_since_ms, ann.wrap_up_until_ms),
+            (t0 + 60_000, t0 + 60_000),
+            "{}",
+            e.name
+        );
+        s.claim_agent(&a, "c5", "n1", 2, next, until)
+            .await
+            .expect("claim");
+        s.agent_answered(&a, "c5", next).await.expect("answer");
+        let ann = live(&s.org_agent_states(org, next + 1).await.expect("s"), &a);
+        assert_eq!(ann.answered_today, 1, "{}: restarted", e.name);
+        e.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_agent_states_count_live_calls_and_registrations_of_that_org_only() {
+    use c2c_store::AgentRegistration;
+    for e in engines().await {
+        let s = &e.store;
+        let ann = plain_agent(s, "acme", "Ann", 3).await;
+        let ben = plain_agent(s, "acme", "Ben", 1).await;
+        let zed = plain_agent(s, "other", "Zed", 2).await;
+
+        // Away is set within the org only.
+        assert!(s
+            .set_agent_away("acme", &ben, true, 20)
+            .await
+            .expect("away"));
+        assert!(
+            !s.set_agent_away("other", &ann, true, 20)
+                .await
+                .expect("away"),
+            "{}: not other's agent",
+            e.name
+        );
+        assert!(
+            !s.set_agent_away("acme", "ag_nobody", true, 20)
+                .await
+                .expect("away"),
+            "{}",
+            e.name
+        );
+        assert!(s.agent("acme", &ben).await.expect("get").expect("ben").away);
+        assert!(!s.agent("acme", &ann).await.expect("get").expect("ann").away);
+        assert!(s
+            .set_agent_away("acme", &ben, false, 21)
+            .await
+            .expect("back"));
+        assert!(!s.agent("acme", &ben).await.expect("get").expect("ben").away);
+        assert!(s
+            .set_agent_away("acme", &ben, true, 22)
+            .await
+            .expect("away"));
+
+        let reg = |agent: &str, org: &str, contact: &str, expires_at| AgentRegistration {
+            username: format!("u_{agent}"),
+            contact: contact.into(),
+            agent: agent.into(),
+            org: org.into(),
+            source: "192.0.2.10:5060".into(),
+            transport: "udp".into(),
+            node: "n1".into(),
+            expires_at,
+        };
+        for r in [
+            reg(&ann, "acme", "sip:a@desk", 200),
+            reg(&ann, "acme", "sip:a@old", 90),
+            reg(&zed, "other", "sip:z@desk", 200),
+        ] {
+            s.put_registration(&r).await.expect("put");
+        }
+        // Ann: one ringing, two on call (one of them past its expiry); Zed one on call.
+        let now = 100_000; // Unix s 100
+        s.claim_agent(&ann, "c1", "n1", 3, now, 500)
+            .await
+            .expect("claim");
+        s.claim_agent(&ann, "c2", "n1", 3, now, 500)
+            .await
+            .expect("claim");
+        s.claim_agent(&ann, "c3", "n2", 3, now, 100)
+            .await
+            .expect("claim");
+        s.agent_answered(&ann, "c2", now).await.expect("answer");
+        s.agent_answered(&ann, "c3", now).await.expect("answer");
+        s.claim_agent(&zed, "c9", "n1", 2, now, 500)
+            .await
+            .expect("claim");
+        s.agent_answered(&zed, "c9", now).await.expect("answer");
+
+        let st = s.org_agent_states("acme", now).await.expect("states");
+        let ids: Vec<&str> = st.iter().map(|l| l.agent.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec![ann.as_str(), ben.as_str()],
+            "{}: by name, acme's only",
+            e.name
+        );
+        let (a, b) = (&st[0], &st[1]);
+        assert_eq!(
+            a.agent,
+            s.agent("acme", &ann).await.expect("get").expect("ann"),
+            "{}: the agent as stored, skills and contacts too",
+            e.name
+        );
+        assert_eq!(a.agent.skills, vec![("lang:en".to_string(), 3)]);
+        assert_eq!(a.agent.contacts.len(), 1, "{}", e.name);
+        assert_eq!(
+            (a.ringing, a.on_call),
+            (1, 1),
+            "{}: c3 expired at Unix s 100",
+            e.name
+        );
+        assert_eq!(a.answered_today, 2, "{}", e.name);
+        assert_eq!(
+            a.registrations,
+            vec![reg(&ann, "acme", "sip:a@desk", 200)],
+            "{}: the lapsed binding is left out",
+            e.name
+        );
+        assert!(b.agent.away, "{}", e.name);
+        assert_eq!(
+            (
+                b.ringing,
+                b.on_call,
+                b.answered_today,
+                b.registrations.len()
+            ),
+            (0, 0, 0, 0),
+            "{}",
+            e.name
+        );
+        // Just before c3's expiry it still counts.
+        let st = s.org_agent_states("acme", 99_999).await.expect("states");
+        assert_eq!((st[0].ringing, st[0].on_call), (1, 2), "{}", e.name);
+
+        let other = s.org_agent_states("other", now).await.expect("states");
+        assert_eq!(other.len(), 1, "{}", e.name);
+        assert_eq!(other[0].agent.id, zed, "{}", e.name);
+        assert_eq!(
+            (other[0].on_call, other[0].registrations.len()),
+            (1, 1),
+            "{}",
+            e.name
+        );
+        assert!(s
+            .org_agent_states("nobody", now)
+            .await
+            .expect("states")
+            .is_empty());
+        e.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_agent_states_of_a_thousand_agents_load_quickly_on_sqlite() {
+    use c2c_store::{AgentContact, AgentRegistration, ContactKind, NewAgent};
+    let e = c2c_store::testing::sqlite().await;
+    let s = &e.store;
+    let now = 1_000_000;
+    for i in 0..1000 {
+        let id = s
+            .create_agent(
+                &NewAgent {
+                    org: "big".into(),
+                    display_name: format!("Agent {i:04}"),
+                    max_calls: 2,
+                    skills: vec![("lang:en".into(), 3), (format!("product:{}", i % 7), 4)],
+                    contacts: vec![
+                        AgentContact {
+                            kind: ContactKind::Sip,
+                            target: format!("u{i}"),
+                            trunk: String::new(),
+                            confirm_digit: String::new(),
+                        },
+                        AgentContact {
+                            kind: ContactKind::Phone,
+                            target: format!("+4930{i:06}"),
+                            trunk: "carrier".into(),
+                            confirm_digit: "1".into(),
+                        },
+                    ],
+                    account: None,
+                },
+                10,
+            )
+            .await
+            .expect("create")
+            .expect("no account");
+        s.put_registration(&AgentRegistration {
+            username: format!("u{i}"),
+            contact: format!("sip:u{i}@desk"),
+            agent: id.clone(),
+            org: "big".into(),
+            source: "192.0.2.10:5060".into(),
+            transport: "udp".into(),
+            node: "n1".into(),
+            expires_at: 5000,
+        })
+        .await
+        .expect("put");
+        if i % 3 == 0 {
+            s.claim_agent(&id, &format!("c{i}"), "n1", 2, now, 5000)
+                .await
+                .expect("claim");
+            s.agent_answered(&id, &format!("c{i}"), now)
+                .await
+                .expect("answer");
+        }
+    }
+    // Warm once, then time a few loads.
+    let first = s.org_agent_states("big", now).await.expect("states");
+    assert_eq!(first.len(), 1000);
+    assert_eq!(first.iter().map(|l| l.on_call).sum::<u32>(), 334);
+    assert!(first
+        .iter()
+        .all(|l| l.registrations.len() == 1 && l.agent.skills.len() == 2));
+    let runs = 10;
+    let started = std::time::Instant::now();
+    for _ in 0..runs {
+        s.org_agent_states("big", now).await.expect("states");
+    }
+    let each = started.elapsed() / runs;
+    eprintln!("org_agent_states with 1,000 agents on SQLite: {each:?} per load");
+    let started = std::time::Instant::now();
+    for _ in 0..runs {
+        s.org_agents("big").await.expect("agents");
+    }
+    eprintln!(
+        "org_agents with 1,000 agents on SQLite: {:?} per load",
+        started.elapsed() / runs
+    );
+    e.finish().await;
+}
