@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what c2c needs to build and test, idempotently: fast when everything is present.
-#   apt: chromium, chromium-driver (browser tests), sip-tester (SIPp, the SIP peer)
+#   apt: chromium, chromium-driver (browser tests), sip-tester (SIPp, the SIP peer),
+#        baresip (softphones as agents in the e2e tests)
 #   rustup: the wasm32-unknown-unknown target (the widget)
 #   cargo: wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock
 set -euo pipefail
@@ -17,6 +18,7 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v sipp >/dev/null || missing+=(sip-tester)
+command -v baresip >/dev/null || missing+=(baresip)
 command -v sqlite3 >/dev/null || missing+=(sqlite3)
 if [ "${#missing[@]}" -gt 0 ]; then
   say "installing ${missing[*]} (apt)"
