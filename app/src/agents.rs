@@ -16,6 +16,7 @@ use c2c_sbc::shell::Sbc;
 use c2c_store::{
     AgentContact, AgentCredentialRow, AgentRegistration, ContactKind, NewAgent, SipAccount, Store,
 };
+use c2c_web::parse_skill;
 use c2c_web::readiness::Readiness;
 use tokio::sync::mpsc;
 
@@ -38,6 +39,12 @@ pub async fn start(
         Ok(n) if n > 0 => tracing::info!(rows = n, "registrations of a previous run cleared"),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "clearing old registrations failed"),
+    }
+    // Nor is any agent still ringing for, or on, a call of this node's previous run.
+    match store.release_node_agent_calls(node).await {
+        Ok(n) if n > 0 => tracing::info!(rows = n, "agents' calls of a previous run released"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "releasing agents' old calls failed"),
     }
     let sync = tokio::spawn(sync_accounts(store.clone(), sbc.clone(), realm.to_owned()));
     readiness.watch("agent sync", move || !sync.is_finished());
@@ -161,24 +168,10 @@ pub fn new_agent(
     if !(1..=20).contains(&max_calls) {
         return Err(format!("max calls {max_calls}: use 1 to 20"));
     }
-    let mut parsed = Vec::new();
-    for skill in skills {
-        let (tag, level) = skill
-            .rsplit_once('=')
-            .ok_or_else(|| format!("skill {skill:?}: write TAG=LEVEL, e.g. lang:de=5"))?;
-        let level: i64 = level
-            .parse()
-            .ok()
-            .filter(|l| (1..=5).contains(l))
-            .ok_or_else(|| format!("skill {skill:?}: the level is 1 to 5"))?;
-        let tag = tag.trim().to_lowercase();
-        if tag.is_empty() || tag.len() > 64 || tag.chars().any(char::is_whitespace) {
-            return Err(format!(
-                "skill {skill:?}: a tag is 1 to 64 characters without spaces"
-            ));
-        }
-        parsed.push((tag, level));
-    }
+    let parsed = skills
+        .iter()
+        .map(|s| parse_skill(s).map(|(tag, level)| (tag, i64::from(level))))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(NewAgent {
         org: org.to_owned(),
         display_name: name.to_owned(),

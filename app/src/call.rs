@@ -22,10 +22,12 @@ use c2c_web::screening::{ActiveCalls, CallSlot};
 use c2c_web::Campaigns;
 use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
 
+mod agent_side;
 mod flow;
 mod trunk_side;
 
 use crate::cdr::{CallRecorder, CallRecords};
+use agent_side::{AgentClaim, AgentTarget};
 use c2c_media::bridge::{Bridge, BridgeConfig};
 use c2c_media::loops::{MediaCommand, MediaEvent, MediaHandle, MediaLoops};
 use c2c_media::peer::BrowserPeer;
@@ -69,6 +71,8 @@ pub struct Gateway {
     pub media: MediaSettings,
     /// The per-core loops that carry every call's audio.
     pub media_loops: Arc<MediaLoops>,
+    /// Picks the agents a call rings (its round-robin memory is the node's).
+    pub router: Arc<std::sync::Mutex<c2c_routing::Router>>,
 }
 
 /// The sending half of the signalling socket.
@@ -169,7 +173,43 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
         }
     };
     let _claim = claim; // held until the call is over
-    match Call::start(&gw, &mut ws, &verified, &offer, &cdr).await {
+    let session = match gw.store.session(verified.session()).await {
+        Ok(session) => session,
+        Err(e) => {
+            metrics::counter!(m::CALLS_REFUSED, "reason" => "not_placed").increment(1);
+            let detail = format!("session lookup: {e}");
+            cdr.not_placed(&detail);
+            tracing::warn!(error = %detail, call = %cdr.id(), "call could not start");
+            let message = format!("The call could not be placed (reference {}).", cdr.id());
+            return refuse(&mut ws, "failed", &message).await;
+        }
+    };
+    let agents = match verified.route().agents {
+        false => None,
+        true => match agent_side::plan(&gw, &verified, session.as_ref()).await {
+            Ok(agents) if agents.is_empty() => {
+                metrics::counter!(m::CALLS_REFUSED, "reason" => "no_agent").increment(1);
+                cdr.not_placed("no agent could take the call (busy, away, in wrap-up or offline)");
+                return refuse(
+                    &mut ws,
+                    "no_agent",
+                    "Every agent is busy; please try again shortly.",
+                )
+                .await;
+            }
+            Ok(agents) => Some(agents),
+            Err(e) => {
+                metrics::counter!(m::CALLS_REFUSED, "reason" => "not_placed").increment(1);
+                cdr.not_placed(&e);
+                tracing::warn!(error = %e, call = %cdr.id(), "call could not be routed");
+                let message = format!("The call could not be placed (reference {}).", cdr.id());
+                return refuse(&mut ws, "failed", &message).await;
+            }
+        },
+    };
+    let page_url = session.map(|s| s.page_url).unwrap_or_default();
+    let who = Callees::new(&gw, &verified, agents);
+    match Call::start(&gw, &mut ws, &verified, &offer, &cdr, page_url, who).await {
         Ok(call) => call.run(&gw, &mut ws, incoming).await,
         Err(e) => {
             metrics::counter!(m::CALLS_REFUSED, "reason" => "not_placed").increment(1);
@@ -246,15 +286,109 @@ struct Call {
     _slot: CallSlot,
     /// The call's detail record.
     cdr: CallRecorder,
+    /// Who the call rings: the route's destinations, or agents.
+    callees: Callees,
+}
+
+/// Who a call rings, in order, and the agent it rings now.
+struct Callees {
+    /// The agents routing picked; None: the route's destinations.
+    agents: Option<Vec<AgentTarget>>,
+    /// The agent being rung or on the call, claimed until it is dropped.
+    claim: Option<AgentClaim>,
+    /// The campaign's wrap-up after an answered call, seconds.
+    wrap_up_s: u32,
+}
+
+impl Callees {
+    fn new(gw: &Gateway, v: &VerifiedCall, agents: Option<Vec<AgentTarget>>) -> Self {
+        let wrap_up_s = gw
+            .campaigns
+            .get(v.campaign())
+            .map_or(0, |c| c.config.routing.wrap_up_s);
+        Callees {
+            agents,
+            claim: None,
+            wrap_up_s,
+        }
+    }
+
+    /// How many there are.
+    fn count(&self, v: &VerifiedCall) -> usize {
+        match &self.agents {
+            Some(agents) => agents.len(),
+            None => v.route().destinations.len(),
+        }
+    }
+
+    /// Places the call on the first callee from `attempt`'s index on that takes it; the
+    /// leg, with the attempt moved to the callee it called.
+    async fn place_from(
+        &mut self,
+        gw: &Gateway,
+        v: &VerifiedCall,
+        attempt: &mut Attempt,
+        cdr: &CallRecorder,
+    ) -> Result<TrunkCall, String> {
+        let Some(agents) = &self.agents else {
+            return place_from(gw, v, attempt, cdr).await;
+        };
+        // The agent rung before is free again (or keeps its call, if it answered).
+        self.claim = None;
+        let mut last_error = String::from("no agent could take the call");
+        for (i, target) in agents.iter().enumerate().skip(attempt.destination) {
+            attempt.destination = i;
+            let Some(claim) = AgentClaim::take(gw, target, cdr.id(), self.wrap_up_s).await? else {
+                cdr.event(
+                    "route",
+                    &format!("agent {} is busy now: skipped", target.name),
+                );
+                continue;
+            };
+            cdr.attempt(i + 1, agents.len(), &format!("agent:{}", target.agent));
+            cdr.event("route", &format!("agent {}: {}", target.name, target.why));
+            match gw
+                .sbc
+                .place_agent_call(v, &target.device, &attempt.page_url, &attempt.sdp_offer)
+                .await
+            {
+                Ok(leg) => {
+                    tracing::info!(session = %v.session(), agent = %target.agent, call_id = %leg.call_id(), "agent rung");
+                    cdr.placed(leg.call_id());
+                    self.claim = Some(claim);
+                    return Ok(leg);
+                }
+                Err(e) => {
+                    tracing::warn!(session = %v.session(), agent = %target.agent, error = %e, "agent could not be called");
+                    cdr.event("error", &e.to_string());
+                    last_error = e.to_string();
+                }
+            }
+        }
+        Err(last_error)
+    }
+
+    /// Callee `destination`, rung now, answered.
+    fn connected(&mut self, destination: usize, cdr: &CallRecorder) {
+        if let Some(target) = self.agents.as_ref().and_then(|a| a.get(destination)) {
+            cdr.event("route", &format!("agent {} answered", target.name));
+        }
+        if let Some(claim) = self.claim.as_mut() {
+            claim.answered();
+        }
+    }
 }
 
 impl Call {
+    #[allow(clippy::too_many_arguments)]
     async fn start(
         gw: &Gateway,
         ws: &mut Sink,
         v: &VerifiedCall,
         offer: &str,
         cdr: &CallRecorder,
+        page_url: String,
+        mut callees: Callees,
     ) -> Result<Call, String> {
         // The token was used: its number stays with the session for the call and the linger.
         let now = unix_now();
@@ -287,11 +421,6 @@ impl Call {
             .add(media_slot, bridge, trunk_ports, v.session());
         send(ws, &ServerMessage::Answer { sdp: answer }).await;
 
-        let page_url = match gw.store.session(v.session()).await {
-            Ok(Some(s)) => s.page_url,
-            Ok(None) => String::new(),
-            Err(e) => return Err(format!("session lookup: {e}")),
-        };
         let slot = gw.active_calls.start(v.campaign());
         let sdp_offer = build_offer(&MediaOffer {
             addr: rtp_addr,
@@ -303,8 +432,8 @@ impl Call {
             page_url,
             sdp_offer,
         };
-        let mut trunk = place_from(gw, v, &mut attempt, cdr).await?;
-        let destinations = v.route().destinations.len();
+        let mut trunk = callees.place_from(gw, v, &mut attempt, cdr).await?;
+        let destinations = callees.count(v);
         let ring_timeout = gw.campaigns.get(v.campaign()).map_or(DEFAULT_RING, |c| {
             Duration::from_secs(c.config.ring_timeout_s.into())
         });
@@ -332,6 +461,7 @@ impl Call {
             number: v.number().clone(),
             _slot: slot,
             cdr: cdr.clone(),
+            callees,
         })
     }
 
@@ -438,8 +568,9 @@ impl Call {
                 }
                 Action::Media(command) => self.media.send(command),
                 Action::Record { kind, detail } => self.cdr.event(kind, detail),
-                Action::SetupTook(took) => {
-                    metrics::histogram!(m::CALL_SETUP_SECONDS).record(took.as_secs_f64());
+                Action::Connected { destination, after } => {
+                    metrics::histogram!(m::CALL_SETUP_SECONDS).record(after.as_secs_f64());
+                    self.callees.connected(destination, &self.cdr);
                 }
                 Action::End(reason) => return Some(reason),
             }
@@ -454,7 +585,10 @@ impl Call {
             destination,
             ..self.attempt.clone()
         };
-        let trunk = place_from(gw, &self.verified, &mut next, &self.cdr).await?;
+        let trunk = self
+            .callees
+            .place_from(gw, &self.verified, &mut next, &self.cdr)
+            .await?;
         metrics::counter!(m::DESTINATIONS_HUNTED).increment(1);
         // The last attempt's late messages (its final ACK) still belong to the ladder.
         record_traced(&mut self.trace, &self.cdr);

@@ -198,6 +198,7 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         media_ip: config.media.ip,
         media_loops,
         media,
+        router: Default::default(),
     };
     let app = c2c_web::router(state).merge(crate::signalling::routes(gateway));
 
@@ -455,6 +456,7 @@ async fn add_demo(config: &mut Config) -> anyhow::Result<DemoTrunk> {
         bot_check: None,
         privacy_id: false,
         unused_tokens_per_client: 3,
+        routing: Default::default(),
     });
     Ok(trunk)
 }

@@ -82,6 +82,7 @@ mod tests {
             trunk: "echo".into(),
             destinations: vec!["echo".into()],
             privacy: false,
+            agents: false,
         };
         let attempt = Attempt {
             destination: 0,

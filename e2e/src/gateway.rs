@@ -87,8 +87,16 @@ impl Gateway {
     }
 
     /// The gateway's log so far.
+    /// The SIP address it listens on, from its log (`[sip] listen` may pick a free port).
+    pub fn sip_addr(&self) -> Option<std::net::SocketAddr> {
+        let log = self.log_text();
+        let line = log.lines().find(|l| l.contains("SBC listening"))?;
+        let (_, rest) = line.split_once("sip=")?;
+        rest.split_whitespace().next()?.parse().ok()
+    }
+
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        strip_colours(&std::fs::read_to_string(&self.log).unwrap_or_default())
     }
 
     /// Sends SIGTERM (a graceful stop) and waits up to `limit` for the process to exit.
@@ -186,4 +194,22 @@ trunk = "sipp"
         origin = campaign.origin,
         keys = campaign.keys,
     )
+}
+
+/// The text without its ANSI colour codes (`ESC [ … m`), so tests can search `key=value`.
+fn strip_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

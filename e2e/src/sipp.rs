@@ -49,6 +49,38 @@ impl Sipp {
         )
     }
 
+    /// SIPp as an agent's phone: it registers at `registrar` as `user` with digest, stays
+    /// registered for `hold_ms`, answers the calls it gets meanwhile (echoing RTP), then
+    /// unregisters.
+    pub fn agent_phone(
+        dir: &Path,
+        registrar: std::net::SocketAddr,
+        user: &str,
+        password: &str,
+        hold_ms: u64,
+    ) -> Sipp {
+        let csv = dir.join(format!("agent-{user}.csv"));
+        // SIPp expands a keyword held in a field, not a field inside a keyword.
+        let line =
+            format!("SEQUENTIAL\n{user};[authentication username={user} password={password}]\n");
+        std::fs::write(&csv, line).expect("write the phone's account");
+        Self::start(
+            dir,
+            &[
+                &registrar.to_string(),
+                "-sf",
+                &scenario("agent_phone.xml").display().to_string(),
+                "-oocsf",
+                &scenario("agent_answer.xml").display().to_string(),
+                "-inf",
+                &csv.display().to_string(),
+                "-d",
+                &hold_ms.to_string(),
+                "-rtp_echo",
+            ],
+        )
+    }
+
     fn start(dir: &Path, scenario_args: &[&str]) -> Sipp {
         let port = crate::ports::free_udp();
         let media_port = crate::ports::free_udp_pair();

@@ -58,6 +58,7 @@ fn fixture() -> &'static Fixture {
                 trunk: "main".into(),
                 destinations: vec!["+15551230000".into()],
                 privacy: false,
+                agents: false,
             },
         };
         let (genuine, _) = TokenIssuer::new(ring.clone(), ISS, 60)

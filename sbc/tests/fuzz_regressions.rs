@@ -231,6 +231,7 @@ fn call_token_regressions_do_not_crash() {
             trunk: "main".into(),
             destinations: vec!["+15551230000".into()],
             privacy: false,
+            agents: false,
         },
     };
     let (genuine, _) = TokenIssuer::new(ring.clone(), "c2c-fuzz", 60)

@@ -18,6 +18,7 @@ fn grant() -> CallGrant {
             trunk: "main".into(),
             destinations: vec!["+4930123456".into()],
             privacy: false,
+            agents: false,
         },
     }
 }

@@ -20,6 +20,10 @@ pub struct Route {
     /// Withhold the caller ID from the callee (`Privacy: id`); absent in older tokens.
     #[serde(default)]
     pub privacy: bool,
+    /// The campaign's agents take the call, picked by its routing when the call starts,
+    /// rather than `destinations`; absent in older tokens.
+    #[serde(default)]
+    pub agents: bool,
 }
 
 /// The AES-256-GCM key that seals [`Route`]s; shared by the nodes that mint and verify, never
@@ -92,7 +96,7 @@ impl RouteKey {
             .map_err(|_| TokenError::Route)?;
         let route: Route = serde_json::from_slice(plain).map_err(|_| TokenError::Route)?;
         // Sealed by us, but a route that names nobody can only be a bug: refuse it here.
-        match route.destinations.is_empty() {
+        match route.destinations.is_empty() && !route.agents {
             true => Err(TokenError::Route),
             false => Ok(route),
         }
@@ -108,6 +112,7 @@ mod tests {
             trunk: "main".into(),
             destinations: vec!["+15551234567".into(), "sip:agent@pbx.example".into()],
             privacy: false,
+            agents: false,
         }
     }
 
@@ -116,6 +121,23 @@ mod tests {
         let (key, _) = RouteKey::generate().expect("key");
         let sealed = key.seal(&route(), "j1").expect("seal");
         assert_eq!(key.open(&sealed, "j1").expect("open"), route());
+    }
+
+    #[test]
+    fn a_route_names_destinations_or_the_agents() {
+        let (key, _) = RouteKey::generate().expect("key");
+        let nobody = Route {
+            destinations: Vec::new(),
+            ..route()
+        };
+        let sealed = key.seal(&nobody, "j1").expect("seal");
+        assert_eq!(key.open(&sealed, "j1"), Err(TokenError::Route));
+        let agents = Route {
+            agents: true,
+            ..nobody
+        };
+        let sealed = key.seal(&agents, "j1").expect("seal");
+        assert_eq!(key.open(&sealed, "j1").expect("open"), agents);
     }
 
     #[test]

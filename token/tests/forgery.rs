@@ -46,6 +46,7 @@ fn grant() -> CallGrant {
             trunk: "main".into(),
             destinations: vec!["+15551230000".into()],
             privacy: false,
+            agents: false,
         },
     }
 }

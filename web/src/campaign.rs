@@ -1,5 +1,7 @@
 //! Campaigns: who may call, from which websites, to where, with which caller-ID numbers.
 
+pub mod routing;
+
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -9,6 +11,7 @@ use c2c_token::SessionNumber;
 use c2c_wire::{Fallback, Theme};
 
 use crate::screening::{RequestLimiter, WeeklyHours};
+use routing::RoutingConfig;
 
 /// A campaign as written in the config file (seed data until the dashboard owns it).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -76,6 +79,9 @@ pub struct CampaignConfig {
     /// Ask the trunk to withhold the caller ID from the callee (`Privacy: id`, RFC 3325).
     #[serde(default)]
     pub privacy_id: bool,
+    /// Which agents take the calls (`[campaigns.routing]`); without it, the destinations.
+    #[serde(default)]
+    pub routing: RoutingConfig,
 }
 
 /// What the widget shows when the campaign cannot take a call.
@@ -220,10 +226,17 @@ impl Campaign {
                 "give first = \"+E164\" and count = 1..100000 for a block, and/or list = [\"+E164\", …]; numbers are + and 8 to 15 digits".into(),
             )
         })?;
-        if config.destinations.is_empty() || config.destinations.len() > MAX_DESTINATIONS {
+        config
+            .routing
+            .check()
+            .map_err(|(key, problem)| err(key, problem))?;
+        let to_agents = config.routing.to_agents();
+        if (config.destinations.is_empty() && !to_agents)
+            || config.destinations.len() > MAX_DESTINATIONS
+        {
             return Err(err(
                 "destinations",
-                format!("give 1 to {MAX_DESTINATIONS} destinations, tried in order"),
+                format!("give 1 to {MAX_DESTINATIONS} destinations, tried in order, or route the calls to agents ([campaigns.routing] strategy)"),
             ));
         }
         for d in &config.destinations {

@@ -22,6 +22,7 @@ pub use admin::AdminState;
 /// The callback form's phone check, for the fuzz targets only (`fuzz/`).
 #[doc(hidden)]
 pub use api::normalise_e164;
+pub use campaign::routing::{parse_skill, RoutingConfig};
 pub use campaign::{
     Campaign, CampaignConfig, CampaignError, FallbackKind, NumberPool, DEFAULT_ORG,
 };

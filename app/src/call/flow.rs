@@ -75,8 +75,14 @@ pub enum Action {
         /// What happened.
         detail: &'static str,
     },
-    /// The trunk answered this long after the call started (for the setup-time histogram).
-    SetupTook(Duration),
+    /// This destination answered, this long after the call started: whoever it is now
+    /// carries the call (the setup-time histogram, the agent's state).
+    Connected {
+        /// The index among the route's destinations.
+        destination: usize,
+        /// Since the call started.
+        after: Duration,
+    },
     /// The call is over, for this reason.
     End(EndReason),
 }
@@ -252,7 +258,10 @@ impl CallFlow {
             LegEvent::MediaChanged(m) => self.trunk_media(&m),
             LegEvent::Answered(m) if !hanging_up => {
                 if self.phase != Phase::Answered {
-                    self.actions.push(Action::SetupTook(now - self.started));
+                    self.actions.push(Action::Connected {
+                        destination: self.destination,
+                        after: now - self.started,
+                    });
                 }
                 self.phase = Phase::Answered;
                 self.trunk_media(&m);

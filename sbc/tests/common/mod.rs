@@ -116,6 +116,7 @@ pub fn verified(trunk: &str, destinations: &[&str], privacy: bool) -> VerifiedCa
         trunk: trunk.into(),
         destinations: destinations.iter().map(|d| d.to_string()).collect(),
         privacy,
+        agents: false,
     };
     VerifiedCall::for_tests(claims, route)
 }

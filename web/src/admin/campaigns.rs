@@ -286,6 +286,7 @@ fn blank(org: &str, trunks: &[String]) -> CampaignConfig {
         bot_check: None,
         privacy_id: false,
         unused_tokens_per_client: 3,
+        routing: Default::default(),
     }
 }
 

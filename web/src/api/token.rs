@@ -99,6 +99,7 @@ async fn screen_and_mint(
             trunk: campaign.config.trunk.clone(),
             destinations: campaign.config.destinations.clone(),
             privacy: campaign.config.privacy_id,
+            agents: campaign.config.routing.to_agents(),
         },
     };
     let (token, claims) = state

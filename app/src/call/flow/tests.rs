@@ -37,7 +37,7 @@ enum Did {
     MediaAnswered,
     Dtmf(String),
     Record(&'static str),
-    SetupTook(Duration),
+    Connected(usize, Duration),
     End(EndReason),
 }
 
@@ -54,7 +54,7 @@ fn take(f: &mut CallFlow) -> Vec<Did> {
             Action::Media(MediaCommand::Dtmf(d)) => Did::Dtmf(d),
             Action::Media(MediaCommand::Stop) => Did::Send("stop?".into()),
             Action::Record { detail, .. } => Did::Record(detail),
-            Action::SetupTook(d) => Did::SetupTook(d),
+            Action::Connected { destination, after } => Did::Connected(destination, after),
             Action::End(r) => Did::End(r),
         })
         .collect()
@@ -74,7 +74,7 @@ fn an_answered_call_tells_the_browser_and_the_media_and_ends_with_the_far_end() 
     assert_eq!(
         answer(&mut f, t0 + Duration::from_secs(3)),
         [
-            Did::SetupTook(Duration::from_secs(3)),
+            Did::Connected(0, Duration::from_secs(3)),
             Did::TrunkMedia,
             Did::MediaAnswered,
             Did::Send("Answered".into())
@@ -106,6 +106,16 @@ fn a_refusing_destination_moves_the_call_to_the_next_and_the_last_ones_refusal_e
     assert!(matches!(f.phase(), Phase::Calling { .. }));
     f.handle(ended(EndReason::Rejected), t0 + Duration::from_secs(3));
     assert_eq!(take(&mut f), [Did::End(EndReason::Rejected)]);
+}
+
+#[test]
+fn the_answer_names_the_destination_that_took_the_call() {
+    let (mut f, t0) = flow(3);
+    f.handle(ended(EndReason::Busy), t0);
+    take(&mut f);
+    f.handle(Input::Placed { destination: 2 }, t0);
+    let did = answer(&mut f, t0 + Duration::from_secs(4));
+    assert_eq!(did[0], Did::Connected(2, Duration::from_secs(4)));
 }
 
 #[test]

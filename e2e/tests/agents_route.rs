@@ -1,0 +1,188 @@
+//! A campaign routed to its agents, with the real binary: the agent's SIPp phone registers
+//! from behind "NAT" (a private Contact), a Chromium visitor calls, the phone rings with the
+//! visitor's web context and answers, the audio echoes back, and the call record names the
+//! agent. While the agent is in wrap-up, the next visitor is told nobody is free.
+
+use std::time::Duration;
+
+use c2c_e2e::gateway::{c2c_binary, Gateway};
+use c2c_e2e::scene::{self, Extra};
+use c2c_e2e::sipp::{header, Sipp};
+use c2c_e2e::site::Site;
+use c2c_e2e::{ports, scratch_dir, widget};
+use tokio::process::Command;
+
+const LIMIT: Duration = Duration::from_secs(150);
+
+/// Keys after campaign `e2e`: its agents take the calls; phones register from loopback.
+const ROUTED: &str = r#"
+[campaigns.routing]
+strategy = "longest_idle"
+wrap_up_s = 30
+
+[registrar]
+networks = ["127.0.0.0/8"]
+realm = "c2c.test"
+# SIPp 3.6 answers only the first challenge, and only MD5.
+algorithms = ["MD5", "SHA-256"]
+"#;
+
+/// `c2c agent add` in the campaign's organisation; returns (agent id, password).
+async fn add_agent(config: &std::path::Path, username: &str) -> (String, String) {
+    let out = Command::new(c2c_binary())
+        .args(["agent", "add", "--config"])
+        .arg(config)
+        .args(["--org", "default", "--name", "Alice Agent"])
+        .args(["--username", username])
+        .env_remove("C2C_DATABASE_URL")
+        .output()
+        .await
+        .expect("c2c agent add runs");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "agent add failed: {said}");
+    let id = said
+        .split_whitespace()
+        .find(|w| w.starts_with("ag_"))
+        .expect("the agent's id is printed")
+        .to_owned();
+    (id, String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Waits until `text` is in the gateway's log.
+async fn logged(gw: &Gateway, text: &str, limit: Duration) {
+    tokio::time::timeout(limit, async {
+        while !gw.log_text().contains(text) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{text:?} not logged within {limit:?}:\n{}", gw.log_text()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_reaches_the_registered_agent_who_is_then_in_wrap_up() {
+    tokio::time::timeout(LIMIT, async {
+        let scratch = scratch_dir("agents-route");
+        let dir = scratch.path();
+        // The trunk is never called: the campaign's agents take its calls.
+        let (site, gw) = scene::start(
+            dir,
+            ports::free_udp(),
+            |gw| Site::embed_page(gw, "e2e"),
+            Extra {
+                campaign: ROUTED,
+                ..Default::default()
+            },
+        )
+        .await;
+        let (agent, password) = add_agent(&dir.join("c2c.toml"), "alice").await;
+        logged(&gw, "accounts=1", Duration::from_secs(15)).await;
+        let sip = gw.sip_addr().expect("the SIP address is logged");
+        let phone = Sipp::agent_phone(dir, sip, "alice", &password, 40_000);
+        let store = c2c_store::Store::open_sqlite_in(&dir.join("data"))
+            .await
+            .expect("store");
+        tokio::time::timeout(Duration::from_secs(15), async {
+            while store
+                .org_registrations("default", c2c_token::clock::unix_now())
+                .await
+                .expect("rows")
+                .is_empty()
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .expect("the phone registers");
+
+        let browser = scene::browser(dir, 8).await;
+        browser
+            .client
+            .goto(&site.origin)
+            .await
+            .expect("open the shop");
+        let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
+        call.click().await.expect("click call");
+        widget::wait_state(&browser, "answered", Duration::from_secs(30)).await;
+        let echo = widget::wait_for_echo(&browser, Duration::from_secs(15)).await;
+        assert!(
+            echo["audioLevel"].as_f64().unwrap_or(0.0) > 0.0,
+            "the agent's phone echoed nothing: {echo}"
+        );
+
+        let invites = phone.requests("INVITE");
+        assert_eq!(invites.len(), 1, "{invites:?}");
+        let invite = &invites[0];
+        assert!(
+            invite.starts_with("INVITE sip:alice@10.255.0.1:5060 SIP/2.0"),
+            "the Request-URI is the registered Contact without its parameters: {invite}"
+        );
+        assert!(
+            header(invite, "X-C2C-Session").is_some_and(|s| s.starts_with("ws_")),
+            "{invite}"
+        );
+        assert_eq!(header(invite, "X-C2C-Campaign"), Some("e2e"));
+        assert!(
+            header(invite, "X-C2C-Page").is_some_and(|p| p.starts_with(&site.origin)),
+            "{invite}"
+        );
+
+        let hangup = widget::find(&browser, "[data-c2c=hangup]", Duration::from_secs(5)).await;
+        hangup.click().await.expect("hang up");
+        widget::wait_state(&browser, "ended", Duration::from_secs(15)).await;
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while phone.requests("BYE").is_empty() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .expect("the BYE reached the phone where it registered from");
+
+        // The record names the agent, and the agent is in wrap-up: nobody else is free.
+        let calls = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let calls = store
+                    .calls("default", &Default::default(), 10, 0)
+                    .await
+                    .expect("calls");
+                if calls.iter().any(|c| c.ended_at.is_some()) {
+                    return calls;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .expect("the call is recorded");
+        assert_eq!(
+            calls[0].destination,
+            format!("agent:{agent}"),
+            "{:?}",
+            calls[0]
+        );
+        let live = store
+            .org_agent_states("default", c2c_token::clock::unix_ms())
+            .await
+            .expect("states");
+        assert_eq!(live[0].answered_today, 1);
+        assert!(live[0].wrap_up_until_ms > c2c_token::clock::unix_ms());
+        assert_eq!(live[0].ringing + live[0].on_call, 0, "released");
+
+        browser.client.refresh().await.expect("reload");
+        let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
+        call.click().await.expect("click call");
+        widget::wait_state(&browser, "error", Duration::from_secs(15)).await;
+        let (_, reason, _) = widget::status(&browser).await;
+        assert_eq!(reason, "no_agent", "the only agent is in wrap-up");
+        assert_eq!(
+            phone.requests("INVITE").len(),
+            1,
+            "the phone did not ring again"
+        );
+
+        browser.close().await;
+        drop(phone);
+        gw.stop().await;
+    })
+    .await
+    .expect("test finished in time");
+}
