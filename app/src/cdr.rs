@@ -141,6 +141,9 @@ impl CallRecorder {
                 self.event("state", &format!("media moved to {}", m.addr));
             }
             Some(LegEvent::Refused(why)) => self.event("policy", why),
+            Some(LegEvent::Picked { fork }) => {
+                self.event("route", &format!("device {} of those rung answers", fork + 1));
+            }
             Some(LegEvent::Ended { reason, status }) => {
                 if let Some(s) = status {
                     if let Ok(mut last) = self.last_status.lock() {

@@ -60,6 +60,8 @@ pub const MAX_CONTEXT_LEN: usize = 256;
 const ANONYMOUS_FROM: &str = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
 /// Privacy value asking to withhold the asserted identity (RFC 3325 §9.3).
 const PRIVACY_ID: &str = "id";
+/// Why a forked call's other devices are cancelled (RFC 3326 §2, RFC 3261 §9.1).
+pub const COMPLETED_ELSEWHERE: &str = "SIP;cause=200;text=\"Call completed elsewhere\"";
 /// Methods we accept inside the dialog (advertised in Allow).
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO";
 
@@ -182,6 +184,8 @@ pub struct TrunkLeg {
     prior_invite: Option<(String, Vec<u8>)>,
     non2xx_ack: Option<Vec<u8>>,
     hangup_requested: bool,
+    /// The `Reason` our CANCEL or BYE carries (RFC 3326), when the hang-up has one.
+    hangup_reason: Option<&'static str>,
     cancel: Option<ClientTx>,
     cancel_deadline: Option<Instant>,
     dialog: Option<Dialog>,
@@ -382,6 +386,7 @@ impl TrunkLeg {
             prior_invite: None,
             non2xx_ack: None,
             hangup_requested: false,
+            hangup_reason: None,
             cancel: None,
             cancel_deadline: None,
             dialog: None,
@@ -488,6 +493,16 @@ impl TrunkLeg {
             self.send_cancel(now);
         }
         // In Calling we must wait for a provisional response before CANCEL (§9.1).
+    }
+
+    /// Hangs up because another device took the call: the CANCEL (or the BYE, should it
+    /// have answered too) says so (RFC 3326), so the phone shows the call as answered
+    /// elsewhere and logs no missed call.
+    pub fn hangup_elsewhere(&mut self, now: Instant) {
+        if !(self.ended || self.hangup_requested) {
+            self.hangup_reason = Some(COMPLETED_ELSEWHERE);
+        }
+        self.hangup(now);
     }
 
     /// Fires every timer due at `now`.
@@ -661,13 +676,16 @@ impl TrunkLeg {
             return;
         }
         // CANCEL reuses the INVITE's Request-URI, Via (branch) and CSeq number (§9.1).
-        let req = self.base_request(
+        let mut req = self.base_request(
             Method::Cancel,
             &self.id.request_uri,
             &self.invite_via,
             &self.id.to,
             &[],
         );
+        if let Some(reason) = self.hangup_reason {
+            req.headers.push("Reason", reason);
+        }
         let bytes = Message::Request(req).to_bytes();
         let branch = self.invite.branch.clone();
         self.transmit(bytes.clone(), self.id.trunk_addr);
@@ -686,13 +704,16 @@ impl TrunkLeg {
             return;
         }
         let (branch, via) = self.fresh_via();
-        let req = self.base_request(
+        let mut req = self.base_request(
             Method::Bye,
             &dialog.target,
             &via,
             &dialog.remote_to,
             &dialog.routes,
         );
+        if let Some(reason) = self.hangup_reason {
+            req.headers.push("Reason", reason);
+        }
         let bytes = Message::Request(req).to_bytes();
         self.transmit(bytes.clone(), dialog.next_hop);
         let reliable = self.id.transport != Transport::Udp;

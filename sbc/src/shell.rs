@@ -177,6 +177,9 @@ impl SbcError {
 enum Command {
     Place {
         candidates: Vec<LegParams>,
+        /// Ring every candidate at once (the devices of a ring_all call), rather than one
+        /// after another on failure.
+        fork: bool,
         events: mpsc::UnboundedSender<LegEvent>,
         /// Where the SIP messages of the call are traced.
         trace: mpsc::UnboundedSender<TraceEntry>,
@@ -558,6 +561,7 @@ impl Sbc {
         self.commands
             .send(Command::Place {
                 candidates,
+                fork: false,
                 events: events_tx,
                 trace: trace_tx,
                 conns,

@@ -214,6 +214,23 @@ fn status_causes() {
 }
 
 #[test]
+fn a_device_cancelled_because_another_answered_is_told_so_even_before_it_rang() {
+    let t0 = Instant::now();
+    let (mut leg, invite) = start(t0);
+    // No provisional yet: the CANCEL must wait for one (RFC 3261 §9.1), and keeps the reason.
+    leg.hangup_elsewhere(t0);
+    assert!(drain(&mut leg).sent.is_empty());
+    let d = feed(&mut leg, reply(&invite, 180, false, &[]), t0);
+    let (cancel, _) = &d.sent[0];
+    assert_eq!(cancel.method, Method::Cancel);
+    assert_eq!(
+        cancel.headers.get("Reason"),
+        Some("SIP;cause=200;text=\"Call completed elsewhere\""),
+        "RFC 3326: the phone logs no missed call"
+    );
+}
+
+#[test]
 fn hangup_while_ringing_cancels() {
     let t0 = Instant::now();
     let (mut leg, invite) = start(t0);
@@ -226,6 +243,11 @@ fn hangup_while_ringing_cancels() {
     assert_eq!(branch(cancel), branch(&invite));
     assert_eq!(cseq(cancel), (1, Method::Cancel));
     assert_eq!(Message::Request(cancel.clone()).to_tag(), None);
+    assert_eq!(
+        cancel.headers.get("Reason"),
+        None,
+        "the caller gave up: no reason"
+    );
     // Timer E retransmits the CANCEL until its 200 arrives.
     leg.handle_timeout(t0 + T1);
     assert_eq!(drain(&mut leg).sent[0].0.method, Method::Cancel);

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -18,9 +19,43 @@ use c2c_sbc::trunk::Transport;
 use common::sipp::scenario;
 use common::{next, verified};
 use tokio::net::UdpSocket;
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 
 const LIMIT: Duration = Duration::from_secs(40);
+
+/// A SIPp phone registering as `user` (password `wonder`) for 6 s, taking calls with the
+/// out-of-call scenario `ooc`.
+fn phone(sbc: &Sbc, dir: &Path, user: &str, ooc: &str, media_port: u16) -> Child {
+    let csv = dir.join(format!("{user}.csv"));
+    std::fs::write(
+        &csv,
+        format!("SEQUENTIAL\n{user};[authentication username={user} password=wonder]\n"),
+    )
+    .expect("csv");
+    Command::new("sipp")
+        .arg(sbc.local_addr().to_string())
+        .args(["-sf", &scenario("agent_phone.xml")])
+        .args(["-oocsf", &scenario(ooc)])
+        .args(["-inf", &csv.display().to_string()])
+        .args(["-i", "127.0.0.1", "-p", "0", "-nostdin", "-m", "1"])
+        .args(["-d", "6000", "-mp", &media_port.to_string()])
+        .args([
+            "-timeout",
+            "30s",
+            "-timeout_error",
+            "-trace_err",
+            "-trace_msg",
+        ])
+        .arg("-message_file")
+        .arg(dir.join(format!("{user}-messages.log")))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("SIPp is required (apt-get install sip-tester)")
+}
 
 async fn registrar_sbc(networks: &[&str]) -> Sbc {
     let sbc = Sbc::start_with(
@@ -48,16 +83,17 @@ async fn registrar_sbc(networks: &[&str]) -> Sbc {
     .await
     .expect("sbc starts");
     let realm = RegistrarConfig::default().realm;
-    sbc.set_agent_credentials(vec![AgentCredential {
+    let account = |user: &str| AgentCredential {
         agent: AgentRef {
             org: common::ORG.into(),
-            agent: "ag_alice".into(),
-            username: "alice".into(),
+            agent: format!("ag_{user}"),
+            username: user.into(),
         },
-        ha1_md5: digest::ha1(Algorithm::Md5, "alice", &realm, "wonder"),
-        ha1_sha256: digest::ha1(Algorithm::Sha256, "alice", &realm, "wonder"),
-    }])
-    .expect("credentials");
+        ha1_md5: digest::ha1(Algorithm::Md5, user, &realm, "wonder"),
+        ha1_sha256: digest::ha1(Algorithm::Sha256, user, &realm, "wonder"),
+    };
+    sbc.set_agent_credentials(["alice", "bob", "carol"].map(account).to_vec())
+        .expect("credentials");
     sbc
 }
 
@@ -68,28 +104,8 @@ async fn a_registered_phone_behind_nat_is_called_where_it_registered_from() {
         let sbc = registrar_sbc(&["127.0.0.0/8", "10.0.0.0/8"]).await;
         let mut changes = sbc.take_registrations().expect("changes");
         let dir = tempfile::tempdir().expect("dir");
-        let csv = dir.path().join("agent.csv");
-        std::fs::write(
-            &csv,
-            "SEQUENTIAL\nalice;[authentication username=alice password=wonder]\n",
-        )
-        .expect("csv");
         let media_port = common::free_udp_port();
-        let mut phone = Command::new("sipp")
-            .arg(sbc.local_addr().to_string())
-            .args(["-sf", &scenario("agent_phone.xml")])
-            .args(["-oocsf", &scenario("agent_answer.xml")])
-            .args(["-inf", &csv.display().to_string()])
-            .args(["-i", "127.0.0.1", "-p", "0", "-nostdin", "-m", "1"])
-            .args(["-d", "6000", "-mp", &media_port.to_string()])
-            .args(["-timeout", "30s", "-timeout_error", "-trace_err"])
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("SIPp is required (apt-get install sip-tester)");
+        let mut phone = phone(&sbc, dir.path(), "alice", "agent_answer.xml", media_port);
         let Some(Change::Bound { binding, .. }) = changes.recv().await else {
             panic!("the phone did not register");
         };
@@ -116,6 +132,7 @@ async fn a_registered_phone_behind_nat_is_called_where_it_registered_from() {
             .expect("placed");
         // The private Contact is unreachable: only a pinned call rings at all.
         assert_eq!(next(&mut leg, 10).await, LegEvent::Ringing);
+        assert_eq!(next(&mut leg, 5).await, LegEvent::Picked { fork: 0 });
         let LegEvent::Answered(media) = next(&mut leg, 5).await else {
             panic!("expected Answered")
         };
@@ -151,4 +168,92 @@ async fn a_device_outside_the_registrar_networks_is_never_called() {
         .await
         .expect_err("refused");
     assert!(matches!(err, SbcError::OutsideAgentNetworks(_)), "{err}");
+}
+
+#[tokio::test]
+async fn ring_all_rings_every_phone_and_cancels_the_others_as_completed_elsewhere() {
+    tokio::time::timeout(LIMIT, async {
+        let sbc = registrar_sbc(&["127.0.0.0/8"]).await;
+        let mut changes = sbc.take_registrations().expect("changes");
+        let dir = tempfile::tempdir().expect("dir");
+        let mut phones = Vec::new();
+        for (user, ooc) in [
+            ("alice", "agent_ring.xml"),
+            ("bob", "agent_answer.xml"),
+            ("carol", "agent_ring.xml"),
+        ] {
+            let media_port = common::free_udp_port();
+            phones.push(phone(&sbc, dir.path(), user, ooc, media_port));
+        }
+        let mut devices = std::collections::BTreeMap::new();
+        while devices.len() < 3 {
+            let change = changes.recv().await;
+            let Some(Change::Bound { agent, binding }) = change else {
+                panic!("the phones did not register: {change:?}");
+            };
+            devices.insert(
+                agent.username.clone(),
+                AgentDevice {
+                    username: agent.username,
+                    contact: binding.contact,
+                    source: binding.source,
+                    transport: binding.transport,
+                },
+            );
+        }
+        let devices: Vec<AgentDevice> = devices.into_values().collect();
+        let rtp = UdpSocket::bind("127.0.0.1:0").await.expect("rtp");
+        let offer = build_offer(&MediaOffer {
+            addr: rtp.local_addr().expect("addr"),
+            session_id: 1,
+            session_version: 1,
+        });
+        let mut leg = sbc
+            .ring_devices(&verified("main", &[], false), &devices, "", &offer)
+            .await
+            .expect("placed");
+        assert_eq!(next(&mut leg, 10).await, LegEvent::Ringing, "once, for all");
+        assert_eq!(
+            next(&mut leg, 5).await,
+            LegEvent::Picked { fork: 1 },
+            "bob (the second device) answers"
+        );
+        assert!(matches!(next(&mut leg, 5).await, LegEvent::Answered(_)));
+        leg.hangup();
+        assert_eq!(
+            next(&mut leg, 5).await,
+            LegEvent::Ended {
+                reason: EndReason::HangupLocal,
+                status: None
+            }
+        );
+        for (n, mut p) in phones.into_iter().enumerate() {
+            let status = p.wait().await.expect("sipp");
+            assert!(status.success(), "phone {n} failed: {status}");
+        }
+        // The two that rang got a CANCEL with the RFC 3326 reason; bob our BYE.
+        let received = |user: &str, method: &str| -> Vec<String> {
+            let log = std::fs::read_to_string(dir.path().join(format!("{user}-messages.log")))
+                .unwrap_or_default();
+            log.split("message received")
+                .filter_map(|m| m.split_once("\n\n").map(|(_, m)| m.trim_start()))
+                .filter(|m| m.starts_with(&format!("{method} ")))
+                .map(str::to_owned)
+                .collect()
+        };
+        for user in ["alice", "carol"] {
+            let cancels = received(user, "CANCEL");
+            assert_eq!(cancels.len(), 1, "{user}: {cancels:?}");
+            assert!(
+                cancels[0].contains("Reason: SIP;cause=200;text=\"Call completed elsewhere\""),
+                "{user}: {}",
+                cancels[0]
+            );
+            assert!(received(user, "BYE").is_empty(), "{user}");
+        }
+        assert_eq!(received("bob", "BYE").len(), 1);
+        assert!(received("bob", "CANCEL").is_empty());
+    })
+    .await
+    .expect("test finished in time");
 }

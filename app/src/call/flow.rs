@@ -256,6 +256,11 @@ impl CallFlow {
             }
             // A re-INVITE moved the trunk's media (hold/unhold, new address).
             LegEvent::MediaChanged(m) => self.trunk_media(&m),
+            // Of the destinations rung at once from this one on, that one answers.
+            LegEvent::Picked { fork } if !hanging_up => {
+                self.destination = self.destination.saturating_add(fork);
+            }
+            LegEvent::Picked { .. } => {}
             LegEvent::Answered(m) if !hanging_up => {
                 if self.phase != Phase::Answered {
                     self.actions.push(Action::Connected {

@@ -27,6 +27,12 @@ pub enum LegEvent {
     Ringing,
     /// Early media: the trunk sent SDP in a provisional response.
     EarlyMedia(RemoteMedia),
+    /// Of a call rung on several devices at once, this one (its index among them) answers:
+    /// the `Answered` that follows is its; the others are cancelled as completed elsewhere.
+    Picked {
+        /// The device's index in the order they were given.
+        fork: usize,
+    },
     /// The call was answered (200 OK with SDP).
     Answered(RemoteMedia),
     /// The trunk moved or re-described its media in the call (re-INVITE or UPDATE, e.g.

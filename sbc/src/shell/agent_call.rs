@@ -65,47 +65,71 @@ impl Sbc {
         page_url: &str,
         sdp_offer: &str,
     ) -> Result<TrunkCall, SbcError> {
+        self.ring_devices(call, std::slice::from_ref(device), page_url, sdp_offer)
+            .await
+    }
+
+    /// Rings every device at once (ring_all): the first to answer takes the call (its index
+    /// comes as [`crate::leg::LegEvent::Picked`] before the answer), the others are
+    /// cancelled with `Reason: SIP;cause=200;text="Call completed elsewhere"` (RFC 3326).
+    /// Devices outside the registrar's networks are refused before anything is sent.
+    pub async fn ring_devices(
+        &self,
+        call: &VerifiedCall,
+        devices: &[AgentDevice],
+        page_url: &str,
+        sdp_offer: &str,
+    ) -> Result<TrunkCall, SbcError> {
         let networks = self.agent_networks.clone().ok_or(SbcError::NoRegistrar)?;
-        if !networks.allows(device.source.ip()) {
-            return Err(SbcError::OutsideAgentNetworks(device.source));
-        }
-        if device.transport == Transport::Tls {
-            return Err(SbcError::DeviceTransport(device.transport));
-        }
-        let destination = device
-            .request_uri()
-            .ok_or_else(|| SbcError::BadContact(device.contact.clone()))?;
-        let trunk = TrunkConfig {
-            name: format!("agent:{}", device.username),
-            host: device.source.ip().to_string(),
-            port: device.source.port(),
-            transport: device.transport,
-            // The agent sees the visitor's session number as the caller.
-            caller_id_header: CallerIdHeader::From,
-            from_domain: Some(self.advertised.ip().to_string()),
-            ..TrunkConfig::default()
-        };
         let identity = new_call_identity();
         let call_id = identity.call_id.clone();
-        let params = LegParams {
-            trunk,
-            trunk_addr: device.source,
-            local_addr: self.advertised,
-            call: call.clone(),
-            destination,
-            page_url: page_url.to_owned(),
-            sdp_offer: sdp_offer.to_owned(),
-            give_up_after: Some(DEVICE_SILENCE),
-            continues: Some(identity),
-            networks,
-            pinned: true,
-        };
-        check_params(&params)?;
+        let mut candidates = Vec::with_capacity(devices.len());
+        for device in devices {
+            if !networks.allows(device.source.ip()) {
+                return Err(SbcError::OutsideAgentNetworks(device.source));
+            }
+            if device.transport == Transport::Tls {
+                return Err(SbcError::DeviceTransport(device.transport));
+            }
+            let destination = device
+                .request_uri()
+                .ok_or_else(|| SbcError::BadContact(device.contact.clone()))?;
+            let trunk = TrunkConfig {
+                name: format!("agent:{}", device.username),
+                host: device.source.ip().to_string(),
+                port: device.source.port(),
+                transport: device.transport,
+                // The agent sees the visitor's session number as the caller.
+                caller_id_header: CallerIdHeader::From,
+                from_domain: Some(self.advertised.ip().to_string()),
+                ..TrunkConfig::default()
+            };
+            let params = LegParams {
+                trunk,
+                trunk_addr: device.source,
+                local_addr: self.advertised,
+                call: call.clone(),
+                destination,
+                page_url: page_url.to_owned(),
+                sdp_offer: sdp_offer.to_owned(),
+                give_up_after: Some(DEVICE_SILENCE),
+                // One Call-ID and From tag for every device, as a forking proxy would.
+                continues: Some(identity.clone()),
+                networks: networks.clone(),
+                pinned: true,
+            };
+            check_params(&params)?;
+            candidates.push(params);
+        }
+        if candidates.is_empty() {
+            return Err(SbcError::NoDestination(0));
+        }
         let (events_tx, events) = mpsc::unbounded_channel();
         let (trace_tx, trace) = mpsc::unbounded_channel();
         self.commands
             .send(Command::Place {
-                candidates: vec![params],
+                candidates,
+                fork: true,
                 events: events_tx,
                 trace: trace_tx,
                 conns: Vec::new(),

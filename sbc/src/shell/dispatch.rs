@@ -20,6 +20,7 @@ use attempts::{place, LegSlot};
 use c2c_guard::supervise::Evidence;
 
 mod attempts;
+mod forks;
 
 /// Capacity of the queue from connection readers to the SIP task (back-pressure on TCP).
 pub(super) const INBOUND_QUEUE: usize = 1024;
@@ -255,6 +256,7 @@ impl Task {
         match wake {
             Wake::Command(Command::Place {
                 candidates,
+                fork,
                 events,
                 trace,
                 conns,
@@ -263,7 +265,7 @@ impl Task {
                 for c in candidates.iter().filter(|c| !c.pinned) {
                     sip.ingress.trust(c.trunk_addr.ip());
                 }
-                if let Some(mut slot) = place(&net.health, candidates, events, trace) {
+                if let Some(mut slot) = place(&net.health, candidates, fork, events, trace) {
                     slot.start(net).await;
                     legs.insert(slot.call_id().to_owned(), slot);
                 }

@@ -2,6 +2,9 @@
 //! the attempts failover replaced. A replaced attempt stays until its own transactions are
 //! over (Timer D, RFC 3261 §17.1.1.2): its trunk may still resend a final response whose ACK
 //! got lost, or answer late, and only that attempt knows the transaction.
+//!
+//! A call rung on several devices at once (ring_all) has one attempt per device, all live
+//! until one answers; [`Forking`] decides what the caller hears of them.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -10,6 +13,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use super::forks::{Forking, Relay};
 use super::Transports;
 use crate::failover::{order, random_roll, Candidate, TrunkHealth};
 use crate::leg::{EndReason, LegEvent, LegParams, Output, TrunkLeg};
@@ -21,6 +25,8 @@ struct Attempt {
     leg: Box<TrunkLeg>,
     /// Name of the trunk it goes to.
     trunk: String,
+    /// Its device's index among those of a forked call (0 otherwise).
+    fork: usize,
     /// When its timers next need firing.
     next_timeout: Option<Instant>,
 }
@@ -30,6 +36,7 @@ impl Attempt {
         Self {
             leg: Box::new(leg),
             trunk,
+            fork: 0,
             next_timeout: None,
         }
     }
@@ -46,6 +53,10 @@ pub(super) struct LegSlot {
     retired: Vec<Attempt>,
     /// Trunks still to try if the current one fails.
     pending: VecDeque<LegParams>,
+    /// Of a forked call before an answer, the devices ringing beside `current`.
+    forks: Vec<Attempt>,
+    /// A forked call's relay, until a device answers or every one has ended.
+    forking: Option<Forking>,
     events: mpsc::UnboundedSender<LegEvent>,
     /// The call's messages as they go over the wire, every attempt's.
     trace: CallTrace,
@@ -57,13 +68,18 @@ pub(super) struct LegSlot {
     pub(super) trunk_peers: bool,
 }
 
-/// Orders the candidate trunks and starts the first attempt that can be built.
+/// Orders the candidate trunks and starts the first attempt that can be built; with `fork`,
+/// starts one attempt per candidate at once instead (the devices of a ring_all call).
 pub(super) fn place(
     health: &TrunkHealth,
     candidates: Vec<LegParams>,
+    fork: bool,
     events: mpsc::UnboundedSender<LegEvent>,
     trace: mpsc::UnboundedSender<TraceEntry>,
 ) -> Option<LegSlot> {
+    if fork {
+        return place_forked(candidates, events, trace);
+    }
     let now = Instant::now();
     let addrs: Vec<IpAddr> = candidates.iter().map(|c| c.trunk_addr.ip()).collect();
     let trunk_peers = !candidates.iter().any(|c| c.pinned);
@@ -88,6 +104,8 @@ pub(super) fn place(
                     current: Attempt::new(leg, trunk),
                     retired: Vec::new(),
                     pending,
+                    forks: Vec::new(),
+                    forking: None,
                     events,
                     trace: CallTrace::new(trace),
                     addrs,
@@ -104,6 +122,62 @@ pub(super) fn place(
     None
 }
 
+/// Starts one attempt per device at once; the first built is `current`.
+fn place_forked(
+    candidates: Vec<LegParams>,
+    events: mpsc::UnboundedSender<LegEvent>,
+    trace: mpsc::UnboundedSender<TraceEntry>,
+) -> Option<LegSlot> {
+    let now = Instant::now();
+    let addrs: Vec<IpAddr> = candidates.iter().map(|c| c.trunk_addr.ip()).collect();
+    let trunk_peers = !candidates.iter().any(|c| c.pinned);
+    let mut attempts = Vec::new();
+    for (fork, params) in candidates.into_iter().enumerate() {
+        let trunk = params.trunk.name.clone();
+        match TrunkLeg::new(params, now) {
+            Ok(leg) => attempts.push(Attempt {
+                fork,
+                ..Attempt::new(leg, trunk)
+            }),
+            Err(err) => warn!(%trunk, %err, "device cannot be rung"),
+        }
+    }
+    if attempts.is_empty() {
+        let _ = events.send(LegEvent::Ended {
+            reason: EndReason::Failed,
+            status: None,
+        });
+        return None;
+    }
+    let current = attempts.remove(0);
+    Some(LegSlot {
+        current,
+        retired: Vec::new(),
+        pending: VecDeque::new(),
+        forks: attempts,
+        forking: Some(Forking::default()),
+        events,
+        trace: CallTrace::new(trace),
+        addrs,
+        trunk_peers,
+    })
+}
+
+/// Performs an attempt's outputs: its messages go out, its next timer is kept; its events
+/// are returned.
+async fn collect(net: &Transports, trace: &mut CallTrace, attempt: &mut Attempt) -> Vec<LegEvent> {
+    attempt.next_timeout = None;
+    let mut events = Vec::new();
+    while let Some(output) = attempt.leg.poll_output() {
+        match output {
+            Output::Transmit { bytes, to } => transmit(net, trace, bytes, to).await,
+            Output::Event(event) => events.push(event),
+            Output::Timeout(at) => attempt.next_timeout = Some(at),
+        }
+    }
+    events
+}
+
 impl LegSlot {
     /// The slot of a leg ending an interrupted dialog after a restart: one attempt, no failover.
     pub(super) fn interrupted(
@@ -116,6 +190,8 @@ impl LegSlot {
             current: Attempt::new(leg, "interrupted".to_owned()),
             retired: Vec::new(),
             pending: VecDeque::new(),
+            forks: Vec::new(),
+            forking: None,
             events,
             trace: CallTrace::new(trace),
             addrs,
@@ -168,23 +244,37 @@ impl LegSlot {
 
     /// When the earliest timer of any attempt is due.
     pub(super) fn next_timeout(&self) -> Option<Instant> {
-        let retired = self.retired.iter().filter_map(|a| a.next_timeout);
-        self.current.next_timeout.into_iter().chain(retired).min()
+        let others = self.retired.iter().chain(&self.forks);
+        let others = others.filter_map(|a| a.next_timeout);
+        self.current.next_timeout.into_iter().chain(others).min()
     }
 
     /// True once every attempt is over: drop the slot.
     pub(super) fn is_terminated(&self) -> bool {
-        self.current.leg.is_terminated() && self.retired.iter().all(|a| a.leg.is_terminated())
+        self.current.leg.is_terminated()
+            && self.retired.iter().all(|a| a.leg.is_terminated())
+            && self.forks.iter().all(|a| a.leg.is_terminated())
     }
 
-    /// Sends the first attempt's INVITE.
+    /// Sends the first attempt's INVITE (every device's, for a forked call).
     pub(super) async fn start(&mut self, net: &mut Transports) {
+        let forks: Vec<usize> = self.forks.iter().map(|a| a.fork).collect();
         self.drain(net).await;
+        for fork in forks {
+            self.drain_fork(net, fork).await;
+        }
     }
 
-    /// Hangs up the call: no further trunk is tried.
+    /// Hangs up the call: no further trunk is tried, no device rings on.
     pub(super) async fn hangup(&mut self, net: &mut Transports, now: Instant) {
         self.pending.clear();
+        for fork in &mut self.forks {
+            fork.leg.hangup(now);
+        }
+        let forks: Vec<usize> = self.forks.iter().map(|a| a.fork).collect();
+        for fork in forks {
+            self.drain_fork(net, fork).await;
+        }
         self.current.leg.hangup(now);
         self.drain(net).await;
     }
@@ -202,13 +292,19 @@ impl LegSlot {
         let ip = from.ip();
         let known = self.addrs.contains(&ip)
             || self.current.leg.accepts_from(ip)
-            || self.retired.iter().any(|a| a.leg.accepts_from(ip));
+            || self.retired.iter().any(|a| a.leg.accepts_from(ip))
+            || self.forks.iter().any(|a| a.leg.accepts_from(ip));
         if !known {
             // A trusted source (another trunk) speaking in a call that is not its own.
             debug!(%from, call_id = %self.call_id(), "message from outside the call's peers dropped");
             return;
         }
         self.trace.record(Direction::Received, raw, from);
+        if let Some(fork) = self.forks.iter_mut().find(|a| a.leg.owns(&msg)) {
+            fork.leg.handle_datagram(msg, from, now);
+            let fork = fork.fork;
+            return self.drain_fork(net, fork).await;
+        }
         match self.retired.iter_mut().find(|a| a.leg.owns(&msg)) {
             Some(attempt) => {
                 attempt.leg.handle_datagram(msg, from, now);
@@ -227,6 +323,18 @@ impl LegSlot {
             self.current.leg.handle_timeout(now);
             self.drain(net).await;
         }
+        let due: Vec<usize> = self
+            .forks
+            .iter()
+            .filter(|a| a.is_due(now))
+            .map(|a| a.fork)
+            .collect();
+        for fork in due {
+            if let Some(attempt) = self.forks.iter_mut().find(|a| a.fork == fork) {
+                attempt.leg.handle_timeout(now);
+                self.drain_fork(net, fork).await;
+            }
+        }
         for attempt in self.retired.iter_mut().filter(|a| a.is_due(now)) {
             attempt.leg.handle_timeout(now);
             drain_retired(net, &mut self.trace, attempt).await;
@@ -239,6 +347,10 @@ impl LegSlot {
     /// reaching anyone. Events go out last, so whoever sees one finds every message before it
     /// in the trace.
     async fn drain(&mut self, net: &mut Transports) {
+        if self.forking.is_some() {
+            let fork = self.current.fork;
+            return self.drain_fork(net, fork).await;
+        }
         self.current.next_timeout = None;
         let mut events = Vec::new();
         while let Some(output) = self.current.leg.poll_output() {
@@ -262,6 +374,72 @@ impl LegSlot {
         }
         for event in events {
             let _ = self.events.send(event);
+        }
+    }
+
+    /// Performs the outputs of a forked call's attempt for device `fork` (the current one or
+    /// one ringing beside it) and tells the caller what the fork's relay lets through.
+    async fn drain_fork(&mut self, net: &mut Transports, fork: usize) {
+        let attempt = match self.forks.iter_mut().find(|a| a.fork == fork) {
+            Some(attempt) => attempt,
+            None if self.current.fork == fork => &mut self.current,
+            None => return,
+        };
+        let events = collect(net, &mut self.trace, attempt).await;
+        for event in events {
+            let Some(forking) = self.forking.as_mut() else {
+                // Answered: the device is the call now.
+                let _ = self.events.send(event);
+                continue;
+            };
+            match forking.relay(event) {
+                Relay::Tell(event) => {
+                    let _ = self.events.send(event);
+                }
+                Relay::Quiet => {}
+                Relay::Answer(media) => {
+                    self.answered_by(net, fork).await;
+                    let _ = self.events.send(LegEvent::Answered(media));
+                }
+                Relay::Out => self.out_of_the_race(fork),
+            }
+        }
+    }
+
+    /// Device `fork` answered: it becomes the call, every other device is cancelled as
+    /// completed elsewhere, and the caller hears whose answer it is, then the answer.
+    async fn answered_by(&mut self, net: &mut Transports, fork: usize) {
+        if let Some(i) = self.forks.iter().position(|a| a.fork == fork) {
+            let winner = self.forks.remove(i);
+            let old = std::mem::replace(&mut self.current, winner);
+            self.forks.push(old);
+        }
+        self.forking = None;
+        let now = Instant::now();
+        for mut other in std::mem::take(&mut self.forks) {
+            other.leg.hangup_elsewhere(now);
+            drain_retired(net, &mut self.trace, &mut other).await;
+            self.retired.push(other);
+        }
+        info!(call_id = %self.call_id(), fork, "device answered; the others are cancelled");
+        let _ = self.events.send(LegEvent::Picked { fork });
+    }
+
+    /// Device `fork` ended without answering: it leaves the race, and when it was the last,
+    /// the caller hears the best refusal.
+    fn out_of_the_race(&mut self, fork: usize) {
+        match self.forks.iter().position(|a| a.fork == fork) {
+            Some(i) => self.retired.push(self.forks.remove(i)),
+            None if !self.forks.is_empty() => {
+                let next = self.forks.remove(0);
+                let ended = std::mem::replace(&mut self.current, next);
+                self.retired.push(ended);
+            }
+            None => {
+                if let Some(forking) = self.forking.take() {
+                    let _ = self.events.send(forking.end());
+                }
+            }
         }
     }
 
