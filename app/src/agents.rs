@@ -140,7 +140,7 @@ pub async fn write_registrations(store: Store, node: String, mut changes: mpsc::
 }
 
 /// Most characters of a SIP username.
-pub const MAX_USERNAME: usize = 64;
+pub use c2c_web::MAX_SIP_USERNAME as MAX_USERNAME;
 
 /// An agent reached at its SIP account's devices, from CLI or form input; the error names
 /// the field and the fix.
@@ -151,16 +151,7 @@ pub fn new_agent(
     skills: &[String],
     max_calls: i64,
 ) -> Result<NewAgent, String> {
-    let username_ok = !username.is_empty()
-        && username.len() <= MAX_USERNAME
-        && username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if !username_ok {
-        return Err(format!(
-            "username {username:?}: use 1 to {MAX_USERNAME} letters, digits, '.', '-' or '_'"
-        ));
-    }
+    c2c_web::check_sip_username(username)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err("name: give 1 to 100 characters".into());

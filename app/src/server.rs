@@ -170,7 +170,11 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             .user_agent("c2c")
             .build()
             .context("HTTP client for bot checks")?,
-        admin: c2c_web::AdminState::new(secrets),
+        admin: c2c_web::AdminState::new(secrets).with_registrar(c2c_web::RegistrarInfo {
+            realm: config.registrar.realm.clone(),
+            sip_port: config.sip.listen.port(),
+            enabled: registrar.is_some(),
+        }),
         readiness: readiness.clone(),
     };
     let (drain_over_tx, drain_over) = tokio::sync::watch::channel(false);

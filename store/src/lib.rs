@@ -6,6 +6,7 @@
 //! Queries stick to what both engines share: `$n` placeholders, `ON CONFLICT DO NOTHING`,
 //! TEXT ids, BIGINT Unix seconds.
 
+mod agent_edits;
 mod agent_state;
 mod agents;
 mod api_keys;
@@ -15,6 +16,7 @@ mod callbacks;
 mod calls;
 mod campaigns;
 mod config_seeds;
+mod handle_stats;
 mod interrupted_calls;
 mod leases;
 mod ledger;
@@ -31,6 +33,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
+pub use agent_edits::AgentCallTimes;
 pub use agent_state::AgentLive;
 pub use agents::{
     Agent, AgentContact, AgentCredentialRow, AgentRegistration, ContactKind, NewAgent, SipAccount,
@@ -41,6 +44,7 @@ pub use callbacks::CallbackRequest;
 pub use calls::{CallEvent, CallFilter, CallRecord, CallStats, NewCall};
 pub use campaigns::CampaignRow;
 pub use config_seeds::SeedKind;
+pub use handle_stats::HandleStats;
 pub use interrupted_calls::InterruptedCall;
 pub use sessions::WebSession;
 pub use trunks::{SecretUpdate, TrunkRow};

@@ -34,6 +34,9 @@ pub enum ApiError {
     /// The campaign's number pool has no free number.
     #[error("number pool exhausted")]
     PoolExhausted,
+    /// The campaign routes to agents and none of them could take a call now.
+    #[error("no agent available")]
+    NoAgent,
     /// Too many requests; retry after this many seconds.
     #[error("rate limited")]
     RateLimited(u64),
@@ -88,6 +91,11 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 "pool_exhausted",
                 "All caller-ID numbers of this campaign are in use; try again shortly.".into(),
+            ),
+            ApiError::NoAgent => (
+                StatusCode::CONFLICT,
+                "no_agent",
+                "Nobody can take your call right now; please try again shortly.".into(),
             ),
             ApiError::RateLimited(_) => (
                 StatusCode::TOO_MANY_REQUESTS,

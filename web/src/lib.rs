@@ -6,7 +6,9 @@
 //! gateway crate mounts the signalling WebSocket next to these routes.
 
 mod admin;
+mod agents;
 mod api;
+pub mod availability_cache;
 mod campaign;
 mod catalog;
 mod error;
@@ -19,6 +21,10 @@ mod state;
 mod trunk_catalog;
 
 pub use admin::AdminState;
+pub use agents::{
+    agent_state, check_sip_username, new_sip_password, parse_skill_lines, ringable, sip_account,
+    RegistrarInfo, MAX_SIP_USERNAME, MAX_SKILLS,
+};
 /// The callback form's phone check, for the fuzz targets only (`fuzz/`).
 #[doc(hidden)]
 pub use api::normalise_e164;

@@ -143,10 +143,16 @@ pub struct IceServer {
 pub struct Availability {
     /// Inside business hours.
     pub open: bool,
-    /// Destinations free to take a call now.
+    /// Who could take a call now: for a campaign routed to agents, its agents with a free
+    /// line, out of wrap-up and with the required skills; otherwise 1 while the campaign is
+    /// under its concurrent-call limit, else 0. 0 whenever closed.
     pub agents_available: u32,
-    /// Expected wait before answer, seconds.
-    pub estimated_wait_s: u32,
+    /// Expected wait before answer, seconds: 0 when someone is free; when nobody is, the
+    /// recent mean handle time over the agents logged in. Absent when unknown (closed,
+    /// nobody logged in, no answered call in the last hour, or a campaign without agents
+    /// at its limit): never a made-up number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_wait_s: Option<u32>,
     /// What to show instead of the call button when closed or busy.
     pub fallback: Fallback,
     /// Button label and colours.

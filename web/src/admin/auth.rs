@@ -48,6 +48,8 @@ pub struct AdminState {
     by_email: std::sync::Arc<RequestLimiter>,
     /// Seals device cookies; None when no randomness was to be had.
     devices: Option<crate::SecretBox>,
+    /// The registrar agents' phones use (realm for new SIP passwords, the hint shown).
+    pub(crate) registrar: std::sync::Arc<crate::RegistrarInfo>,
 }
 
 impl AdminState {
@@ -58,6 +60,13 @@ impl AdminState {
             devices: Some(secrets),
             ..Self::default()
         }
+    }
+
+    /// The same, telling the Agents pages about the registrar (its realm hashes new SIP
+    /// passwords).
+    pub fn with_registrar(mut self, registrar: crate::RegistrarInfo) -> Self {
+        self.registrar = std::sync::Arc::new(registrar);
+        self
     }
 
     /// Whether the request comes from a browser where `email` logged in before.
@@ -87,6 +96,7 @@ impl Default for AdminState {
             by_ip: std::sync::Arc::new(RequestLimiter::new(LOGINS_PER_IP_PER_MINUTE, 5)),
             by_email: std::sync::Arc::new(RequestLimiter::new(FAILURES_PER_EMAIL_PER_MINUTE, 5)),
             devices: crate::SecretBox::ephemeral().ok(),
+            registrar: Default::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! token (the [`auth::guard`] layer); every query is scoped to the user's organisation, so
 //! another organisation's objects are simply not found (404).
 
+mod agents;
 mod auth;
 mod callbacks;
 mod calls;
@@ -51,6 +52,12 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             "/campaigns/{id}",
             get(campaigns::edit_form).post(campaigns::update),
         )
+        .route("/agents", get(agents::list).post(agents::create))
+        .route("/agents/new", get(agents::new_form))
+        .route("/agents/events", get(agents::events))
+        .route("/agents/{id}", get(agents::edit_form).post(agents::update))
+        .route("/agents/{id}/away", post(agents::away))
+        .route("/agents/{id}/password", post(agents::password))
         .route("/trunks", get(trunks::list))
         .route("/trunks/new", get(trunks::new_form).post(trunks::create))
         .route(

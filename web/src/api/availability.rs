@@ -5,6 +5,7 @@ use axum::Json;
 
 use c2c_wire::Availability;
 
+use crate::availability_cache::{agent_counts, estimated_wait_s, recent_handle_s};
 use crate::{ApiError, AppState};
 use c2c_token::clock::unix_now;
 
@@ -17,16 +18,29 @@ pub(crate) async fn availability(
     let now = unix_now();
     let open = c.hours.is_open(now);
     let active = state.active_calls.count(&c.config.public_id);
-    // One destination per campaign today: free while under the concurrency limit.
-    let agents_available = if open && active < c.config.max_concurrent_calls {
-        1
+    let lines_free = open && active < c.config.max_concurrent_calls;
+    let (agents_available, wait) = if !lines_free {
+        // Closed, or every line of the campaign busy: no call now, and no queue to wait in.
+        (0, None)
+    } else if c.config.routing.to_agents() {
+        // The agents who could take a call now (cached ≤ 1 s); the handle times only when
+        // nobody is free but someone is logged in.
+        let counts = agent_counts(&state, &c).await.map_err(ApiError::Internal)?;
+        let handle_s = if counts.available == 0 && counts.staffed > 0 {
+            recent_handle_s(&state, &c).await
+        } else {
+            None
+        };
+        (counts.available, estimated_wait_s(counts, handle_s))
     } else {
-        0
+        // Not routed to agents: one list of destinations, free while the campaign is under
+        // its concurrency limit (as before agents existed).
+        (1, Some(0))
     };
     Ok(Json(Availability {
         open,
         agents_available,
-        estimated_wait_s: 0,
+        estimated_wait_s: wait,
         fallback: c.fallback(),
         theme: c.config.theme.clone(),
         opens_at: if open { None } else { c.hours.next_open(now) },

@@ -1,6 +1,7 @@
 //! `POST /v1/calls/token`: screen the visitor, lend a session number, mint a call token.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::State;
@@ -150,8 +151,14 @@ const PENDING_PER_CALL_SLOT: i64 = 2;
 /// ...and at least this many, for campaigns of one or two lines.
 const MIN_PENDING_PER_CAMPAIGN: i64 = 4;
 
-/// Rate limits, business hours, capacity, unused tokens and the daily cap, cheapest first.
-async fn screen(state: &AppState, c: &Campaign, client: &str, now: i64) -> Result<(), ApiError> {
+/// Rate limits, business hours, a free agent, capacity, unused tokens and the daily cap,
+/// cheapest first.
+async fn screen(
+    state: &AppState,
+    c: &Arc<Campaign>,
+    client: &str,
+    now: i64,
+) -> Result<(), ApiError> {
     let t = Instant::now();
     c.ip_limiter
         .check(client, t)
@@ -164,6 +171,16 @@ async fn screen(state: &AppState, c: &Campaign, client: &str, now: i64) -> Resul
             "closed",
             "The campaign is closed right now.",
         ));
+    }
+    // Nobody to ring: refused before a number is lent (the counts are cached ≤ 1 s).
+    // Once calls can queue, this will depend on the campaign's queue setting.
+    if c.config.routing.to_agents() {
+        let counts = crate::availability_cache::agent_counts(state, c)
+            .await
+            .map_err(ApiError::Internal)?;
+        if counts.available == 0 {
+            return Err(ApiError::NoAgent);
+        }
     }
     // This node's count, and every node's (the slots calls take when they start).
     let here = i64::from(state.active_calls.count(&c.config.public_id));

@@ -71,12 +71,6 @@ impl RoutingConfig {
 
     /// Checks the section; the error names the key (under `routing.`) and the fix.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
-        if self.strategy == Strategy::RingAll {
-            return Err((
-                "routing.strategy",
-                "ring_all is not available yet: use round_robin, longest_idle, fewest_calls or skills".into(),
-            ));
-        }
         if self.agents.len() > MAX_QUEUE_AGENTS {
             return Err((
                 "routing.agents",

@@ -59,6 +59,8 @@ pub const PAGES: &[&str] = &[
     "/admin/callbacks",
     "/admin/keys",
     "/admin/users",
+    "/admin/agents",
+    "/admin/agents/new",
 ];
 
 /// Every state-changing route; `{cb}` and `{key}` stand for o1's callback and API key.
@@ -74,6 +76,7 @@ pub const ACTIONS: &[&str] = &[
     "/admin/trunks/main",
     "/admin/trunks/main/delete",
     "/admin/trunks/main/test",
+    "/admin/agents",
 ];
 
 pub struct Dash {

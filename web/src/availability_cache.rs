@@ -1,0 +1,269 @@
+//! Who of a campaign's agents could take a call now, cached per campaign for at most
+//! [`AGENTS_TTL`], so a busy site's page views (availability) and token requests cost no
+//! database round trip each: the first request after the value went stale loads the agents'
+//! live state (`Store::org_agent_states`), and every request for the same campaign arriving
+//! meanwhile waits for that one load instead of starting its own.
+//!
+//! The handle times behind the wait estimate change slowly (an hour's mean) and are read
+//! from the `calls` table, which has no index for them: they are cached for
+//! [`HANDLE_STATS_TTL`] and read only when nobody is free.
+//!
+//! The caches belong to the campaign object (`Arc<Campaign>`): a campaign reloaded with new
+//! settings starts afresh, and one whose settings did not change keeps its cache, like its
+//! rate limiters. They are kept in a registry here, next to the catalog rather than in it,
+//! and dropped with the last handle on their campaign.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use c2c_routing::score::{eligible, meets_required};
+use c2c_routing::{needs_for, AgentState, WebContext};
+use c2c_token::clock::{unix_ms, unix_now};
+
+use crate::{AppState, Campaign};
+
+/// The oldest agent counts a request is answered from.
+pub const AGENTS_TTL: Duration = Duration::from_secs(1);
+/// The oldest handle-time mean a wait estimate uses.
+pub const HANDLE_STATS_TTL: Duration = Duration::from_secs(30);
+/// The period the handle-time mean covers, seconds.
+pub const HANDLE_STATS_WINDOW_S: i64 = 3600;
+
+/// A campaign's agents, counted at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AgentCounts {
+    /// Agents who could be offered a call now: reachable, not away, out of wrap-up, with a
+    /// free line and every skill the campaign requires.
+    pub available: u32,
+    /// Agents logged in who could serve the campaign: reachable, not away, with the required
+    /// skills, whether busy or not (the wait model's "agents serving").
+    pub staffed: u32,
+}
+
+impl AgentCounts {
+    /// Counts `agents` (the campaign's own) for `required` skills at `now_ms`.
+    pub fn of(agents: &[AgentState], required: &[(String, u8)], now_ms: i64) -> AgentCounts {
+        // Availability knows no page: only the campaign's required skills, no rules.
+        let (needs, _) = needs_for(required, &[], &WebContext::default());
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        AgentCounts {
+            available: count(
+                agents
+                    .iter()
+                    .filter(|a| eligible(a, &needs, now_ms))
+                    .count(),
+            ),
+            staffed: count(
+                agents
+                    .iter()
+                    .filter(|a| a.reachable && !a.away && meets_required(a, &needs))
+                    .count(),
+            ),
+        }
+    }
+}
+
+/// Seconds a visitor would wait for an agent: 0 when one is free; else the mean handle time
+/// (talk plus wrap-up) over the agents serving, rounded up; None when that is unknown (nobody
+/// logged in, or no answered call to learn from).
+pub fn estimated_wait_s(counts: AgentCounts, avg_handle_s: Option<f64>) -> Option<u32> {
+    if counts.available > 0 {
+        return Some(0);
+    }
+    if counts.staffed == 0 {
+        return None;
+    }
+    let wait = avg_handle_s? / f64::from(counts.staffed);
+    // `as` saturates: an absurd history cannot wrap.
+    Some(wait.max(0.0).ceil() as u32)
+}
+
+/// The agent counts of `campaign` (one routed to agents), at most [`AGENTS_TTL`] old; the
+/// error (a database failure, also cached for [`AGENTS_TTL`]) is for the log.
+pub async fn agent_counts(
+    state: &AppState,
+    campaign: &Arc<Campaign>,
+) -> Result<AgentCounts, String> {
+    let cache = cache_of(campaign);
+    let mut slot = cache.agents.lock().await;
+    if let Some((at, counts)) = &*slot {
+        if at.elapsed() < AGENTS_TTL {
+            return counts.clone();
+        }
+    }
+    cache.loads.fetch_add(1, Ordering::Relaxed);
+    // Aged from the load's start: the counts are as old as the first query.
+    let started = Instant::now();
+    let counts = load_counts(state, campaign).await;
+    *slot = Some((started, counts.clone()));
+    counts
+}
+
+/// The mean seconds an answered call of `campaign` took over the last
+/// [`HANDLE_STATS_WINDOW_S`] (talk time plus the campaign's wrap-up when it routes to
+/// agents), at most [`HANDLE_STATS_TTL`] old; None without an answered call (or when the
+/// database failed: logged, retried after [`AGENTS_TTL`]).
+pub async fn recent_handle_s(state: &AppState, campaign: &Arc<Campaign>) -> Option<f64> {
+    let cache = cache_of(campaign);
+    let mut slot = cache.handle.lock().await;
+    if let Some((at, ttl, mean)) = &*slot {
+        if at.elapsed() < *ttl {
+            return *mean;
+        }
+    }
+    let started = Instant::now();
+    let since = unix_now() - HANDLE_STATS_WINDOW_S;
+    let (ttl, mean) = match state
+        .store
+        .campaign_handle_stats(&campaign.config.public_id, since)
+        .await
+    {
+        Ok(stats) => (HANDLE_STATS_TTL, stats.avg_handle_s),
+        Err(e) => {
+            tracing::warn!(error = %e, campaign = %campaign.config.public_id,
+                "handle times not loaded: the wait is unknown");
+            (AGENTS_TTL, None)
+        }
+    };
+    let routing = &campaign.config.routing;
+    let wrap_up = if routing.to_agents() {
+        f64::from(routing.wrap_up_s)
+    } else {
+        0.0
+    };
+    let mean = mean.map(|talk| talk + wrap_up);
+    *slot = Some((started, ttl, mean));
+    mean
+}
+
+/// How many times the agents of the campaign `public_id` were loaded from the database
+/// since its cache began (tests: concurrent and repeated requests share loads).
+#[doc(hidden)]
+pub fn loads(state: &AppState, public_id: &str) -> u64 {
+    state
+        .campaigns
+        .get(public_id)
+        .map_or(0, |c| cache_of(&c).loads.load(Ordering::Relaxed))
+}
+
+/// Loads and counts the campaign's agents.
+async fn load_counts(state: &AppState, campaign: &Campaign) -> Result<AgentCounts, String> {
+    let routing = &campaign.config.routing;
+    let now_ms = unix_ms();
+    let live = state
+        .store
+        .org_agent_states(&campaign.config.org, now_ms)
+        .await
+        .map_err(|e| format!("agent states of {}: {e}", campaign.config.org))?;
+    let agents: Vec<AgentState> = live
+        .iter()
+        .filter(|a| routing.agents.is_empty() || routing.agents.contains(&a.agent.id))
+        .map(crate::agents::agent_state)
+        .collect();
+    Ok(AgentCounts::of(&agents, &routing.required_skills(), now_ms))
+}
+
+/// One campaign's caches.
+#[derive(Default)]
+struct CampaignCache {
+    /// The last agent counts (or load failure) and when they were loaded.
+    agents: tokio::sync::Mutex<Option<(Instant, Result<AgentCounts, String>)>>,
+    /// The last handle-time mean, when it was loaded and how long it holds.
+    handle: tokio::sync::Mutex<Option<(Instant, Duration, Option<f64>)>>,
+    /// Agent loads so far.
+    loads: AtomicU64,
+}
+
+/// Every live campaign object's caches, by the object's address (its `Weak` tells whether
+/// the address still holds that object).
+type Registry = HashMap<usize, (Weak<Campaign>, Arc<CampaignCache>)>;
+
+static CACHES: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
+
+/// The caches of this campaign object, made on first use.
+fn cache_of(campaign: &Arc<Campaign>) -> Arc<CampaignCache> {
+    let key = Arc::as_ptr(campaign) as usize;
+    let mut caches = CACHES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((owner, cache)) = caches.get(&key) {
+        if owner.upgrade().is_some_and(|c| Arc::ptr_eq(&c, campaign)) {
+            return cache.clone();
+        }
+    }
+    // A new object (perhaps where a dropped one was): forget the caches of dropped ones.
+    caches.retain(|_, (owner, _)| owner.strong_count() > 0);
+    let cache = Arc::new(CampaignCache::default());
+    caches.insert(key, (Arc::downgrade(campaign), cache.clone()));
+    cache
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn agent(id: &str, edit: impl FnOnce(&mut AgentState)) -> AgentState {
+        let mut a = AgentState::new(id, NOW - 60_000);
+        edit(&mut a);
+        a
+    }
+
+    #[test]
+    fn only_free_agents_with_the_required_skills_count_as_available() {
+        let de = vec![("lang:de".to_owned(), 3)];
+        let agents = [
+            agent("free", |a| a.skills = vec![("lang:de".into(), 4)]),
+            agent("novice", |a| a.skills = vec![("lang:de".into(), 2)]),
+            agent("away", |a| {
+                a.skills = vec![("lang:de".into(), 5)];
+                a.away = true
+            }),
+            agent("offline", |a| {
+                a.skills = vec![("lang:de".into(), 5)];
+                a.reachable = false
+            }),
+            agent("busy", |a| {
+                a.skills = vec![("lang:de".into(), 5)];
+                a.on_call = 1
+            }),
+            agent("wrapping", |a| {
+                a.skills = vec![("lang:de".into(), 5)];
+                a.wrap_up_until_ms = NOW + 1
+            }),
+        ];
+        assert_eq!(
+            AgentCounts::of(&agents, &de, NOW),
+            AgentCounts {
+                available: 1,
+                staffed: 3
+            }
+        );
+        // Without required skills the novice counts too.
+        assert_eq!(
+            AgentCounts::of(&agents, &[], NOW),
+            AgentCounts {
+                available: 2,
+                staffed: 4
+            }
+        );
+        // Wrap-up ends.
+        assert_eq!(AgentCounts::of(&agents, &de, NOW + 1).available, 2);
+    }
+
+    #[test]
+    fn the_wait_is_known_or_absent_never_made_up() {
+        let counts = |available, staffed| AgentCounts { available, staffed };
+        assert_eq!(estimated_wait_s(counts(1, 3), None), Some(0));
+        assert_eq!(estimated_wait_s(counts(0, 0), Some(120.0)), None);
+        assert_eq!(estimated_wait_s(counts(0, 2), None), None);
+        assert_eq!(estimated_wait_s(counts(0, 2), Some(121.0)), Some(61));
+        assert_eq!(
+            estimated_wait_s(counts(0, 1), Some(f64::MAX)),
+            Some(u32::MAX)
+        );
+    }
+}
