@@ -27,7 +27,7 @@ mod flow;
 mod trunk_side;
 
 use crate::cdr::{CallRecorder, CallRecords};
-use agent_side::{AgentClaim, AgentTarget};
+use agent_side::{AgentClaim, Plan};
 use c2c_media::bridge::{Bridge, BridgeConfig};
 use c2c_media::loops::{MediaCommand, MediaEvent, MediaHandle, MediaLoops};
 use c2c_media::peer::BrowserPeer;
@@ -187,7 +187,7 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
     let agents = match verified.route().agents {
         false => None,
         true => match agent_side::plan(&gw, &verified, session.as_ref()).await {
-            Ok(agents) if agents.is_empty() => {
+            Ok(plan) if plan.targets.is_empty() => {
                 metrics::counter!(m::CALLS_REFUSED, "reason" => "no_agent").increment(1);
                 cdr.not_placed("no agent could take the call (busy, away, in wrap-up or offline)");
                 return refuse(
@@ -197,7 +197,7 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
                 )
                 .await;
             }
-            Ok(agents) => Some(agents),
+            Ok(plan) => Some(plan),
             Err(e) => {
                 metrics::counter!(m::CALLS_REFUSED, "reason" => "not_placed").increment(1);
                 cdr.not_placed(&e);
@@ -290,39 +290,42 @@ struct Call {
     callees: Callees,
 }
 
-/// Who a call rings, in order, and the agent it rings now.
+/// Who a call rings, in order, and the agents it rings now.
 struct Callees {
     /// The agents routing picked; None: the route's destinations.
-    agents: Option<Vec<AgentTarget>>,
-    /// The agent being rung or on the call, claimed until it is dropped.
-    claim: Option<AgentClaim>,
+    agents: Option<Plan>,
+    /// The agents being rung or on the call (their index in the plan), claimed until
+    /// dropped.
+    claims: Vec<(usize, AgentClaim)>,
     /// The campaign's wrap-up after an answered call, seconds.
     wrap_up_s: u32,
 }
 
 impl Callees {
-    fn new(gw: &Gateway, v: &VerifiedCall, agents: Option<Vec<AgentTarget>>) -> Self {
+    fn new(gw: &Gateway, v: &VerifiedCall, agents: Option<Plan>) -> Self {
         let wrap_up_s = gw
             .campaigns
             .get(v.campaign())
             .map_or(0, |c| c.config.routing.wrap_up_s);
         Callees {
             agents,
-            claim: None,
+            claims: Vec::new(),
             wrap_up_s,
         }
     }
 
-    /// How many there are.
+    /// How many the flow calls one after another (agents rung at once are one).
     fn count(&self, v: &VerifiedCall) -> usize {
         match &self.agents {
-            Some(agents) => agents.len(),
+            Some(plan) if plan.at_once => 1,
+            Some(plan) => plan.targets.len(),
             None => v.route().destinations.len(),
         }
     }
 
-    /// Places the call on the first callee from `attempt`'s index on that takes it; the
-    /// leg, with the attempt moved to the callee it called.
+    /// Places the call on the first callee from `attempt`'s index on that takes it (every
+    /// free agent at once, for ring_all); the leg, with the attempt moved to the callee it
+    /// called.
     async fn place_from(
         &mut self,
         gw: &Gateway,
@@ -330,13 +333,45 @@ impl Callees {
         attempt: &mut Attempt,
         cdr: &CallRecorder,
     ) -> Result<TrunkCall, String> {
-        let Some(agents) = &self.agents else {
+        let Some(plan) = &self.agents else {
             return place_from(gw, v, attempt, cdr).await;
         };
-        // The agent rung before is free again (or keeps its call, if it answered).
-        self.claim = None;
+        // The agents rung before are free again (or keep their call, if one answered).
+        self.claims.clear();
+        if plan.at_once {
+            let mut claims = Vec::new();
+            for (i, target) in plan.targets.iter().enumerate() {
+                match AgentClaim::take(gw, target, cdr.id(), self.wrap_up_s).await? {
+                    Some(claim) => {
+                        cdr.event("route", &format!("agent {}: {}", target.name, target.why));
+                        claims.push((i, claim));
+                    }
+                    None => cdr.event(
+                        "route",
+                        &format!("agent {} is busy now: skipped", target.name),
+                    ),
+                }
+            }
+            let devices: Vec<_> = claims
+                .iter()
+                .filter_map(|(i, _)| plan.targets.get(*i).map(|t| t.device.clone()))
+                .collect();
+            if devices.is_empty() {
+                return Err("no agent could take the call".into());
+            }
+            cdr.attempt(1, 1, &format!("ring_all:{}", devices.len()));
+            let leg = gw
+                .sbc
+                .ring_devices(v, &devices, &attempt.page_url, &attempt.sdp_offer)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(session = %v.session(), agents = devices.len(), call_id = %leg.call_id(), "agents rung at once");
+            cdr.placed(leg.call_id());
+            self.claims = claims;
+            return Ok(leg);
+        }
         let mut last_error = String::from("no agent could take the call");
-        for (i, target) in agents.iter().enumerate().skip(attempt.destination) {
+        for (i, target) in plan.targets.iter().enumerate().skip(attempt.destination) {
             attempt.destination = i;
             let Some(claim) = AgentClaim::take(gw, target, cdr.id(), self.wrap_up_s).await? else {
                 cdr.event(
@@ -345,7 +380,11 @@ impl Callees {
                 );
                 continue;
             };
-            cdr.attempt(i + 1, agents.len(), &format!("agent:{}", target.agent));
+            cdr.attempt(
+                i + 1,
+                plan.targets.len(),
+                &format!("agent:{}", target.agent),
+            );
             cdr.event("route", &format!("agent {}: {}", target.name, target.why));
             match gw
                 .sbc
@@ -355,7 +394,7 @@ impl Callees {
                 Ok(leg) => {
                     tracing::info!(session = %v.session(), agent = %target.agent, call_id = %leg.call_id(), "agent rung");
                     cdr.placed(leg.call_id());
-                    self.claim = Some(claim);
+                    self.claims = vec![(i, claim)];
                     return Ok(leg);
                 }
                 Err(e) => {
@@ -368,12 +407,27 @@ impl Callees {
         Err(last_error)
     }
 
-    /// Callee `destination`, rung now, answered.
+    /// Callee `destination` answered (for agents rung at once, the index among those rung):
+    /// that agent is on the call, the others rung with it are free again.
     fn connected(&mut self, destination: usize, cdr: &CallRecorder) {
-        if let Some(target) = self.agents.as_ref().and_then(|a| a.get(destination)) {
+        let Some(plan) = &self.agents else {
+            return;
+        };
+        let answered = match plan.at_once {
+            true => self.claims.get(destination).map(|(i, _)| *i),
+            false => Some(destination),
+        };
+        let Some(answered) = answered else {
+            return;
+        };
+        if let Some(target) = plan.targets.get(answered) {
+            if plan.at_once {
+                cdr.destination(&format!("agent:{}", target.agent));
+            }
             cdr.event("route", &format!("agent {} answered", target.name));
         }
-        if let Some(claim) = self.claim.as_mut() {
+        self.claims.retain(|(i, _)| *i == answered);
+        for (_, claim) in &mut self.claims {
             claim.answered();
         }
     }

@@ -83,10 +83,15 @@ impl CallRecorder {
 
     /// Destination `n` of `of` is about to be called.
     pub fn attempt(&self, n: usize, of: usize, destination: &str) {
-        self.send(CallWrite::Destination(destination.to_owned()));
+        self.destination(destination);
         if of > 1 {
             self.event("route", &format!("destination {n} of {of}: {destination}"));
         }
+    }
+
+    /// Who the call goes to now (of agents rung at once, the one who answered).
+    pub fn destination(&self, destination: &str) {
+        self.send(CallWrite::Destination(destination.to_owned()));
     }
 
     /// The call was handed to the SBC with this Call-ID.
@@ -142,7 +147,10 @@ impl CallRecorder {
             }
             Some(LegEvent::Refused(why)) => self.event("policy", why),
             Some(LegEvent::Picked { fork }) => {
-                self.event("route", &format!("device {} of those rung answers", fork + 1));
+                self.event(
+                    "route",
+                    &format!("device {} of those rung answers", fork + 1),
+                );
             }
             Some(LegEvent::Ended { reason, status }) => {
                 if let Some(s) = status {

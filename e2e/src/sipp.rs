@@ -50,14 +50,16 @@ impl Sipp {
     }
 
     /// SIPp as an agent's phone: it registers at `registrar` as `user` with digest, stays
-    /// registered for `hold_ms`, answers the calls it gets meanwhile (echoing RTP), then
-    /// unregisters.
+    /// registered for `hold_ms`, takes the calls it gets meanwhile with scenario `calls`
+    /// (`agent_answer.xml` answers and echoes RTP, `agent_ring.xml` rings until cancelled),
+    /// then unregisters.
     pub fn agent_phone(
         dir: &Path,
         registrar: std::net::SocketAddr,
         user: &str,
         password: &str,
         hold_ms: u64,
+        calls: &str,
     ) -> Sipp {
         let csv = dir.join(format!("agent-{user}.csv"));
         // SIPp expands a keyword held in a field, not a field inside a keyword.
@@ -71,7 +73,7 @@ impl Sipp {
                 "-sf",
                 &scenario("agent_phone.xml").display().to_string(),
                 "-oocsf",
-                &scenario("agent_answer.xml").display().to_string(),
+                &scenario(calls).display().to_string(),
                 "-inf",
                 &csv.display().to_string(),
                 "-d",

@@ -1,7 +1,9 @@
 //! A campaign routed to its agents, with the real binary: the agent's SIPp phone registers
 //! from behind "NAT" (a private Contact), a Chromium visitor calls, the phone rings with the
 //! visitor's web context and answers, the audio echoes back, and the call record names the
-//! agent. While the agent is in wrap-up, the next visitor is told nobody is free.
+//! agent. While the agent is in wrap-up, no call is offered and a token is refused. With
+//! ring_all, three phones ring at once and the two that lose are told it was answered
+//! elsewhere.
 
 use std::time::Duration;
 
@@ -14,12 +16,19 @@ use tokio::process::Command;
 
 const LIMIT: Duration = Duration::from_secs(150);
 
-/// Keys after campaign `e2e`: its agents take the calls; phones register from loopback.
-const ROUTED: &str = r#"
+/// Keys after campaign `e2e`: its agents take the calls, picked by `strategy`; phones
+/// register from loopback.
+fn routed(strategy: &str) -> String {
+    format!(
+        r#"
 [campaigns.routing]
-strategy = "longest_idle"
+strategy = "{strategy}"
 wrap_up_s = 30
+{REGISTRAR}"#
+    )
+}
 
+const REGISTRAR: &str = r#"
 [registrar]
 networks = ["127.0.0.0/8"]
 realm = "c2c.test"
@@ -32,7 +41,7 @@ async fn add_agent(config: &std::path::Path, username: &str) -> (String, String)
     let out = Command::new(c2c_binary())
         .args(["agent", "add", "--config"])
         .arg(config)
-        .args(["--org", "default", "--name", "Alice Agent"])
+        .args(["--org", "default", "--name", &format!("Agent {username}")])
         .args(["--username", username])
         .env_remove("C2C_DATABASE_URL")
         .output()
@@ -70,7 +79,7 @@ async fn a_visitor_reaches_the_registered_agent_who_is_then_in_wrap_up() {
             ports::free_udp(),
             |gw| Site::embed_page(gw, "e2e"),
             Extra {
-                campaign: ROUTED,
+                campaign: &routed("longest_idle"),
                 ..Default::default()
             },
         )
@@ -78,7 +87,7 @@ async fn a_visitor_reaches_the_registered_agent_who_is_then_in_wrap_up() {
         let (agent, password) = add_agent(&dir.join("c2c.toml"), "alice").await;
         logged(&gw, "accounts=1", Duration::from_secs(15)).await;
         let sip = gw.sip_addr().expect("the SIP address is logged");
-        let phone = Sipp::agent_phone(dir, sip, "alice", &password, 40_000);
+        let phone = Sipp::agent_phone(dir, sip, "alice", &password, 40_000, "agent_answer.xml");
         let store = c2c_store::Store::open_sqlite_in(&dir.join("data"))
             .await
             .expect("store");
@@ -167,12 +176,32 @@ async fn a_visitor_reaches_the_registered_agent_who_is_then_in_wrap_up() {
         assert!(live[0].wrap_up_until_ms > c2c_token::clock::unix_ms());
         assert_eq!(live[0].ringing + live[0].on_call, 0, "released");
 
+        // Availability tells the truth: the page offers no call, the token is refused, and
+        // the phone does not ring again.
+        let availability = c2c_e2e::http::request(
+            &gw.url,
+            "GET",
+            "/v1/campaigns/e2e/availability",
+            &[("Origin", site.origin.as_str())],
+            "",
+        )
+        .await;
+        assert_eq!(
+            availability.json()["agents_available"],
+            0,
+            "{}",
+            availability.body
+        );
+        let refused = c2c_e2e::http::token(&gw.url, &site.origin, "e2e").await;
+        assert_eq!(refused.status, 409, "{}", refused.body);
+        assert_eq!(refused.json()["error"], "no_agent", "{}", refused.body);
         browser.client.refresh().await.expect("reload");
         let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
-        call.click().await.expect("click call");
-        widget::wait_state(&browser, "error", Duration::from_secs(15)).await;
-        let (_, reason, _) = widget::status(&browser).await;
-        assert_eq!(reason, "no_agent", "the only agent is in wrap-up");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(
+            !call.is_displayed().await.expect("displayed?"),
+            "no call is offered while the only agent is in wrap-up"
+        );
         assert_eq!(
             phone.requests("INVITE").len(),
             1,
@@ -181,6 +210,143 @@ async fn a_visitor_reaches_the_registered_agent_who_is_then_in_wrap_up() {
 
         browser.close().await;
         drop(phone);
+        gw.stop().await;
+    })
+    .await
+    .expect("test finished in time");
+}
+
+/// Polls the database until `org`'s phones are all registered.
+async fn registered(store: &c2c_store::Store, phones: usize) {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while store
+            .org_registrations("default", c2c_token::clock::unix_now())
+            .await
+            .expect("rows")
+            .len()
+            < phones
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the phones register");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ring_all_rings_three_agents_one_answers_the_others_log_it_as_answered_elsewhere() {
+    tokio::time::timeout(LIMIT, async {
+        let scratch = scratch_dir("agents-ring-all");
+        let dir = scratch.path();
+        let (site, gw) = scene::start(
+            dir,
+            ports::free_udp(),
+            |gw| Site::embed_page(gw, "e2e"),
+            Extra {
+                campaign: &routed("ring_all"),
+                ..Default::default()
+            },
+        )
+        .await;
+        let mut agents = Vec::new();
+        for user in ["alice", "bob", "carol"] {
+            agents.push(add_agent(&dir.join("c2c.toml"), user).await);
+        }
+        logged(&gw, "accounts=3", Duration::from_secs(15)).await;
+        let sip = gw.sip_addr().expect("the SIP address is logged");
+        let phones: Vec<Sipp> = ["alice", "bob", "carol"]
+            .iter()
+            .zip(&agents)
+            .map(|(user, (_, password))| {
+                let calls = match *user {
+                    "bob" => "agent_answer.xml",
+                    _ => "agent_ring.xml",
+                };
+                Sipp::agent_phone(dir, sip, user, password, 40_000, calls)
+            })
+            .collect();
+        let store = c2c_store::Store::open_sqlite_in(&dir.join("data"))
+            .await
+            .expect("store");
+        registered(&store, 3).await;
+
+        let browser = scene::browser(dir, 8).await;
+        browser
+            .client
+            .goto(&site.origin)
+            .await
+            .expect("open the shop");
+        let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
+        call.click().await.expect("click call");
+        widget::wait_state(&browser, "answered", Duration::from_secs(30)).await;
+        for phone in &phones {
+            assert_eq!(
+                phone.requests("INVITE").len(),
+                1,
+                "every agent rang at once"
+            );
+        }
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while phones[0].requests("CANCEL").is_empty() || phones[2].requests("CANCEL").is_empty()
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .expect("the phones that rang are cancelled");
+        for phone in [&phones[0], &phones[2]] {
+            let cancel = &phone.requests("CANCEL")[0];
+            assert_eq!(
+                header(cancel, "Reason"),
+                Some("SIP;cause=200;text=\"Call completed elsewhere\""),
+                "RFC 3326, so the phone logs no missed call: {cancel}"
+            );
+        }
+        assert!(phones[1].requests("CANCEL").is_empty(), "bob answered");
+
+        let hangup = widget::find(&browser, "[data-c2c=hangup]", Duration::from_secs(5)).await;
+        hangup.click().await.expect("hang up");
+        widget::wait_state(&browser, "ended", Duration::from_secs(15)).await;
+        let calls = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let calls = store
+                    .calls("default", &Default::default(), 10, 0)
+                    .await
+                    .expect("calls");
+                if calls.iter().any(|c| c.ended_at.is_some()) {
+                    return calls;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .expect("the call is recorded");
+        assert_eq!(
+            calls[0].destination,
+            format!("agent:{}", agents[1].0),
+            "the record names bob, who answered"
+        );
+        let live = store
+            .org_agent_states("default", c2c_token::clock::unix_ms())
+            .await
+            .expect("states");
+        for a in &live {
+            assert_eq!(
+                a.ringing + a.on_call,
+                0,
+                "{} released",
+                a.agent.display_name
+            );
+            let answered = a.agent.id == agents[1].0;
+            assert_eq!(
+                a.answered_today,
+                u32::from(answered),
+                "{}",
+                a.agent.display_name
+            );
+        }
+        browser.close().await;
+        drop(phones);
         gw.stop().await;
     })
     .await

@@ -12,6 +12,7 @@ use c2c_sbc::trunk::Transport;
 use c2c_store::{AgentLive, Store, WebSession};
 use c2c_token::clock::unix_ms;
 use c2c_token::VerifiedCall;
+use c2c_web::agent_state;
 
 use super::{Gateway, MAX_CALL};
 
@@ -30,12 +31,21 @@ pub(super) struct AgentTarget {
     pub why: String,
 }
 
-/// The agents to ring for `call`, in order; empty when none can take it now.
+/// Who a call routed to agents rings.
+#[derive(Debug, Clone)]
+pub(super) struct Plan {
+    /// The agents, in order; empty when none can take the call now.
+    pub targets: Vec<AgentTarget>,
+    /// Ring them all at once (ring_all) rather than one after another.
+    pub at_once: bool,
+}
+
+/// The agents to ring for `call`.
 pub(super) async fn plan(
     gw: &Gateway,
     call: &VerifiedCall,
     session: Option<&WebSession>,
-) -> Result<Vec<AgentTarget>, String> {
+) -> Result<Plan, String> {
     let campaign = gw
         .campaigns
         .get(call.campaign())
@@ -50,7 +60,7 @@ pub(super) async fn plan(
         .into_iter()
         .filter(|a| routing.agents.is_empty() || routing.agents.contains(&a.agent.id))
         .collect();
-    let states: Vec<AgentState> = live.iter().map(state_of).collect();
+    let states: Vec<AgentState> = live.iter().map(agent_state).collect();
     let utm = session.map(utm_pairs).unwrap_or_default();
     let page_path = session.map(|s| page_path(&s.page_url)).unwrap_or_default();
     let context = WebContext {
@@ -66,16 +76,12 @@ pub(super) async fn plan(
         }
         Err(_) => return Err("the router's state was poisoned".into()),
     };
-    let picks = match plan {
-        RingPlan::Sequential(picks) => picks,
-        RingPlan::Simultaneous(_) | RingPlan::NotRouted => {
-            return Err(format!(
-                "strategy {} does not ring agents one after another",
-                routing.strategy.as_str()
-            ))
-        }
+    let (picks, at_once) = match plan {
+        RingPlan::Sequential(picks) => (picks, false),
+        RingPlan::Simultaneous(picks) => (picks, true),
+        RingPlan::NotRouted => return Err("the campaign calls its destinations".into()),
     };
-    Ok(picks
+    let targets = picks
         .into_iter()
         .filter_map(|pick| {
             let a = live.get(pick.index)?;
@@ -87,29 +93,8 @@ pub(super) async fn plan(
                 why: pick.why,
             })
         })
-        .collect())
-}
-
-/// What the router needs of an agent's live state.
-fn state_of(a: &AgentLive) -> AgentState {
-    AgentState {
-        agent: a.agent.id.clone(),
-        skills: a
-            .agent
-            .skills
-            .iter()
-            .map(|(tag, level)| (tag.clone(), u8::try_from(*level).unwrap_or(0)))
-            .collect(),
-        max_calls: u32::try_from(a.agent.max_calls).unwrap_or(1),
-        away: a.agent.away,
-        // Phone contacts are not dialled yet: only a registered device makes it reachable.
-        reachable: a.registrations.iter().any(|r| device(r).is_some()),
-        ringing: a.ringing,
-        on_call: a.on_call,
-        idle_since_ms: a.idle_since_ms,
-        wrap_up_until_ms: a.wrap_up_until_ms,
-        answered: a.answered_today,
-    }
+        .collect();
+    Ok(Plan { targets, at_once })
 }
 
 /// The agent's device to ring: its most lately refreshed registration.

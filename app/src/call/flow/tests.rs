@@ -119,6 +119,14 @@ fn the_answer_names_the_destination_that_took_the_call() {
 }
 
 #[test]
+fn of_destinations_rung_at_once_the_picked_one_is_connected() {
+    let (mut f, t0) = flow(1);
+    f.handle(Input::Leg(LegEvent::Picked { fork: 2 }), t0);
+    let did = answer(&mut f, t0 + Duration::from_secs(1));
+    assert_eq!(did[0], Did::Connected(2, Duration::from_secs(1)));
+}
+
+#[test]
 fn a_destination_that_rings_out_is_cancelled_and_the_next_called_after_the_cancel() {
     let (mut f, t0) = flow(2);
     assert_eq!(f.deadline(), t0 + RING);
