@@ -347,6 +347,8 @@ fn on_server_message(id: u32, text: &str) {
             transition(id, Input::Failed(code), Some(&message))
         }
         ServerMessage::Error { .. } => {}
+        // Shown by the queue's own view (the widget's queue issue); a waiting call is up.
+        ServerMessage::Queue { .. } => {}
     }
 }
 

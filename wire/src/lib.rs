@@ -29,6 +29,14 @@ pub enum ServerMessage {
     Ended { reason: EndReason },
     /// The request could not be served; `code` is machine-readable.
     Error { code: String, message: String },
+    /// Every agent is busy: the call waits in the campaign's queue at this position (1 is
+    /// next) for about this long (absent while there is no history to tell); sent again
+    /// whenever either changes.
+    Queue {
+        position: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estimated_wait_s: Option<u32>,
+    },
 }
 
 /// Progress of a call as the browser sees it.
@@ -66,6 +74,9 @@ pub enum EndReason {
     Failed,
     /// No answer within our own timer (Timer B), or the media stopped.
     Timeout,
+    /// No agent took the call: every one was busy, away or offline, and the queue (when the
+    /// campaign has one) waited its longest.
+    NoAgent,
 }
 
 impl EndReason {
@@ -80,6 +91,7 @@ impl EndReason {
             EndReason::Unavailable => "unavailable",
             EndReason::Failed => "failed",
             EndReason::Timeout => "timeout",
+            EndReason::NoAgent => "no_agent",
         }
     }
 }

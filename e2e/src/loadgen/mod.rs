@@ -470,6 +470,7 @@ fn brief(m: &ServerMessage) -> String {
         ServerMessage::Error { code, .. } => format!("error {code}"),
         ServerMessage::Answer { .. } => "a second answer".into(),
         ServerMessage::State { state } => format!("state {state:?}"),
+        ServerMessage::Queue { position, .. } => format!("queued at {position}"),
     }
 }
 
