@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use c2c_sbc::leg::LegEvent;
 use c2c_sbc::sdp::{build_offer, MediaOffer};
 use c2c_sbc::shell::{Attempt, Sbc, TraceEntry, TrunkCall};
-use c2c_store::Store;
+use c2c_store::{Store, WebSession};
 use c2c_token::{SessionNumber, TokenVerifier, VerifiedCall};
 use c2c_web::metrics as m;
 use c2c_web::screening::{ActiveCalls, CallSlot};
@@ -23,19 +23,22 @@ use c2c_web::Campaigns;
 use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
 
 mod agent_side;
+mod callees;
 mod flow;
 mod trunk_side;
+mod waiting;
 
 use crate::cdr::{CallRecorder, CallRecords};
-use agent_side::{AgentClaim, Plan};
 use c2c_media::bridge::{Bridge, BridgeConfig};
 use c2c_media::loops::{MediaCommand, MediaEvent, MediaHandle, MediaLoops};
 use c2c_media::peer::BrowserPeer;
 use c2c_media::MediaSettings;
 use c2c_token::clock::unix_now;
+use callees::Callees;
 pub use flow::trunk_media;
 use flow::{Action, CallFlow, Input, MAX_CALL};
-use trunk_side::{keep_tracing, next_leg_event, place_from, record_traced};
+use trunk_side::{keep_tracing, next_leg_event, record_traced};
+use waiting::{QueueSpot, QUEUE_POLL};
 
 /// How long a browser has to send its `call` message after connecting.
 const FIRST_MESSAGE_WAIT: Duration = Duration::from_secs(10);
@@ -187,7 +190,7 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
     let agents = match verified.route().agents {
         false => None,
         true => match agent_side::plan(&gw, &verified, session.as_ref()).await {
-            Ok(plan) if plan.targets.is_empty() => {
+            Ok(plan) if plan.targets.is_empty() && !queues(&gw, &verified) => {
                 metrics::counter!(m::CALLS_REFUSED, "reason" => "no_agent").increment(1);
                 cdr.not_placed("no agent could take the call (busy, away, in wrap-up or offline)");
                 return refuse(
@@ -207,9 +210,8 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
             }
         },
     };
-    let page_url = session.map(|s| s.page_url).unwrap_or_default();
     let who = Callees::new(&gw, &verified, agents);
-    match Call::start(&gw, &mut ws, &verified, &offer, &cdr, page_url, who).await {
+    match Call::start(&gw, &mut ws, &verified, &offer, &cdr, session, who).await {
         Ok(call) => call.run(&gw, &mut ws, incoming).await,
         Err(e) => {
             metrics::counter!(m::CALLS_REFUSED, "reason" => "not_placed").increment(1);
@@ -221,6 +223,13 @@ pub async fn run(gw: Gateway, socket: WebSocket, origin: Option<String>) {
             refuse(&mut ws, "failed", &message).await;
         }
     }
+}
+
+/// Whether the call's campaign lets calls wait for an agent when none is free.
+fn queues(gw: &Gateway, v: &VerifiedCall) -> bool {
+    gw.campaigns
+        .get(v.campaign())
+        .is_some_and(|c| c.config.routing.queue)
 }
 
 /// One of the campaign's concurrent-call slots, cluster-wide; given back when dropped.
@@ -270,7 +279,12 @@ impl Drop for SlotClaim {
 
 /// A call that got past verification.
 struct Call {
-    trunk: TrunkCall,
+    /// The leg being rung or carrying the call; None while the call waits in the queue.
+    trunk: Option<TrunkCall>,
+    /// The call's place in the queue, when its campaign lets it wait.
+    queue: Option<QueueSpot>,
+    /// The visitor's web session (the routing rules read it).
+    web_session: Option<WebSession>,
     /// What the token granted: the caller ID, the session, the route's destinations.
     verified: VerifiedCall,
     /// The INVITE's parameters; only the destination changes between attempts.
@@ -290,149 +304,6 @@ struct Call {
     callees: Callees,
 }
 
-/// Who a call rings, in order, and the agents it rings now.
-struct Callees {
-    /// The agents routing picked; None: the route's destinations.
-    agents: Option<Plan>,
-    /// The agents being rung or on the call (their index in the plan), claimed until
-    /// dropped.
-    claims: Vec<(usize, AgentClaim)>,
-    /// The campaign's wrap-up after an answered call, seconds.
-    wrap_up_s: u32,
-}
-
-impl Callees {
-    fn new(gw: &Gateway, v: &VerifiedCall, agents: Option<Plan>) -> Self {
-        let wrap_up_s = gw
-            .campaigns
-            .get(v.campaign())
-            .map_or(0, |c| c.config.routing.wrap_up_s);
-        Callees {
-            agents,
-            claims: Vec::new(),
-            wrap_up_s,
-        }
-    }
-
-    /// How many the flow calls one after another (agents rung at once are one).
-    fn count(&self, v: &VerifiedCall) -> usize {
-        match &self.agents {
-            Some(plan) if plan.at_once => 1,
-            Some(plan) => plan.targets.len(),
-            None => v.route().destinations.len(),
-        }
-    }
-
-    /// Places the call on the first callee from `attempt`'s index on that takes it (every
-    /// free agent at once, for ring_all); the leg, with the attempt moved to the callee it
-    /// called.
-    async fn place_from(
-        &mut self,
-        gw: &Gateway,
-        v: &VerifiedCall,
-        attempt: &mut Attempt,
-        cdr: &CallRecorder,
-    ) -> Result<TrunkCall, String> {
-        let Some(plan) = &self.agents else {
-            return place_from(gw, v, attempt, cdr).await;
-        };
-        // The agents rung before are free again (or keep their call, if one answered).
-        self.claims.clear();
-        if plan.at_once {
-            let mut claims = Vec::new();
-            for (i, target) in plan.targets.iter().enumerate() {
-                match AgentClaim::take(gw, target, cdr.id(), self.wrap_up_s).await? {
-                    Some(claim) => {
-                        cdr.event("route", &format!("agent {}: {}", target.name, target.why));
-                        claims.push((i, claim));
-                    }
-                    None => cdr.event(
-                        "route",
-                        &format!("agent {} is busy now: skipped", target.name),
-                    ),
-                }
-            }
-            let devices: Vec<_> = claims
-                .iter()
-                .filter_map(|(i, _)| plan.targets.get(*i).map(|t| t.device.clone()))
-                .collect();
-            if devices.is_empty() {
-                return Err("no agent could take the call".into());
-            }
-            cdr.attempt(1, 1, &format!("ring_all:{}", devices.len()));
-            let leg = gw
-                .sbc
-                .ring_devices(v, &devices, &attempt.page_url, &attempt.sdp_offer)
-                .await
-                .map_err(|e| e.to_string())?;
-            tracing::info!(session = %v.session(), agents = devices.len(), call_id = %leg.call_id(), "agents rung at once");
-            cdr.placed(leg.call_id());
-            self.claims = claims;
-            return Ok(leg);
-        }
-        let mut last_error = String::from("no agent could take the call");
-        for (i, target) in plan.targets.iter().enumerate().skip(attempt.destination) {
-            attempt.destination = i;
-            let Some(claim) = AgentClaim::take(gw, target, cdr.id(), self.wrap_up_s).await? else {
-                cdr.event(
-                    "route",
-                    &format!("agent {} is busy now: skipped", target.name),
-                );
-                continue;
-            };
-            cdr.attempt(
-                i + 1,
-                plan.targets.len(),
-                &format!("agent:{}", target.agent),
-            );
-            cdr.event("route", &format!("agent {}: {}", target.name, target.why));
-            match gw
-                .sbc
-                .place_agent_call(v, &target.device, &attempt.page_url, &attempt.sdp_offer)
-                .await
-            {
-                Ok(leg) => {
-                    tracing::info!(session = %v.session(), agent = %target.agent, call_id = %leg.call_id(), "agent rung");
-                    cdr.placed(leg.call_id());
-                    self.claims = vec![(i, claim)];
-                    return Ok(leg);
-                }
-                Err(e) => {
-                    tracing::warn!(session = %v.session(), agent = %target.agent, error = %e, "agent could not be called");
-                    cdr.event("error", &e.to_string());
-                    last_error = e.to_string();
-                }
-            }
-        }
-        Err(last_error)
-    }
-
-    /// Callee `destination` answered (for agents rung at once, the index among those rung):
-    /// that agent is on the call, the others rung with it are free again.
-    fn connected(&mut self, destination: usize, cdr: &CallRecorder) {
-        let Some(plan) = &self.agents else {
-            return;
-        };
-        let answered = match plan.at_once {
-            true => self.claims.get(destination).map(|(i, _)| *i),
-            false => Some(destination),
-        };
-        let Some(answered) = answered else {
-            return;
-        };
-        if let Some(target) = plan.targets.get(answered) {
-            if plan.at_once {
-                cdr.destination(&format!("agent:{}", target.agent));
-            }
-            cdr.event("route", &format!("agent {} answered", target.name));
-        }
-        self.claims.retain(|(i, _)| *i == answered);
-        for (_, claim) in &mut self.claims {
-            claim.answered();
-        }
-    }
-}
-
 impl Call {
     #[allow(clippy::too_many_arguments)]
     async fn start(
@@ -441,9 +312,13 @@ impl Call {
         v: &VerifiedCall,
         offer: &str,
         cdr: &CallRecorder,
-        page_url: String,
+        web_session: Option<WebSession>,
         mut callees: Callees,
     ) -> Result<Call, String> {
+        let page_url = web_session
+            .as_ref()
+            .map(|s| s.page_url.clone())
+            .unwrap_or_default();
         // The token was used: its number stays with the session for the call and the linger.
         let now = unix_now();
         let until = now + MAX_CALL.as_secs() as i64 + gw.number_linger_s;
@@ -486,28 +361,56 @@ impl Call {
             page_url,
             sdp_offer,
         };
-        let mut trunk = callees.place_from(gw, v, &mut attempt, cdr).await?;
-        let destinations = callees.count(v);
-        let ring_timeout = gw.campaigns.get(v.campaign()).map_or(DEFAULT_RING, |c| {
+        let campaign = gw.campaigns.get(v.campaign());
+        let ring_timeout = campaign.as_ref().map_or(DEFAULT_RING, |c| {
             Duration::from_secs(c.config.ring_timeout_s.into())
         });
-        send(
-            ws,
-            &ServerMessage::State {
-                state: CallState::Trying,
-            },
-        )
-        .await;
-        let flow = CallFlow::new(
-            Instant::now(),
-            attempt.destination,
-            destinations,
-            ring_timeout,
-        );
+        let max_wait = campaign
+            .as_ref()
+            .filter(|c| c.config.routing.to_agents() && c.config.routing.queue)
+            .map(|c| Duration::from_secs(c.config.routing.max_wait_s.into()));
+        let queue = callees
+            .agents
+            .as_ref()
+            .zip(max_wait)
+            .map(|(plan, max)| QueueSpot::new(gw, v, cdr.id(), plan.priority, max));
+        let nobody_free = callees
+            .agents
+            .as_ref()
+            .is_some_and(|p| p.targets.is_empty());
+        let (mut trunk, flow) = match max_wait {
+            Some(max) if nobody_free => {
+                cdr.event("queue", "no agent free: the call waits");
+                (None, CallFlow::queued(Instant::now(), ring_timeout, max))
+            }
+            _ => {
+                let trunk = callees.place_from(gw, v, &mut attempt, cdr).await?;
+                send(
+                    ws,
+                    &ServerMessage::State {
+                        state: CallState::Trying,
+                    },
+                )
+                .await;
+                let flow = CallFlow::new(
+                    Instant::now(),
+                    attempt.destination,
+                    callees.count(v),
+                    ring_timeout,
+                );
+                let flow = match max_wait {
+                    Some(max) => flow.may_wait(Instant::now(), max),
+                    None => flow,
+                };
+                (Some(trunk), flow)
+            }
+        };
         Ok(Call {
             flow,
-            trace: trunk.take_trace(),
+            trace: trunk.as_mut().and_then(TrunkCall::take_trace),
             trunk,
+            queue,
+            web_session,
             verified: v.clone(),
             attempt,
             media,
@@ -532,6 +435,15 @@ impl Call {
                     Some(ev) => Input::Leg(ev),
                     None => Input::LegGone,
                 },
+                () = tokio::time::sleep(QUEUE_POLL), if self.flow.is_queued() => {
+                    match self.poll_queue(gw).await {
+                        Ok(input) => input,
+                        Err(e) => {
+                            tracing::warn!(error = %e, session = %self.session, "queue poll failed; the call waits on");
+                            continue;
+                        }
+                    }
+                }
                 item = incoming.recv(), if self.flow.browser_open() => match item {
                     Some(Incoming::Message(m)) => Input::Browser(m),
                     Some(Incoming::Malformed(e)) => Input::BrowserMalformed(e),
@@ -587,6 +499,21 @@ impl Call {
         self.record_media().await;
     }
 
+    /// One look at the queue for the flow: the call's place, or that it is its turn.
+    async fn poll_queue(&mut self, gw: &Gateway) -> Result<Input, String> {
+        let Some(queue) = self.queue.as_mut() else {
+            return Err("a queued call without a place in the queue".into());
+        };
+        queue
+            .poll(
+                gw,
+                &self.verified,
+                self.web_session.as_ref(),
+                &mut self.callees,
+            )
+            .await
+    }
+
     /// Waits (briefly: the loop answers a stop at once) for the media's final figures.
     async fn record_media(&mut self) {
         let stopped = async {
@@ -608,7 +535,11 @@ impl Call {
         while let Some(action) = self.flow.poll_action() {
             match action {
                 Action::Send(msg) => send(ws, &msg).await,
-                Action::HangUp => self.trunk.hangup(),
+                Action::HangUp => {
+                    if let Some(trunk) = &self.trunk {
+                        trunk.hangup();
+                    }
+                }
                 Action::Place { destination } => {
                     tracing::info!(session = %self.session, destination, "trying the next destination");
                     let placed = match self.place(gw, destination).await {
@@ -651,7 +582,7 @@ impl Call {
         }
         let mut trunk = trunk;
         self.trace = trunk.take_trace();
-        self.trunk = trunk;
+        self.trunk = Some(trunk);
         self.attempt = next;
         Ok(self.attempt.destination)
     }

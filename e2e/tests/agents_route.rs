@@ -24,6 +24,8 @@ fn routed(strategy: &str) -> String {
 [campaigns.routing]
 strategy = "{strategy}"
 wrap_up_s = 30
+# Without a queue, a visitor who finds nobody free is refused at once.
+queue = false
 {REGISTRAR}"#
     )
 }

@@ -1,13 +1,12 @@
 //! What one routing decision costs among 1,000 agents with random skills and states, per
-//! strategy, and what the queue operations cost with 100 calls waiting.
+//! strategy.
 
 use std::hint::black_box;
 
-use c2c_routing::{AgentState, Needs, Queue, Router, Strategy};
+use c2c_routing::{AgentState, Needs, Router, Strategy};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const AGENTS: usize = 1000;
-const QUEUED: usize = 100;
 const NOW: i64 = 1_800_000_000_000;
 const TAGS: [&str; 8] = [
     "lang:de",
@@ -80,39 +79,5 @@ fn routing(c: &mut Criterion) {
     group.finish();
 }
 
-fn queue(c: &mut Criterion) {
-    let mut q = Queue::new();
-    for n in 0..QUEUED {
-        q.push(format!("call-{n:04}"), (n % 3) as i32, NOW + n as i64);
-    }
-    let mut group = c.benchmark_group("queue_100_calls");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("push_remove", |b| {
-        b.iter(|| {
-            let pos = q.push(black_box("call-new".to_owned()), 1, NOW);
-            q.remove("call-new");
-            pos
-        })
-    });
-    group.bench_function("position", |b| {
-        b.iter(|| q.position(black_box("call-0050")))
-    });
-    group.bench_function("next_push", |b| {
-        b.iter(|| {
-            if let Some(w) = q.pop_waiting() {
-                q.push(w.call_id, w.priority, NOW);
-            }
-        })
-    });
-    group.bench_function("next_requeue", |b| {
-        b.iter(|| {
-            if let Some(w) = q.pop_waiting() {
-                q.requeue(black_box(w));
-            }
-        })
-    });
-    group.finish();
-}
-
-criterion_group!(benches, routing, queue);
+criterion_group!(benches, routing);
 criterion_main!(benches);

@@ -10,6 +10,7 @@ mod agent_edits;
 mod agent_state;
 mod agents;
 mod api_keys;
+mod call_queue;
 mod call_slots;
 mod call_writes;
 mod callbacks;

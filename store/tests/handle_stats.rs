@@ -56,8 +56,9 @@ async fn handle_stats_average_the_answered_calls_that_ended_since() {
         call(s, "a", "sales", 9_950, Some(9_960), Some(10_020)).await; // 60 s
         call(s, "b", "sales", 10_100, Some(10_110), Some(10_230)).await; // 120 s
         call(s, "c", "sales", 10_200, Some(10_200), Some(10_200)).await; // 0 s
-                                                                         // Not counted: ended before `since`, never answered, still up, another campaign,
-                                                                         // an end that reads before the answer.
+
+        // Not counted: ended before `since`, never answered, still up, another campaign,
+        // an end that reads before the answer.
         call(s, "d", "sales", 9_000, Some(9_010), Some(9_999)).await;
         call(s, "e", "sales", 10_300, None, Some(10_330)).await;
         call(s, "f", "sales", 10_400, Some(10_410), None).await;

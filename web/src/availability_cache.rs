@@ -40,6 +40,25 @@ pub struct AgentCounts {
     /// Agents logged in who could serve the campaign: reachable, not away, with the required
     /// skills, whether busy or not (the wait model's "agents serving").
     pub staffed: u32,
+    /// Calls waiting in the campaign's queue, on every node: they go before a new caller.
+    pub queued: u32,
+}
+
+impl AgentCounts {
+    /// Agents a new caller could have now: those free, after the calls already waiting.
+    pub fn free_for_newcomer(&self) -> u32 {
+        self.available.saturating_sub(self.queued)
+    }
+
+    /// The wait a new caller can expect, behind the calls already waiting.
+    pub fn newcomer_wait_s(&self, avg_handle_s: Option<f64>) -> Option<u32> {
+        c2c_routing::wait_estimate_s(
+            self.queued.saturating_add(1),
+            self.available,
+            self.staffed,
+            avg_handle_s,
+        )
+    }
 }
 
 impl AgentCounts {
@@ -61,23 +80,9 @@ impl AgentCounts {
                     .filter(|a| a.reachable && !a.away && meets_required(a, &needs))
                     .count(),
             ),
+            queued: 0,
         }
     }
-}
-
-/// Seconds a visitor would wait for an agent: 0 when one is free; else the mean handle time
-/// (talk plus wrap-up) over the agents serving, rounded up; None when that is unknown (nobody
-/// logged in, or no answered call to learn from).
-pub fn estimated_wait_s(counts: AgentCounts, avg_handle_s: Option<f64>) -> Option<u32> {
-    if counts.available > 0 {
-        return Some(0);
-    }
-    if counts.staffed == 0 {
-        return None;
-    }
-    let wait = avg_handle_s? / f64::from(counts.staffed);
-    // `as` saturates: an absurd history cannot wrap.
-    Some(wait.max(0.0).ceil() as u32)
 }
 
 /// The agent counts of `campaign` (one routed to agents), at most [`AGENTS_TTL`] old; the
@@ -105,7 +110,7 @@ pub async fn agent_counts(
 /// [`HANDLE_STATS_WINDOW_S`] (talk time plus the campaign's wrap-up when it routes to
 /// agents), at most [`HANDLE_STATS_TTL`] old; None without an answered call (or when the
 /// database failed: logged, retried after [`AGENTS_TTL`]).
-pub async fn recent_handle_s(state: &AppState, campaign: &Arc<Campaign>) -> Option<f64> {
+pub async fn recent_handle_s(store: &c2c_store::Store, campaign: &Arc<Campaign>) -> Option<f64> {
     let cache = cache_of(campaign);
     let mut slot = cache.handle.lock().await;
     if let Some((at, ttl, mean)) = &*slot {
@@ -115,8 +120,7 @@ pub async fn recent_handle_s(state: &AppState, campaign: &Arc<Campaign>) -> Opti
     }
     let started = Instant::now();
     let since = unix_now() - HANDLE_STATS_WINDOW_S;
-    let (ttl, mean) = match state
-        .store
+    let (ttl, mean) = match store
         .campaign_handle_stats(&campaign.config.public_id, since)
         .await
     {
@@ -162,7 +166,15 @@ async fn load_counts(state: &AppState, campaign: &Campaign) -> Result<AgentCount
         .filter(|a| routing.agents.is_empty() || routing.agents.contains(&a.agent.id))
         .map(crate::agents::agent_state)
         .collect();
-    Ok(AgentCounts::of(&agents, &routing.required_skills(), now_ms))
+    let queued = state
+        .store
+        .queue_length(&campaign.config.public_id, now_ms / 1000)
+        .await
+        .map_err(|e| format!("queue of {}: {e}", campaign.config.public_id))?;
+    Ok(AgentCounts {
+        queued,
+        ..AgentCounts::of(&agents, &routing.required_skills(), now_ms)
+    })
 }
 
 /// One campaign's caches.
@@ -252,18 +264,5 @@ mod tests {
         );
         // Wrap-up ends.
         assert_eq!(AgentCounts::of(&agents, &de, NOW + 1).available, 2);
-    }
-
-    #[test]
-    fn the_wait_is_known_or_absent_never_made_up() {
-        let counts = |available, staffed| AgentCounts { available, staffed };
-        assert_eq!(estimated_wait_s(counts(1, 3), None), Some(0));
-        assert_eq!(estimated_wait_s(counts(0, 0), Some(120.0)), None);
-        assert_eq!(estimated_wait_s(counts(0, 2), None), None);
-        assert_eq!(estimated_wait_s(counts(0, 2), Some(121.0)), Some(61));
-        assert_eq!(
-            estimated_wait_s(counts(0, 1), Some(f64::MAX)),
-            Some(u32::MAX)
-        );
     }
 }

@@ -43,8 +43,10 @@ number_pool = { first = "+4930999000", count = 5 }
 "#,
     )
     .expect("campaign");
+    // No queue to wait in: a token is refused when nobody is free.
     c.routing = RoutingConfig {
         strategy: Strategy::LongestIdle,
+        queue: false,
         ..RoutingConfig::default()
     };
     edit(&mut c);
@@ -442,4 +444,36 @@ async fn without_answered_calls_the_wait_is_unknown() {
     let body = availability(&a).await;
     assert_eq!(body["agents_available"], 0, "{body}");
     assert!(body.get("estimated_wait_s").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn a_campaign_that_queues_takes_the_call_and_counts_the_calls_waiting_before_it() {
+    let d = db().await;
+    let ada = ready_agent(&d.store, "Ada", &[]).await;
+    ready_agent(&d.store, "Bob", &[]).await;
+    on_call(&d.store, &ada, "c-talking").await;
+    answered_call(&d.store, "past", "sales", 90, 60).await;
+    // Two calls already wait (on any node): they go before a new caller.
+    let until = unix_now() + 120;
+    for (n, id) in ["w1", "w2"].into_iter().enumerate() {
+        d.store
+            .enqueue_call("sales", id, "n2", 0, n as i64, until)
+            .await
+            .expect("queued");
+    }
+    let a = serve(d, campaign(|c| c.routing.queue = true)).await;
+    let body = availability(&a).await;
+    assert_eq!(
+        body["agents_available"], 0,
+        "Bob is free, but for w1: {body}"
+    );
+    // Third in line with one agent free and two serving: (3 - 1) x (90 s + 10 s wrap-up) / 2.
+    assert_eq!(body["estimated_wait_s"], 100, "{body}");
+    let r = token(&a).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "a queueing campaign lets the caller wait: {}",
+        r.body
+    );
 }

@@ -51,6 +51,19 @@ pub enum Input {
     DrainOver,
     /// The flow's [`CallFlow::deadline`] passed.
     Deadline,
+    /// Of a call waiting in the queue: its place now (1 is next) and the wait expected.
+    QueuePosition {
+        /// 1 is next.
+        position: u32,
+        /// Seconds, when the history tells.
+        estimated_wait_s: Option<u32>,
+    },
+    /// Of a call waiting in the queue: it is its turn, and this many callees are free to
+    /// be rung (the shell's new routing plan).
+    AgentsFree {
+        /// How many the flow may call one after another.
+        callees: usize,
+    },
 }
 
 /// Something the call's shell must do.
@@ -109,6 +122,8 @@ pub enum Phase {
         /// Why we did, which is what the browser is told.
         why: HangUpCause,
     },
+    /// No callee is free: the call waits in the queue (the browser hears music on hold).
+    Queued,
     /// The call is over.
     Ended(EndReason),
 }
@@ -149,7 +164,20 @@ pub struct CallFlow {
     ring_timeout: Duration,
     /// Whether the browser's socket is open (we read from it and tell it the end).
     browser_open: bool,
+    /// When the call may wait for an agent: since when it waits, and how long it may.
+    queue: Option<Waiting>,
+    /// The queue place and estimate the browser was told last.
+    told: Option<(u32, Option<u32>)>,
     actions: Vec<Action>,
+}
+
+/// A call's time in the queue.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    /// When it first waited (it keeps its place when a ring fails).
+    since: Instant,
+    /// The longest it may wait in all.
+    max: Duration,
 }
 
 impl CallFlow {
@@ -162,8 +190,33 @@ impl CallFlow {
             destinations,
             ring_timeout: ring,
             browser_open: true,
+            queue: None,
+            told: None,
             actions: Vec::new(),
         }
+    }
+
+    /// A call that found no callee free at `now`: it waits in the queue for at most
+    /// `max_wait`, and each callee rung from there rings for `ring`.
+    pub fn queued(now: Instant, ring: Duration, max_wait: Duration) -> Self {
+        let mut flow = Self::new(now, 0, 0, ring).may_wait(now, max_wait);
+        flow.wait();
+        flow
+    }
+
+    /// The same call, allowed to wait in the queue (from `now`, for at most `max_wait`)
+    /// when no callee it rings answers.
+    pub fn may_wait(mut self, now: Instant, max_wait: Duration) -> Self {
+        self.queue = Some(Waiting {
+            since: now,
+            max: max_wait,
+        });
+        self
+    }
+
+    /// Whether the call waits in the queue now (the shell polls its place).
+    pub fn is_queued(&self) -> bool {
+        self.phase == Phase::Queued
     }
 
     /// Where the call stands.
@@ -191,9 +244,14 @@ impl CallFlow {
     pub fn deadline(&self) -> Instant {
         match self.phase {
             Phase::HangingUp { since, .. } => since + HANGUP_WAIT,
-            Phase::Calling { since } if self.has_next() => {
+            // From the queue even the last callee rings only so long: the call waits on.
+            Phase::Calling { since } if self.has_next() || self.queue.is_some() => {
                 (since + self.ring_timeout).min(self.started + MAX_CALL)
             }
+            Phase::Queued => match self.queue {
+                Some(q) => (q.since + q.max).min(self.started + MAX_CALL),
+                None => self.started + MAX_CALL,
+            },
             _ => self.started + MAX_CALL,
         }
     }
@@ -219,6 +277,7 @@ impl CallFlow {
                 self.destination = destination;
                 self.phase = Phase::Calling { since: now };
             }
+            Input::PlaceFailed if self.queue.is_some() => self.wait(),
             Input::PlaceFailed => self.end(EndReason::Failed),
             Input::Browser(message) => self.on_browser(message, now),
             Input::BrowserMalformed(error) => self.send_error("bad_message", error),
@@ -241,7 +300,41 @@ impl CallFlow {
                 }
             }
             Input::Deadline => self.on_deadline(now),
+            Input::QueuePosition {
+                position,
+                estimated_wait_s,
+            } => {
+                if self.phase == Phase::Queued && self.told != Some((position, estimated_wait_s)) {
+                    self.told = Some((position, estimated_wait_s));
+                    self.actions.push(Action::Send(ServerMessage::Queue {
+                        position,
+                        estimated_wait_s,
+                    }));
+                }
+            }
+            Input::AgentsFree { callees } => {
+                if self.phase == Phase::Queued && callees > 0 {
+                    self.destinations = callees;
+                    self.destination = 0;
+                    self.phase = Phase::Placing;
+                    self.actions.push(Action::Record {
+                        kind: "queue",
+                        detail: "an agent is free: ringing",
+                    });
+                    self.actions.push(Action::Place { destination: 0 });
+                }
+            }
         }
+    }
+
+    /// Back to (or first into) the queue: the browser is told its place again.
+    fn wait(&mut self) {
+        self.phase = Phase::Queued;
+        self.told = None;
+        self.actions.push(Action::Record {
+            kind: "queue",
+            detail: "waiting for a free agent",
+        });
     }
 
     fn on_leg(&mut self, event: LegEvent, now: Instant) {
@@ -282,9 +375,13 @@ impl CallFlow {
         let reason = match self.phase {
             Phase::HangingUp { why, .. } => why.reason(),
             Phase::MovingOn if self.has_next() => return self.place_next(),
+            Phase::MovingOn if self.queue.is_some() => return self.wait(),
             Phase::MovingOn => EndReason::NoAnswer,
             Phase::Calling { .. } if hunts_on(reason) && self.has_next() => {
                 return self.place_next()
+            }
+            Phase::Calling { .. } if hunts_on(reason) && self.queue.is_some() => {
+                return self.wait()
             }
             _ => reason,
         };
@@ -317,7 +414,17 @@ impl CallFlow {
         match self.phase {
             // The trunk never confirmed our hang-up.
             Phase::HangingUp { .. } => self.end(EndReason::Failed),
-            Phase::Calling { since } if self.has_next() && since + self.ring_timeout <= now => {
+            Phase::Queued => {
+                self.actions.push(Action::Record {
+                    kind: "queue",
+                    detail: "waited the queue's longest",
+                });
+                self.end(EndReason::NoAgent);
+            }
+            Phase::Calling { since }
+                if (self.has_next() || self.queue.is_some())
+                    && since + self.ring_timeout <= now =>
+            {
                 // Rang long enough: cancel, and call the next when the CANCEL is done.
                 self.phase = Phase::MovingOn;
                 self.actions.push(Action::HangUp);
@@ -330,6 +437,10 @@ impl CallFlow {
     fn hang_up(&mut self, why: HangUpCause, now: Instant) {
         if matches!(self.phase, Phase::HangingUp { .. }) {
             return;
+        }
+        // Waiting in the queue there is no leg to hang up.
+        if self.phase == Phase::Queued {
+            return self.end(why.reason());
         }
         // Cancelled to move on already: the hang-up is asked; the next destination is not.
         if self.phase != Phase::MovingOn {

@@ -57,12 +57,17 @@ pub(super) async fn place_from(
 }
 
 /// The trunk leg's next event, recorded in the call's CDR first; the SIP messages traced
-/// meanwhile are recorded as they come (cancel-safe: both receivers are).
+/// meanwhile are recorded as they come (cancel-safe: both receivers are). Without a leg,
+/// never.
 pub(super) async fn next_leg_event(
-    trunk: &mut TrunkCall,
+    trunk: &mut Option<TrunkCall>,
     trace: &mut Option<mpsc::UnboundedReceiver<TraceEntry>>,
     cdr: &CallRecorder,
 ) -> Option<LegEvent> {
+    // Waiting in the queue there is no leg: nothing comes.
+    let Some(trunk) = trunk.as_mut() else {
+        return std::future::pending().await;
+    };
     loop {
         tokio::select! {
             ev = trunk.next_event() => {

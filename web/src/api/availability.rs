@@ -5,7 +5,7 @@ use axum::Json;
 
 use c2c_wire::Availability;
 
-use crate::availability_cache::{agent_counts, estimated_wait_s, recent_handle_s};
+use crate::availability_cache::{agent_counts, recent_handle_s};
 use crate::{ApiError, AppState};
 use c2c_token::clock::unix_now;
 
@@ -26,12 +26,13 @@ pub(crate) async fn availability(
         // The agents who could take a call now (cached ≤ 1 s); the handle times only when
         // nobody is free but someone is logged in.
         let counts = agent_counts(&state, &c).await.map_err(ApiError::Internal)?;
-        let handle_s = if counts.available == 0 && counts.staffed > 0 {
-            recent_handle_s(&state, &c).await
+        let free = counts.free_for_newcomer();
+        let handle_s = if free == 0 && counts.staffed > 0 {
+            recent_handle_s(&state.store, &c).await
         } else {
             None
         };
-        (counts.available, estimated_wait_s(counts, handle_s))
+        (free, counts.newcomer_wait_s(handle_s))
     } else {
         // Not routed to agents: one list of destinations, free while the campaign is under
         // its concurrency limit (as before agents existed).

@@ -172,13 +172,13 @@ async fn screen(
             "The campaign is closed right now.",
         ));
     }
-    // Nobody to ring: refused before a number is lent (the counts are cached ≤ 1 s).
-    // Once calls can queue, this will depend on the campaign's queue setting.
-    if c.config.routing.to_agents() {
+    // Nobody to ring and no queue to wait in: refused before a number is lent (the counts
+    // are cached ≤ 1 s). A campaign that queues takes the call and lets it wait.
+    if c.config.routing.to_agents() && !c.config.routing.queue {
         let counts = crate::availability_cache::agent_counts(state, c)
             .await
             .map_err(ApiError::Internal)?;
-        if counts.available == 0 {
+        if counts.free_for_newcomer() == 0 {
             return Err(ApiError::NoAgent);
         }
     }

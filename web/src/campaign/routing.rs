@@ -7,6 +7,9 @@
 //! agents = ["ag_1f…", "ag_9c…"]   # the queue's agents; empty: every agent of the organisation
 //! skills = ["lang:de=3"]          # required, with a minimum level 1-5
 //! wrap_up_s = 10                  # after a call, before the agent's next one rings
+//! queue = true                    # wait for an agent when none is free (false: refuse)
+//! max_wait_s = 120                # the longest a call waits; then it ends as no_agent
+//! hold_music = "/srv/hold.wav"    # what the caller hears meanwhile (a tone pattern if absent)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -37,6 +40,15 @@ pub struct RoutingConfig {
     /// Seconds an agent stays in wrap-up after a call before the next one rings.
     #[serde(default = "default_wrap_up")]
     pub wrap_up_s: u32,
+    /// With no agent free, the call waits in the queue (false: it is refused, `no_agent`).
+    #[serde(default = "yes")]
+    pub queue: bool,
+    /// The longest a call waits in the queue, seconds; then it ends as `no_agent`.
+    #[serde(default = "default_max_wait")]
+    pub max_wait_s: u32,
+    /// A WAV file the caller hears while waiting; a generated tone pattern when absent.
+    #[serde(default)]
+    pub hold_music: Option<std::path::PathBuf>,
 }
 
 impl Default for RoutingConfig {
@@ -47,6 +59,9 @@ impl Default for RoutingConfig {
             skills: Vec::new(),
             rules: Vec::new(),
             wrap_up_s: default_wrap_up(),
+            queue: true,
+            max_wait_s: default_max_wait(),
+            hold_music: None,
         }
     }
 }
@@ -54,6 +69,17 @@ impl Default for RoutingConfig {
 fn default_wrap_up() -> u32 {
     10
 }
+
+fn yes() -> bool {
+    true
+}
+
+fn default_max_wait() -> u32 {
+    120
+}
+
+/// Longest queue wait, seconds.
+const MAX_WAIT_S: u32 = 3600;
 
 impl RoutingConfig {
     /// Whether the campaign's agents take its calls (rather than its destinations).
@@ -81,6 +107,12 @@ impl RoutingConfig {
         }
         for skill in &self.skills {
             parse_skill(skill).map_err(|e| ("routing.skills", e))?;
+        }
+        if !(1..=MAX_WAIT_S).contains(&self.max_wait_s) {
+            return Err((
+                "routing.max_wait_s",
+                format!("use 1 to {MAX_WAIT_S} seconds"),
+            ));
         }
         if self.wrap_up_s > MAX_WRAP_UP_S {
             return Err((

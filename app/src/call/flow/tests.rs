@@ -342,3 +342,104 @@ fn a_re_invite_moves_the_media_and_a_refusal_is_only_recorded() {
     f.handle(Input::Media(MediaEvent::Connected), t0);
     assert_eq!(take(&mut f), [Did::TrunkMedia]);
 }
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn queue_at(position: u32, wait: Option<u32>) -> Input {
+    Input::QueuePosition {
+        position,
+        estimated_wait_s: wait,
+    }
+}
+
+#[test]
+fn a_queued_call_hears_its_place_rings_the_free_agent_and_waits_on_when_it_rings_out() {
+    let t0 = Instant::now();
+    let mut f = CallFlow::queued(t0, RING, WAIT);
+    assert!(f.is_queued());
+    assert_eq!(take(&mut f), [Did::Record("waiting for a free agent")]);
+    assert_eq!(f.deadline(), t0 + WAIT, "the queue's longest wait");
+    f.handle(queue_at(2, Some(90)), t0);
+    let queue = |p, w: Option<u32>| {
+        Did::Send(format!(
+            "{:?}",
+            ServerMessage::Queue {
+                position: p,
+                estimated_wait_s: w
+            }
+        ))
+    };
+    assert_eq!(take(&mut f), [queue(2, Some(90))]);
+    f.handle(queue_at(2, Some(90)), t0 + Duration::from_secs(1));
+    assert_eq!(take(&mut f), [], "told only when it changes");
+    f.handle(queue_at(1, None), t0 + Duration::from_secs(2));
+    assert_eq!(take(&mut f), [queue(1, None)]);
+
+    let t1 = t0 + Duration::from_secs(10);
+    f.handle(Input::AgentsFree { callees: 1 }, t1);
+    assert_eq!(
+        take(&mut f),
+        [Did::Record("an agent is free: ringing"), Did::Place(0)]
+    );
+    f.handle(Input::Placed { destination: 0 }, t1);
+    assert!(!f.is_queued());
+    assert_eq!(
+        f.deadline(),
+        t1 + RING,
+        "the last agent too rings only so long"
+    );
+    f.handle(Input::Deadline, t1 + RING);
+    assert_eq!(take(&mut f), [Did::HangUp]);
+    f.handle(ended(EndReason::HangupLocal), t1 + RING);
+    assert_eq!(take(&mut f), [Did::Record("waiting for a free agent")]);
+    assert!(f.is_queued(), "back in line, with its place");
+    assert_eq!(
+        f.deadline(),
+        t0 + WAIT,
+        "the wait counts from the first moment"
+    );
+    f.handle(queue_at(1, None), t1 + RING);
+    assert_eq!(take(&mut f), [queue(1, None)], "told again");
+    f.handle(Input::Deadline, t0 + WAIT);
+    assert_eq!(
+        take(&mut f),
+        [
+            Did::Record("waited the queue's longest"),
+            Did::End(EndReason::NoAgent)
+        ]
+    );
+}
+
+#[test]
+fn a_visitor_who_hangs_up_in_the_queue_ends_at_once_with_no_leg_to_cancel() {
+    let t0 = Instant::now();
+    let mut f = CallFlow::queued(t0, RING, WAIT);
+    take(&mut f);
+    f.handle(
+        Input::Browser(ClientMessage::Hangup),
+        t0 + Duration::from_secs(3),
+    );
+    assert_eq!(take(&mut f), [Did::End(EndReason::HangupLocal)]);
+}
+
+#[test]
+fn a_call_that_may_wait_queues_when_every_agent_refuses_and_an_answer_from_there_connects() {
+    let (f, t0) = flow(2);
+    let mut f = f.may_wait(t0, WAIT);
+    f.handle(ended(EndReason::Busy), t0);
+    assert_eq!(take(&mut f), [Did::Place(1)]);
+    f.handle(Input::PlaceFailed, t0);
+    assert_eq!(take(&mut f), [Did::Record("waiting for a free agent")]);
+    f.handle(
+        Input::AgentsFree { callees: 2 },
+        t0 + Duration::from_secs(5),
+    );
+    take(&mut f);
+    f.handle(
+        Input::Placed { destination: 1 },
+        t0 + Duration::from_secs(5),
+    );
+    let did = answer(&mut f, t0 + Duration::from_secs(7));
+    assert_eq!(did[0], Did::Connected(1, Duration::from_secs(7)));
+    assert_eq!(f.phase(), Phase::Answered);
+}
