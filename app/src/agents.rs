@@ -46,6 +46,11 @@ pub async fn start(
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "releasing agents' old calls failed"),
     }
+    match store.release_node_queue(node).await {
+        Ok(n) if n > 0 => tracing::info!(rows = n, "queued calls of a previous run removed"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "removing old queued calls failed"),
+    }
     let sync = tokio::spawn(sync_accounts(store.clone(), sbc.clone(), realm.to_owned()));
     readiness.watch("agent sync", move || !sync.is_finished());
     let writer = tokio::spawn(write_registrations(store.clone(), node.to_owned(), changes));
