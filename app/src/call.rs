@@ -315,10 +315,7 @@ impl Call {
         web_session: Option<WebSession>,
         mut callees: Callees,
     ) -> Result<Call, String> {
-        let page_url = web_session
-            .as_ref()
-            .map(|s| s.page_url.clone())
-            .unwrap_or_default();
+        let context = agent_side::call_context(web_session.as_ref());
         // The token was used: its number stays with the session for the call and the linger.
         let now = unix_now();
         let until = now + MAX_CALL.as_secs() as i64 + gw.number_linger_s;
@@ -358,7 +355,7 @@ impl Call {
         });
         let mut attempt = Attempt {
             destination: 0,
-            page_url,
+            context,
             sdp_offer,
         };
         let campaign = gw.campaigns.get(v.campaign());

@@ -86,7 +86,7 @@ mod tests {
         };
         let attempt = Attempt {
             destination: 0,
-            page_url: String::new(),
+            context: Default::default(),
             sdp_offer: c2c_sbc::sdp::build_offer(&c2c_sbc::sdp::MediaOffer {
                 addr: "127.0.0.1:40000".parse().expect("addr"),
                 session_id: 1,

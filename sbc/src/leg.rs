@@ -45,6 +45,7 @@ pub(crate) use dialog::in_dialog_next_hop;
 pub use event::{reason_for_status, LegEvent, Output};
 pub use transaction::{CANCEL_WAIT, LINGER, T1, T2, TIMER_B, TIMER_F};
 
+use crate::context::{context_headers, CallContext};
 use crate::destination::{Destination, DestinationError};
 use crate::networks::Networks;
 use crate::sdp::RemoteMedia;
@@ -54,8 +55,6 @@ use c2c_token::VerifiedCall;
 use dialog::Dialog;
 use transaction::ClientTx;
 
-/// Longest value we put in an X-C2C-* header: the trunk needs context, not a document.
-pub const MAX_CONTEXT_LEN: usize = 256;
 /// The anonymous From of RFC 3323 §4.1.1.3.
 const ANONYMOUS_FROM: &str = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
 /// Privacy value asking to withhold the asserted identity (RFC 3325 §9.3).
@@ -81,8 +80,9 @@ pub struct LegParams {
     /// Who to call: one of the route's destinations (a number or user part at the trunk, or
     /// an agent's `sip:` URI).
     pub destination: String,
-    /// Page the visitor called from, sent as X-C2C-Page.
-    pub page_url: String,
+    /// The visitor's web context (page, referrer, UTM), sent as the trunk's
+    /// `context_headers` ask.
+    pub context: CallContext,
     /// Our SDP offer (see [`crate::sdp::build_offer`]).
     pub sdp_offer: String,
     /// End the attempt (as a timeout) when the trunk sent nothing at all for this long, so
@@ -345,15 +345,13 @@ impl TrunkLeg {
         h.push("Contact", leg.contact());
         h.push("Allow", ALLOW);
         h.push("Supported", "100rel");
-        for (name, value) in [
-            ("X-C2C-Session", params.call.session()),
-            ("X-C2C-Campaign", params.call.campaign()),
-            ("X-C2C-Page", &params.page_url),
-        ] {
-            let value = sip::sanitize_header_value(value, MAX_CONTEXT_LEN);
-            if !value.is_empty() {
-                h.push(name, value);
-            }
+        for (name, value) in context_headers(
+            trunk.context_headers,
+            params.call.session(),
+            params.call.campaign(),
+            &params.context,
+        ) {
+            h.push(name, value);
         }
         h.push("Content-Type", "application/sdp");
         invite.body = params.sdp_offer.into_bytes();

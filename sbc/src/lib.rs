@@ -10,6 +10,7 @@
 //!
 //! It builds on `c2c-token`, `c2c-guard` and `c2c-wire` only; the gateway and web crates build on it.
 
+pub mod context;
 pub mod demo_trunk;
 pub mod destination;
 pub mod digest;

@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use crate::context::CallContext;
 use crate::dns::Dns;
 use crate::ingress::{Ingress, IngressConfig};
 use crate::keepalive::KeepAlive;
@@ -94,8 +95,8 @@ impl Default for SbcOptions {
 pub struct Attempt {
     /// Which of the route's destinations to call (0 is the first).
     pub destination: usize,
-    /// Page URL (X-C2C-Page).
-    pub page_url: String,
+    /// The visitor's web context (page, referrer, UTM values).
+    pub context: CallContext,
     /// Our SDP offer for the trunk side.
     pub sdp_offer: String,
 }
@@ -536,7 +537,7 @@ impl Sbc {
                 local_addr: self.advertised,
                 call: call.clone(),
                 destination: destination.clone(),
-                page_url: attempt.page_url.clone(),
+                context: attempt.context.clone(),
                 sdp_offer: attempt.sdp_offer.clone(),
                 give_up_after: failover.then(|| Duration::from_millis(trunk.failover_after_ms)),
                 continues: Some(identity.clone()),

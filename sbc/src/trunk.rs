@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+use crate::context::ContextHeaders;
 use thiserror::Error;
 
 /// Default SIP port over UDP and TCP (RFC 3261 §19.1.2).
@@ -108,6 +110,10 @@ pub struct TrunkConfig {
     /// platform's roots when absent.
     #[serde(default)]
     pub tls_ca_file: Option<PathBuf>,
+    /// Which headers carry the visitor's web context: `x_c2c` (`X-C2C-*`, the default),
+    /// `user_to_user` (RFC 7433, the session id) or `both`.
+    #[serde(default)]
+    pub context_headers: ContextHeaders,
 }
 
 impl Default for TrunkConfig {
@@ -129,6 +135,7 @@ impl Default for TrunkConfig {
             realm: None,
             keepalive_s: 0,
             tls_ca_file: None,
+            context_headers: ContextHeaders::default(),
         }
     }
 }

@@ -121,7 +121,7 @@ async fn configuration_errors_are_clear() {
             &common::verified("nope", &["1"], false),
             &Attempt {
                 destination: 0,
-                page_url: String::new(),
+                context: Default::default(),
                 sdp_offer: String::new(),
             },
         )

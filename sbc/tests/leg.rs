@@ -26,8 +26,12 @@ fn invite_carries_caller_id_and_sanitised_context() {
     assert_eq!(h.get("Max-Forwards"), Some("70"));
     assert_eq!(
         h.get("X-C2C-Page"),
-        Some("https://shop.example/p?a=1Via: injected")
+        Some("https://shop.example/p?a=1%0D%0AVia:%20injected"),
+        "percent-encoded: no visitor text can end the header"
     );
+    assert_eq!(h.get("X-C2C-Referrer"), Some("https://search.example/"));
+    assert_eq!(h.get("X-C2C-UTM-Source"), Some("mail"));
+    assert_eq!(h.get("User-to-User"), None, "X-C2C-* by default");
     assert_eq!(h.get("X-C2C-Session"), Some("ws-1"));
     assert_eq!(h.get("User-Agent"), None);
     assert_eq!(
@@ -43,6 +47,20 @@ fn invite_carries_caller_id_and_sanitised_context() {
     assert_eq!(cseq(&invite), (1, Method::Invite));
     assert!(!leg.call_id().contains('@'));
     assert!(String::from_utf8_lossy(&invite.body).contains("m=audio 40000 RTP/AVP 0 101"));
+}
+
+#[test]
+fn a_trunk_may_ask_for_the_session_in_user_to_user_too() {
+    let mut p = params();
+    p.trunk.context_headers = c2c_sbc::context::ContextHeaders::Both;
+    let mut leg = TrunkLeg::new(p, Instant::now()).expect("leg");
+    let invite = drain(&mut leg).sent.remove(0).0;
+    assert_eq!(
+        invite.headers.get("User-to-User"),
+        Some("77732d31;encoding=hex"),
+        "RFC 7433: the session id, hex"
+    );
+    assert_eq!(invite.headers.get("X-C2C-Session"), Some("ws-1"));
 }
 
 #[test]

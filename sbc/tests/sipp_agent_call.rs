@@ -127,7 +127,7 @@ async fn a_registered_phone_behind_nat_is_called_where_it_registered_from() {
         });
         let call = verified("main", &[], false);
         let mut leg = sbc
-            .place_agent_call(&call, &device, "https://shop.example/pricing", &offer)
+            .place_agent_call(&call, &device, &Default::default(), &offer)
             .await
             .expect("placed");
         // The private Contact is unreachable: only a pinned call rings at all.
@@ -164,7 +164,12 @@ async fn a_device_outside_the_registrar_networks_is_never_called() {
         transport: Transport::Udp,
     };
     let err = sbc
-        .place_agent_call(&verified("main", &[], false), &device, "", "")
+        .place_agent_call(
+            &verified("main", &[], false),
+            &device,
+            &Default::default(),
+            "",
+        )
         .await
         .expect_err("refused");
     assert!(matches!(err, SbcError::OutsideAgentNetworks(_)), "{err}");
@@ -209,7 +214,12 @@ async fn ring_all_rings_every_phone_and_cancels_the_others_as_completed_elsewher
             session_version: 1,
         });
         let mut leg = sbc
-            .ring_devices(&verified("main", &[], false), &devices, "", &offer)
+            .ring_devices(
+                &verified("main", &[], false),
+                &devices,
+                &Default::default(),
+                &offer,
+            )
             .await
             .expect("placed");
         assert_eq!(next(&mut leg, 10).await, LegEvent::Ringing, "once, for all");

@@ -251,7 +251,8 @@ mod tests {
             AgentCounts::of(&agents, &de, NOW),
             AgentCounts {
                 available: 1,
-                staffed: 3
+                staffed: 3,
+                queued: 0
             }
         );
         // Without required skills the novice counts too.
@@ -259,7 +260,8 @@ mod tests {
             AgentCounts::of(&agents, &[], NOW),
             AgentCounts {
                 available: 2,
-                staffed: 4
+                staffed: 4,
+                queued: 0
             }
         );
         // Wrap-up ends.

@@ -7,6 +7,7 @@
 //! released when its attempt or the call ends; an answered call starts its wrap-up.
 
 use c2c_routing::{needs_for, AgentState, RingPlan, WebContext};
+use c2c_sbc::context::CallContext;
 use c2c_sbc::shell::AgentDevice;
 use c2c_sbc::trunk::Transport;
 use c2c_store::{AgentLive, Store, WebSession};
@@ -66,12 +67,12 @@ pub(super) async fn plan(
         .filter(|a| routing.agents.is_empty() || routing.agents.contains(&a.agent.id))
         .collect();
     let states: Vec<AgentState> = live.iter().map(agent_state).collect();
-    let utm = session.map(utm_pairs).unwrap_or_default();
-    let page_path = session.map(|s| page_path(&s.page_url)).unwrap_or_default();
+    let context = call_context(session);
+    let page_path = page_path(&context.page_url);
     let context = WebContext {
         page_path: &page_path,
         language: None,
-        utm: &utm,
+        utm: &context.utm,
         visitor: None,
     };
     let required = routing.required_skills();
@@ -139,21 +140,29 @@ fn page_path(url: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The session's UTM values as `(key, value)`, keys without the `utm_` prefix.
-fn utm_pairs(s: &WebSession) -> Vec<(String, String)> {
-    let Some(utm) = &s.utm else {
-        return Vec::new();
+/// What the call carries of the visitor's web session: its page, referrer and UTM values
+/// (keys without the `utm_` prefix).
+pub(super) fn call_context(session: Option<&WebSession>) -> CallContext {
+    let Some(s) = session else {
+        return CallContext::default();
     };
-    [
-        ("source", &utm.source),
-        ("medium", &utm.medium),
-        ("campaign", &utm.campaign),
-        ("term", &utm.term),
-        ("content", &utm.content),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| Some((k.to_owned(), v.clone()?)))
-    .collect()
+    let utm = s.utm.as_ref().map_or_else(Vec::new, |utm| {
+        [
+            ("source", &utm.source),
+            ("medium", &utm.medium),
+            ("campaign", &utm.campaign),
+            ("term", &utm.term),
+            ("content", &utm.content),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_owned(), v.clone()?)))
+        .collect()
+    });
+    CallContext {
+        page_url: s.page_url.clone(),
+        referrer: s.referrer.clone(),
+        utm,
+    }
 }
 
 /// An agent ringing for, or on, a call; released when dropped (an answered call starts the

@@ -81,7 +81,7 @@ impl Callees {
             cdr.attempt(1, 1, &format!("ring_all:{}", devices.len()));
             let leg = gw
                 .sbc
-                .ring_devices(v, &devices, &attempt.page_url, &attempt.sdp_offer)
+                .ring_devices(v, &devices, &attempt.context, &attempt.sdp_offer)
                 .await
                 .map_err(|e| e.to_string())?;
             tracing::info!(session = %v.session(), agents = devices.len(), call_id = %leg.call_id(), "agents rung at once");
@@ -107,7 +107,7 @@ impl Callees {
             cdr.event("route", &format!("agent {}: {}", target.name, target.why));
             match gw
                 .sbc
-                .place_agent_call(v, &target.device, &attempt.page_url, &attempt.sdp_offer)
+                .place_agent_call(v, &target.device, &attempt.context, &attempt.sdp_offer)
                 .await
             {
                 Ok(leg) => {

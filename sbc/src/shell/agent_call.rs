@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::{Command, Sbc, SbcError, TrunkCall};
+use crate::context::CallContext;
 use crate::destination::Destination;
 use crate::leg::{check_params, new_call_identity, LegParams};
 use crate::sip;
@@ -57,15 +58,15 @@ fn contact_user(contact: &str) -> Option<&str> {
 
 impl Sbc {
     /// Places `call` on an agent's registered device, with our SDP offer and the visitor's
-    /// page (X-C2C-Page). The device must be inside the registrar's networks.
+    /// web context. The device must be inside the registrar's networks.
     pub async fn place_agent_call(
         &self,
         call: &VerifiedCall,
         device: &AgentDevice,
-        page_url: &str,
+        context: &CallContext,
         sdp_offer: &str,
     ) -> Result<TrunkCall, SbcError> {
-        self.ring_devices(call, std::slice::from_ref(device), page_url, sdp_offer)
+        self.ring_devices(call, std::slice::from_ref(device), context, sdp_offer)
             .await
     }
 
@@ -77,7 +78,7 @@ impl Sbc {
         &self,
         call: &VerifiedCall,
         devices: &[AgentDevice],
-        page_url: &str,
+        context: &CallContext,
         sdp_offer: &str,
     ) -> Result<TrunkCall, SbcError> {
         let networks = self.agent_networks.clone().ok_or(SbcError::NoRegistrar)?;
@@ -110,7 +111,7 @@ impl Sbc {
                 local_addr: self.advertised,
                 call: call.clone(),
                 destination,
-                page_url: page_url.to_owned(),
+                context: context.clone(),
                 sdp_offer: sdp_offer.to_owned(),
                 give_up_after: Some(DEVICE_SILENCE),
                 // One Call-ID and From tag for every device, as a forking proxy would.

@@ -38,7 +38,11 @@ pub fn params() -> LegParams {
         local_addr: addr("198.51.100.2:5060"),
         call: super::verified("main", &["+15550100"], false),
         destination: "+15550100".into(),
-        page_url: "https://shop.example/p?a=1\r\nVia: injected".into(),
+        context: c2c_sbc::context::CallContext {
+            page_url: "https://shop.example/p?a=1\r\nVia: injected".into(),
+            referrer: "https://search.example/".into(),
+            utm: vec![("source".into(), "mail".into())],
+        },
         pinned: false,
         sdp_offer: build_offer(&MediaOffer {
             addr: addr("198.51.100.2:40000"),

@@ -157,7 +157,10 @@ pub fn outbound(trunk: &str, rtp: &UdpSocket) -> Outbound {
         call: verified(trunk, &["+15550100"], false),
         attempt: Attempt {
             destination: 0,
-            page_url: "https://shop.example/".into(),
+            context: c2c_sbc::context::CallContext {
+                page_url: "https://shop.example/".into(),
+                ..Default::default()
+            },
             sdp_offer: offer,
         },
     }
