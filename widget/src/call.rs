@@ -341,14 +341,24 @@ fn on_server_message(id: u32, text: &str) {
         }
         ServerMessage::State { state } => transition(id, Input::Progress(state), None),
         ServerMessage::Ended { reason } => transition(id, Input::Ended(reason), None),
-        // Before the gateway took the call (token refused…) an error ends it; later ones
-        // (a refused DTMF digit) leave the call up.
-        ServerMessage::Error { code, message } if widget::error_is_fatal() => {
+        // Before the gateway took the call (token refused…) an error ends it, and `no_agent`
+        // before an answer; later ones (a refused DTMF digit) leave the call up.
+        ServerMessage::Error { code, message } if widget::error_is_fatal(&code) => {
             transition(id, Input::Failed(code), Some(&message))
         }
         ServerMessage::Error { .. } => {}
-        // Shown by the queue's own view (the widget's queue issue); a waiting call is up.
-        ServerMessage::Queue { .. } => {}
+        // The call waits for an agent; media is up (music on hold from the gateway).
+        ServerMessage::Queue {
+            position,
+            estimated_wait_s,
+        } => transition(
+            id,
+            Input::Queue {
+                position,
+                wait_s: estimated_wait_s,
+            },
+            None,
+        ),
     }
 }
 

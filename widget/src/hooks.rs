@@ -3,8 +3,8 @@
 //! ```js
 //! C2C.open(); C2C.close();         // show / hide the widget's card
 //! C2C.call(); C2C.hangup(); C2C.dtmf("12#");
-//! C2C.state;                       // "loading" | "available" | "closed" | … | "ended" | "error"
-//! C2C.on("state", ({state, reason}) => …); C2C.off("state", fn);
+//! C2C.state;                       // "loading" | "available" | "closed" | … | "queued" | … | "ended" | "error"
+//! C2C.on("state", ({state, reason, position, wait}) => …); C2C.off("state", fn);
 //! await C2C.stats();               // {packetsReceived, packetsSent, audioLevel, bytesReceived}
 //! ```
 //!

@@ -63,6 +63,9 @@ pub enum Msg {
     Busy,
     Unreachable,
     Connecting,
+    QueuePosition,
+    QueueNext,
+    QueueWait,
     Calling,
     Ringing,
     EarlyMedia,
@@ -77,6 +80,7 @@ pub enum Msg {
     EndRejected,
     EndUnavailable,
     EndTimeout,
+    EndNoAgent,
     EndFailed,
     ErrMicDenied,
     ErrMicBlocked,
@@ -158,6 +162,18 @@ fn table(msg: Msg) -> (&'static str, &'static str, &'static str) {
             "Anrufe sind gerade nicht möglich.",
         ),
         Connecting => ("Connecting\u{2026}", "Conectando\u{2026}", "Verbinde\u{2026}"),
+        // The queue line is QueuePosition or QueueNext, then QueueWait or a full stop.
+        QueuePosition => (
+            "You are number {} in line",
+            "Es el número {} en la cola",
+            "Sie sind Nummer {} in der Warteschlange",
+        ),
+        QueueNext => ("You are next", "Es el siguiente", "Sie sind als Nächstes dran"),
+        QueueWait => (
+            " \u{2014} about {} min.",
+            " \u{2014} unos {} min.",
+            " \u{2013} etwa {} Min.",
+        ),
         Calling => ("Calling\u{2026}", "Llamando\u{2026}", "Wähle\u{2026}"),
         Ringing => ("Ringing\u{2026}", "Sonando\u{2026}", "Es klingelt\u{2026}"),
         EarlyMedia => (
@@ -211,6 +227,11 @@ fn table(msg: Msg) -> (&'static str, &'static str, &'static str) {
             "The call timed out.",
             "Se agotó el tiempo de la llamada.",
             "Der Anruf hat zu lange gedauert und wurde beendet.",
+        ),
+        EndNoAgent => (
+            "Sorry, all our agents are still busy.",
+            "Lo sentimos, todos nuestros agentes siguen ocupados.",
+            "Leider sind alle Mitarbeiter noch im Gespräch.",
         ),
         EndFailed => (
             "The call could not be completed.",
@@ -349,6 +370,7 @@ pub fn end_reason(reason: &str) -> Msg {
         "rejected" => Msg::EndRejected,
         "unavailable" => Msg::EndUnavailable,
         "timeout" => Msg::EndTimeout,
+        "no_agent" => Msg::EndNoAgent,
         _ => Msg::EndFailed,
     }
 }
@@ -366,6 +388,7 @@ pub fn error_code(code: &str) -> Option<Msg> {
         "connection_lost" => Msg::ErrConnectionLost,
         "origin_not_allowed" => Msg::ErrOrigin,
         "rate_limited" => Msg::ErrRateLimited,
+        "no_agent" => Msg::Busy,
         "unavailable" | "closed" | "pool_exhausted" | "campaign_not_found" => {
             Msg::ErrNotTakingCalls
         }
@@ -398,13 +421,22 @@ mod tests {
             Msg::ErrMicDenied,
             Msg::CallbackSent,
             Msg::EndBusy,
+            Msg::EndNoAgent,
+            Msg::QueuePosition,
+            Msg::QueueNext,
         ] {
             let [en, es, de] = LANGS.map(|l| text(l, msg));
             assert!(en != es && es != de && en != de, "{msg:?}");
         }
         for l in LANGS {
-            assert!(text(l, Msg::Wait).contains("{}"));
-            assert!(text(l, Msg::ClosedUntil).contains("{}"));
+            for m in [
+                Msg::Wait,
+                Msg::ClosedUntil,
+                Msg::QueuePosition,
+                Msg::QueueWait,
+            ] {
+                assert!(text(l, m).contains("{}"), "{l:?} {m:?}");
+            }
         }
         assert_eq!(fill("about {} min", "3"), "about 3 min");
     }
@@ -419,11 +451,22 @@ mod tests {
             "rejected",
             "unavailable",
             "timeout",
+            "no_agent",
         ];
         for r in reasons {
             assert_ne!(end_reason(r), Msg::EndFailed, "{r}");
         }
         assert_eq!(end_reason("something_new"), Msg::EndFailed);
+        // Every reason on the wire, including ones added later, has a sentence of its own in
+        // every language.
+        let wire = crate::state::END_REASONS.map(|r| end_reason(r.as_str()));
+        for (i, a) in wire.iter().enumerate() {
+            for b in &wire[i + 1..] {
+                for l in LANGS {
+                    assert_ne!(text(l, *a), text(l, *b), "{l:?} {a:?} {b:?}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -433,5 +476,27 @@ mod tests {
             assert!(text(Lang::En, msg).contains("Call again"), "{code}");
         }
         assert_eq!(error_code("a_new_server_code"), None);
+    }
+
+    #[test]
+    fn nobody_free_reads_as_busy_agents() {
+        assert_eq!(error_code("no_agent"), Some(Msg::Busy));
+        assert_eq!(
+            text(Lang::En, Msg::Busy),
+            "All our agents are busy right now."
+        );
+        assert_eq!(end_reason("no_agent"), Msg::EndNoAgent);
+        assert_eq!(
+            text(Lang::En, Msg::EndNoAgent),
+            "Sorry, all our agents are still busy."
+        );
+        assert_eq!(
+            text(Lang::Es, Msg::EndNoAgent),
+            "Lo sentimos, todos nuestros agentes siguen ocupados."
+        );
+        assert_eq!(
+            text(Lang::De, Msg::EndNoAgent),
+            "Leider sind alle Mitarbeiter noch im Gespräch."
+        );
     }
 }

@@ -10,8 +10,8 @@ use c2c_wire::{
 };
 use wasm_bindgen::JsValue;
 
+use crate::frame::{self, Fields};
 use crate::look::CampaignTheme;
-use crate::state::{call_state_from_str, end_reason_from_str};
 
 /// `obj[key]`, or `undefined`.
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -66,24 +66,18 @@ pub(crate) fn token_request(req: &TokenRequest) -> Option<String> {
     stringify(&fields)
 }
 
-/// A server signalling frame; `None` for unknown or malformed frames.
+impl Fields for JsValue {
+    fn string(&self, key: &str) -> Option<String> {
+        string(self, key)
+    }
+    fn number(&self, key: &str) -> Option<f64> {
+        number(self, key)
+    }
+}
+
+/// A server signalling frame; `None` for unknown or malformed frames ([`frame::server_message`]).
 pub(crate) fn server_message(v: &JsValue) -> Option<ServerMessage> {
-    Some(match string(v, "type")?.as_str() {
-        "answer" => ServerMessage::Answer {
-            sdp: string(v, "sdp")?,
-        },
-        "state" => ServerMessage::State {
-            state: call_state_from_str(&string(v, "state")?)?,
-        },
-        "ended" => ServerMessage::Ended {
-            reason: end_reason_from_str(&string(v, "reason")?)?,
-        },
-        "error" => ServerMessage::Error {
-            code: string(v, "code")?,
-            message: string(v, "message").unwrap_or_default(),
-        },
-        _ => return None,
-    })
+    frame::server_message(v)
 }
 
 /// What the widget uses of `GET /v1/campaigns/{id}/availability`. Decoded here rather than
@@ -93,7 +87,7 @@ pub(crate) struct Offered {
     pub open: bool,
     /// Destinations free now.
     pub agents_available: u32,
-    /// Expected wait, seconds.
+    /// Expected wait, seconds; 0 when the gateway does not know (the field is absent).
     pub estimated_wait_s: u32,
     /// What to offer instead of a call.
     pub fallback: Fallback,

@@ -7,11 +7,12 @@
 //! (ARCHITECTURE.md, "The call"). Its only global is `window.C2C` (see `hooks.rs`).
 //!
 //! The pure logic compiles on the host, so `cargo test -p c2c-widget` runs there: [`state`] (the
-//! call state machine), [`i18n`] (every sentence in English, Spanish, German), [`phone`] (callback
-//! number validation) and [`look`] (theme and embed overrides). Everything touching the browser
-//! is wasm32-only.
+//! call state machine), [`frame`] (decoding signalling frames), [`i18n`] (every sentence in
+//! English, Spanish, German), [`phone`] (callback number validation) and [`look`] (theme and embed
+//! overrides). Everything touching the browser is wasm32-only.
 //! This crate depends on `c2c-wire` for the JSON contract and on nothing else of c2c.
 
+pub mod frame;
 pub mod i18n;
 pub mod look;
 pub mod phone;

@@ -228,10 +228,21 @@ impl Ui {
         self.title.set_text_content(Some(label));
 
         let _ = self.status.set_attribute("data-state", state.as_str());
-        let _ = match &view.status.reason {
-            Some(r) => self.status.set_attribute("data-reason", r),
-            None => self.status.remove_attribute("data-reason"),
-        };
+        // While queued: `data-position` (1 is next) and `data-wait` (seconds, absent when
+        // the gateway does not know), for site scripts and tests.
+        let place = view.status.place;
+        let position = place.map(|p| p.position.to_string());
+        let wait = place.and_then(|p| p.wait_s).map(|w| w.to_string());
+        for (name, value) in [
+            ("data-reason", view.status.reason.as_deref()),
+            ("data-position", position.as_deref()),
+            ("data-wait", wait.as_deref()),
+        ] {
+            let _ = match value {
+                Some(v) => self.status.set_attribute(name, v),
+                None => self.status.remove_attribute(name),
+            };
+        }
         if self.status.text_content().as_deref() != Some(view.sentence) {
             self.status.set_text_content(Some(view.sentence));
         }
@@ -240,7 +251,7 @@ impl Ui {
             .toggle_attribute_with_force("data-ringback", state.plays_ringback());
 
         let active = state.is_active();
-        let after = matches!(state, WidgetState::Ended | WidgetState::Error);
+        let after = state.is_after_call();
         self.card.set_hidden(!view.card_open);
         self.close.set_hidden(active);
         self.call
@@ -259,8 +270,12 @@ impl Ui {
             .open
             .set_attribute("aria-expanded", bool_str(view.card_open));
 
+        // Waiting in the queue, media is up too: timer (time waited), meter and mute show;
+        // the keypad only once someone answered.
         let answered = state == WidgetState::Answered;
-        self.incall.set_hidden(!answered);
+        self.incall
+            .set_hidden(!(answered || state == WidgetState::Queued));
+        self.keypad_toggle.set_hidden(!answered);
         let _ = self
             .mute
             .set_attribute("aria-pressed", bool_str(view.muted));

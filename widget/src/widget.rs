@@ -45,7 +45,8 @@ pub(crate) struct Widget {
     callback_sent: Option<bool>,
     /// `C2C.call()` came before availability; place the call once available.
     pending_call: bool,
-    answered_at: Option<f64>,
+    /// When the call was answered, or started waiting in the queue (the timer counts from it).
+    since: Option<f64>,
     call: Option<Call>,
     next_call_id: u32,
     listeners: Vec<js_sys::Function>,
@@ -101,7 +102,7 @@ pub(crate) fn mount(gateway: String, campaign: String, lang: Lang, overrides: Ov
         keypad: false,
         callback_sent: None,
         pending_call: false,
-        answered_at: None,
+        since: None,
         call: None,
         next_call_id: 1,
         listeners: Vec::new(),
@@ -183,7 +184,13 @@ fn listen(ui: &Ui) {
 fn sentence(w: &Widget) -> String {
     let t = |m| text(w.lang, m).to_owned();
     let state = w.status.state;
-    match state {
+    let fallback = w.status.offers_fallback();
+    match (fallback, w.callback_sent) {
+        (true, Some(true)) => return t(Msg::CallbackSent),
+        (true, Some(false)) => return t(Msg::CallbackFailed),
+        _ => {}
+    }
+    let mut s = match state {
         WidgetState::Loading => String::new(),
         WidgetState::Available => {
             let mut s = t(Msg::Available);
@@ -197,28 +204,20 @@ fn sentence(w: &Widget) -> String {
             }
             s
         }
-        WidgetState::Closed | WidgetState::Unavailable => match w.callback_sent {
-            Some(true) => t(Msg::CallbackSent),
-            Some(false) => t(Msg::CallbackFailed),
-            None => {
-                let Some(o) = &w.offered else {
-                    return t(Msg::Unreachable);
-                };
-                let mut s = match (state, o.opens_at) {
-                    (WidgetState::Closed, Some(at)) => {
-                        fill(text(w.lang, Msg::ClosedUntil), &when(at, w.lang))
-                    }
-                    (WidgetState::Closed, None) => t(Msg::Closed),
-                    _ => t(Msg::Busy),
-                };
-                if let Fallback::Message { text } = &o.fallback {
-                    s.push(' ');
-                    s.push_str(text);
+        WidgetState::Closed | WidgetState::Unavailable => {
+            let Some(o) = &w.offered else {
+                return t(Msg::Unreachable);
+            };
+            match (state, o.opens_at) {
+                (WidgetState::Closed, Some(at)) => {
+                    fill(text(w.lang, Msg::ClosedUntil), &when(at, w.lang))
                 }
-                s
+                (WidgetState::Closed, None) => t(Msg::Closed),
+                _ => t(Msg::Busy),
             }
-        },
-        WidgetState::Answered if w.reconnecting => t(Msg::Reconnecting),
+        }
+        WidgetState::Answered | WidgetState::Queued if w.reconnecting => t(Msg::Reconnecting),
+        WidgetState::Queued => w.status.queue_sentence(w.lang).unwrap_or_default(),
         WidgetState::Error => {
             let code = w.status.reason.as_deref().unwrap_or("");
             match (i18n::error_code(code), &w.server_message) {
@@ -227,7 +226,15 @@ fn sentence(w: &Widget) -> String {
             }
         }
         _ => w.status.msg().map(t).unwrap_or_default(),
+    };
+    // Closed, busy, or no agent took the call: the campaign's own words follow.
+    if let (true, Some(Fallback::Message { text })) =
+        (fallback, w.offered.as_ref().map(|o| &o.fallback))
+    {
+        s.push(' ');
+        s.push_str(text);
     }
+    s
 }
 
 /// A Unix time as the visitor's weekday and time, in the widget's language.
@@ -251,14 +258,13 @@ fn render(w: &mut Widget) {
         w.offered.as_ref().map(|o| &o.fallback),
         Some(Fallback::Callback)
     );
-    let fallback = matches!(state, WidgetState::Closed | WidgetState::Unavailable);
     let sentence = sentence(w);
     w.ui.render(&View {
         status: &w.status,
         sentence: &sentence,
         look: &w.look,
         card_open: w.card_open,
-        form: fallback && callback && w.callback_sent != Some(true),
+        form: w.status.shows_callback_form(callback, w.callback_sent),
         muted: w.muted,
         keypad: w.keypad && state == WidgetState::Answered,
         callback_launcher: callback && w.callback_sent != Some(true),
@@ -276,7 +282,8 @@ fn render(w: &mut Widget) {
 fn apply(input: Input, message: Option<&str>) {
     let changed = with(|w| {
         let next = w.status.next(&input)?;
-        let was_active = w.status.state.is_active();
+        let was = w.status.state;
+        let was_active = was.is_active();
         let had_focus = w.ui.has_focus();
         w.status = next.clone();
         w.server_message = message.map(str::to_owned);
@@ -287,8 +294,8 @@ fn apply(input: Input, message: Option<&str>) {
             stop_ticker(w);
             w.call.take()
         };
-        if next.state == WidgetState::Answered {
-            w.answered_at = Some(js_sys::Date::now());
+        if next.state != was && matches!(next.state, WidgetState::Answered | WidgetState::Queued) {
+            w.since = Some(js_sys::Date::now());
         }
         render(w);
         if had_focus && was_active != next.state.is_active() {
@@ -327,7 +334,9 @@ pub(crate) fn place_call() {
         w.card_open = true;
         w.muted = false;
         w.keypad = false;
-        w.answered_at = None;
+        w.since = None;
+        // This call's outcome offers its own fallback, even after an earlier request.
+        w.callback_sent = None;
         start_ticker(w);
         Some((id, w.gateway.clone(), w.campaign.clone(), previous))
     })
@@ -466,8 +475,10 @@ fn start_ticker(w: &mut Widget) {
     stop_ticker(w);
     let tick = Closure::<dyn FnMut()>::new(|| {
         with(|w| {
-            let secs = match (w.status.state, w.answered_at) {
-                (WidgetState::Answered, Some(at)) => ((js_sys::Date::now() - at) / 1000.0) as u64,
+            let secs = match (w.status.state, w.since) {
+                (WidgetState::Answered | WidgetState::Queued, Some(at)) => {
+                    ((js_sys::Date::now() - at) / 1000.0) as u64
+                }
                 _ => 0,
             };
             let muted = w.muted;
@@ -495,9 +506,9 @@ fn stop_ticker(w: &mut Widget) {
     }
 }
 
-/// Whether a server `error` frame should end the current call.
-pub(crate) fn error_is_fatal() -> bool {
-    with(|w| crate::state::error_frame_is_fatal(w.status.state)).unwrap_or(false)
+/// Whether a server `error` frame with `code` should end the current call.
+pub(crate) fn error_is_fatal(code: &str) -> bool {
+    with(|w| crate::state::error_frame_is_fatal(w.status.state, code)).unwrap_or(false)
 }
 
 /// The current status (for `C2C.state` / `C2C.reason`).
@@ -520,20 +531,31 @@ pub(crate) fn remove_listener(f: &js_sys::Function) {
     with(|w| w.listeners.retain(|l| !js_sys::Object::is(l, f)));
 }
 
-/// `{state, reason}` as a JS object (`reason` is `null` unless ended or failed).
+/// `{state, reason, position, wait}` as a JS object (`reason` is `null` unless ended or failed;
+/// `position` and `wait`, the queue position and estimate in seconds, `null` unless queued and
+/// known).
 fn status_detail(status: &Status) -> JsValue {
     let detail = js_sys::Object::new();
     let reason = status
         .reason
         .as_deref()
         .map_or(JsValue::NULL, JsValue::from_str);
-    let _ = js_sys::Reflect::set(&detail, &"state".into(), &status.state.as_str().into());
-    let _ = js_sys::Reflect::set(&detail, &"reason".into(), &reason);
+    let num = |n: Option<u32>| n.map_or(JsValue::NULL, JsValue::from);
+    let place = status.place;
+    for (k, v) in [
+        ("state", status.state.as_str().into()),
+        ("reason", reason),
+        ("position", num(place.map(|p| p.position))),
+        ("wait", num(place.and_then(|p| p.wait_s))),
+    ] {
+        let _ = js_sys::Reflect::set(&detail, &k.into(), &v);
+    }
     detail.into()
 }
 
-/// Tells listeners and the page: `fn({state, reason})`, and a `c2c:state` CustomEvent on the
-/// `<c2c-widget>` element that bubbles to `document` and `window`.
+/// Tells listeners and the page: `fn({state, reason, position, wait})` (again on every new
+/// queue position or estimate), and a `c2c:state` CustomEvent on the `<c2c-widget>` element
+/// that bubbles to `document` and `window`.
 fn announce(status: &Status, listeners: &[js_sys::Function], host: &web_sys::HtmlElement) {
     let detail = status_detail(status);
     for f in listeners {
