@@ -236,6 +236,7 @@ async fn without_agents_nobody_is_available_and_the_token_is_refused() {
     let body = availability(&a).await;
     assert_eq!(body["open"], true);
     assert_eq!(body["agents_available"], 0, "{body}");
+    assert_eq!(body["queues"], false, "{body}");
     assert!(
         body.get("estimated_wait_s").is_none(),
         "nobody logged in: the wait is unknown, not 0: {body}"

@@ -89,6 +89,8 @@ pub(crate) struct Offered {
     pub agents_available: u32,
     /// Expected wait, seconds; 0 when the gateway does not know (the field is absent).
     pub estimated_wait_s: u32,
+    /// A call may wait in the queue when nobody is free (`queues`, false when absent).
+    pub queues: bool,
     /// What to offer instead of a call.
     pub fallback: Fallback,
     /// Unix seconds of the next opening, when closed (`opens_at`).
@@ -112,6 +114,7 @@ pub(crate) fn availability(v: &JsValue) -> Option<Offered> {
         open: get(v, "open").as_bool()?,
         agents_available: number(v, "agents_available")? as u32,
         estimated_wait_s: number(v, "estimated_wait_s").unwrap_or(0.0) as u32,
+        queues: get(v, "queues").as_bool().unwrap_or(false),
         fallback,
         opens_at: number(v, "opens_at"),
         theme: CampaignTheme {

@@ -113,7 +113,7 @@ pub(crate) fn mount(gateway: String, campaign: String, lang: Lang, overrides: Ov
     spawn_local(async move {
         let offered = api::availability(&gateway, &campaign).await.ok();
         let offer = match &offered {
-            Some(o) if o.open && o.agents_available > 0 => Offer::Available,
+            Some(o) if o.open && (o.agents_available > 0 || o.queues) => Offer::Available,
             Some(o) if !o.open => Offer::Closed,
             _ => Offer::Unavailable,
         };

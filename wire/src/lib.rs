@@ -165,6 +165,9 @@ pub struct Availability {
     /// at its limit): never a made-up number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_wait_s: Option<u32>,
+    /// A call may wait in the campaign's queue when nobody is free (offer the call anyway).
+    #[serde(default)]
+    pub queues: bool,
     /// What to show instead of the call button when closed or busy.
     pub fallback: Fallback,
     /// Button label and colours.

@@ -38,10 +38,12 @@ pub(crate) async fn availability(
         // its concurrency limit (as before agents existed).
         (1, Some(0))
     };
+    let routing = &c.config.routing;
     Ok(Json(Availability {
         open,
         agents_available,
         estimated_wait_s: wait,
+        queues: lines_free && routing.to_agents() && routing.queue,
         fallback: c.fallback(),
         theme: c.config.theme.clone(),
         opens_at: if open { None } else { c.hours.next_open(now) },
