@@ -94,13 +94,24 @@ impl Condition {
     pub fn matches(&self, ctx: &WebContext) -> bool {
         match self {
             Condition::PathPrefix(prefix) => ctx.page_path.starts_with(prefix.as_str()),
-            Condition::Utm { key, value } => ctx
-                .utm
-                .iter()
-                .any(|(k, v)| k.eq_ignore_ascii_case(key) && v.eq_ignore_ascii_case(value)),
+            Condition::Utm { key, value } => {
+                // `utm_campaign` and `campaign` name the same value: the context has no prefix.
+                let key = utm_key(key);
+                ctx.utm.iter().any(|(k, v)| {
+                    utm_key(k).eq_ignore_ascii_case(key) && v.eq_ignore_ascii_case(value)
+                })
+            }
             Condition::Language(tag) => ctx.language.is_some_and(|lang| language_within(lang, tag)),
             Condition::Visitor(value) => ctx.visitor == Some(value.as_str()),
         }
+    }
+}
+
+/// A UTM key without its `utm_` prefix.
+fn utm_key(key: &str) -> &str {
+    match key.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("utm_") => key.get(4..).unwrap_or_default(),
+        _ => key,
     }
 }
 
@@ -225,6 +236,11 @@ mod tests {
             Condition::PathPrefix(String::new()),
             Condition::Utm {
                 key: "UTM_SOURCE".into(),
+                value: "newsletter".into(),
+            },
+            // The gateway's context names the keys without the prefix.
+            Condition::Utm {
+                key: "source".into(),
                 value: "newsletter".into(),
             },
             Condition::Language("fr".into()),
