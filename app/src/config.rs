@@ -199,6 +199,10 @@ pub struct RegistrarSection {
     /// Longest registration granted, seconds.
     #[serde(default = "default_max_expires")]
     pub max_expires_s: u32,
+    /// How often phones registered over UDP get an OPTIONS ping, seconds (keeps their NAT
+    /// open; two missed in a row sign the phone out); 0: never.
+    #[serde(default = "default_ping")]
+    pub ping_s: u32,
 }
 
 impl Default for RegistrarSection {
@@ -209,8 +213,13 @@ impl Default for RegistrarSection {
             algorithms: default_algorithms(),
             min_expires_s: default_min_expires(),
             max_expires_s: default_max_expires(),
+            ping_s: default_ping(),
         }
     }
+}
+
+fn default_ping() -> u32 {
+    30
 }
 
 fn default_realm() -> String {
@@ -281,6 +290,7 @@ impl RegistrarSection {
             min_expires: self.min_expires_s,
             max_expires: self.max_expires_s,
             default_expires: self.max_expires_s,
+            ping_interval: std::time::Duration::from_secs(self.ping_s.into()),
             ..RegistrarConfig::default()
         };
         Ok(Some((networks, config)))

@@ -27,13 +27,29 @@ pub async fn find(b: &Browser, selector: &str, limit: Duration) -> Element {
     }
 }
 
+/// Like [`find`], and waits (within the same `limit`) until the element is shown: the call
+/// button exists, hidden, until the page has the campaign's availability.
+pub async fn find_shown(b: &Browser, selector: &str, limit: Duration) -> Element {
+    let start = Instant::now();
+    let el = find(b, selector, limit).await;
+    while !el.is_displayed().await.unwrap_or(false) {
+        assert!(
+            start.elapsed() < limit,
+            "widget element {selector} was not shown within {limit:?}: {:?}",
+            status(b).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    el
+}
+
 /// Opens `page` (a site embedding the widget) and clicks the call button, as a visitor does.
 pub async fn call_from(b: &Browser, page: &str) {
     b.client
         .goto(page)
         .await
         .expect("open the page with the widget");
-    let call = find(b, "[data-c2c=call]", Duration::from_secs(20)).await;
+    let call = find_shown(b, "[data-c2c=call]", Duration::from_secs(20)).await;
     call.click().await.expect("click the call button");
 }
 

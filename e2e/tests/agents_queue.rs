@@ -63,7 +63,7 @@ async fn logged(gw: &Gateway, text: &str) {
 /// Opens the shop and clicks call.
 async fn call(browser: &c2c_e2e::browser::Browser, origin: &str) {
     browser.client.goto(origin).await.expect("open the shop");
-    let button = widget::find(browser, "[data-c2c=call]", Duration::from_secs(20)).await;
+    let button = widget::find_shown(browser, "[data-c2c=call]", Duration::from_secs(20)).await;
     button.click().await.expect("click call");
 }
 

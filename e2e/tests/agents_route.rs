@@ -112,7 +112,7 @@ async fn a_visitor_reaches_the_registered_agent_who_is_then_in_wrap_up() {
             .goto(&site.origin)
             .await
             .expect("open the shop");
-        let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
+        let call = widget::find_shown(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
         call.click().await.expect("click call");
         widget::wait_state(&browser, "answered", Duration::from_secs(30)).await;
         let echo = widget::wait_for_echo(&browser, Duration::from_secs(15)).await;
@@ -278,7 +278,7 @@ async fn ring_all_rings_three_agents_one_answers_the_others_log_it_as_answered_e
             .goto(&site.origin)
             .await
             .expect("open the shop");
-        let call = widget::find(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
+        let call = widget::find_shown(&browser, "[data-c2c=call]", Duration::from_secs(20)).await;
         call.click().await.expect("click call");
         widget::wait_state(&browser, "answered", Duration::from_secs(30)).await;
         for phone in &phones {

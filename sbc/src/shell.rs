@@ -368,7 +368,12 @@ impl Sbc {
                 let mut key = [0u8; 32];
                 aws_lc_rs::rand::fill(&mut key)
                     .map_err(|_| std::io::Error::other("no randomness for the nonce key"))?;
-                Some(Registrar::new(config, &key, std::time::Instant::now()))
+                let interval = config.ping_interval;
+                let registrar = Registrar::new(config, &key, std::time::Instant::now());
+                Some(match interval.is_zero() {
+                    true => registrar,
+                    false => registrar.ping_from(advertised, interval),
+                })
             }
             None => None,
         };

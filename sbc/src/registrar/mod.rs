@@ -16,6 +16,7 @@
 mod authorization;
 mod contacts;
 mod nonce;
+mod pings;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -27,10 +28,11 @@ pub use authorization::{challenges, Credentials};
 use c2c_guard::{RateLimit, RateLimiter, MAX_TRACKED_SOURCES};
 pub use contacts::{asked, Asked, BadContacts, Wanted};
 pub use nonce::{Freshness, Nonces};
+pub use pings::{Pings, ANSWER_WAIT, MISSES_ALLOWED};
 
 pub use crate::digest::Algorithm;
 use crate::ingress::{new_tag, unsupported_requires};
-use crate::sip::{name_addr_uri, response_to, uri_scheme, CSeq, Request, Response};
+use crate::sip::{name_addr_uri, response_to, uri_scheme, CSeq, Message, Request, Response};
 use crate::trunk::Transport;
 
 /// Registrar settings.
@@ -55,6 +57,9 @@ pub struct RegistrarConfig {
     pub source_failures: RateLimit,
     /// Failed REGISTERs allowed per username.
     pub user_failures: RateLimit,
+    /// How often devices bound over UDP get an OPTIONS ping (keeps their NAT open; two
+    /// missed in a row unbind them); zero: never.
+    pub ping_interval: Duration,
 }
 
 impl Default for RegistrarConfig {
@@ -75,6 +80,7 @@ impl Default for RegistrarConfig {
                 per_second: 1.0 / 30.0,
                 burst: 5.0,
             },
+            ping_interval: Duration::from_secs(30),
         }
     }
 }
@@ -138,6 +144,8 @@ pub enum Unbound {
     CredentialsGone,
     /// The connection it was registered over closed.
     FlowClosed,
+    /// It stopped answering our OPTIONS pings.
+    Unreachable,
 }
 
 /// A change of registration state, for presence and the dashboard.
@@ -178,6 +186,10 @@ pub struct Registrar {
     source_failures: RateLimiter<IpAddr>,
     user_failures: RateLimiter<String>,
     changes: VecDeque<Change>,
+    /// OPTIONS pings to the devices bound over UDP, when on ([`Registrar::ping_from`]).
+    pings: Option<Pings>,
+    /// Pings to send.
+    transmits: VecDeque<(Vec<u8>, SocketAddr)>,
 }
 
 impl Registrar {
@@ -195,7 +207,26 @@ impl Registrar {
             bindings: HashMap::new(),
             expiries: BTreeSet::new(),
             changes: VecDeque::new(),
+            pings: None,
+            transmits: VecDeque::new(),
         }
+    }
+
+    /// Pings every device bound over UDP from `local` each `interval` (keeping its NAT
+    /// binding open), and unbinds one that stops answering.
+    pub fn ping_from(mut self, local: SocketAddr, interval: Duration) -> Self {
+        self.pings = Some(Pings::new(local, interval));
+        self
+    }
+
+    /// The next ping to send, and where.
+    pub fn poll_transmit(&mut self) -> Option<(Vec<u8>, SocketAddr)> {
+        self.transmits.pop_front()
+    }
+
+    /// Takes a response that may answer one of our pings; false when it is not one.
+    pub fn handle_response(&mut self, msg: &Message) -> bool {
+        self.pings.as_mut().is_some_and(|p| p.handle_response(msg))
     }
 
     /// The realm credentials must be hashed for.
@@ -239,29 +270,53 @@ impl Registrar {
 
     /// When the next binding lapses.
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.expiries.first().map(|(at, _, _)| *at)
+        let lapse = self.expiries.first().map(|(at, _, _)| *at);
+        let ping = self.pings.as_ref().and_then(Pings::next_timeout);
+        lapse.into_iter().chain(ping).min()
     }
 
-    /// Removes the bindings that lapsed by `now`.
+    /// Removes the bindings that lapsed by `now`, sends the pings due and unbinds the devices
+    /// that stopped answering them.
     pub fn handle_timeout(&mut self, now: Instant) {
         while self.expiries.first().is_some_and(|(at, _, _)| *at <= now) {
             let Some((_, user, contact)) = self.expiries.pop_first() else {
                 break;
             };
-            let Some(list) = self.bindings.get_mut(&user) else {
-                continue;
-            };
-            list.retain(|b| b.contact != contact);
-            if list.is_empty() {
-                self.bindings.remove(&user);
+            self.unbind(&user, &contact, Unbound::Expired);
+        }
+        let Some(pings) = self.pings.as_mut() else {
+            return;
+        };
+        let (sent, unreachable) = pings.handle_timeout(now);
+        self.transmits.extend(sent);
+        for (user, contact) in unreachable {
+            if let Some(b) = self.bindings(&user).iter().find(|b| b.contact == contact) {
+                let at = b.expires_at;
+                self.expiries.remove(&(at, user.clone(), contact.clone()));
             }
-            if let Some(c) = self.credentials.get(&user) {
-                self.changes.push_back(Change::Unbound {
-                    agent: c.agent.clone(),
-                    contact,
-                    why: Unbound::Expired,
-                });
-            }
+            warn!(user = %crate::sip::sanitize_header_value(&user, 64), "registrar: a device stopped answering pings; unbound");
+            self.unbind(&user, &contact, Unbound::Unreachable);
+        }
+    }
+
+    /// Removes one binding (its lapse already taken from the index) and says why.
+    fn unbind(&mut self, user: &str, contact: &str, why: Unbound) {
+        if let Some(pings) = self.pings.as_mut() {
+            pings.forget(user, contact);
+        }
+        let Some(list) = self.bindings.get_mut(user) else {
+            return;
+        };
+        list.retain(|b| b.contact != contact);
+        if list.is_empty() {
+            self.bindings.remove(user);
+        }
+        if let Some(c) = self.credentials.get(user) {
+            self.changes.push_back(Change::Unbound {
+                agent: c.agent.clone(),
+                contact: contact.to_owned(),
+                why,
+            });
         }
     }
 
@@ -432,6 +487,9 @@ impl Registrar {
                     let gone = list.remove(i);
                     self.expiries
                         .remove(&(gone.expires_at, user.to_owned(), gone.contact.clone()));
+                    if let Some(pings) = self.pings.as_mut() {
+                        pings.forget(user, &gone.contact);
+                    }
                     self.changes.push_back(Change::Unbound {
                         agent: agent.clone(),
                         contact: gone.contact,
@@ -458,6 +516,14 @@ impl Registrar {
             }
             self.expiries
                 .insert((binding.expires_at, user.to_owned(), binding.contact.clone()));
+            if let Some(pings) = self.pings.as_mut() {
+                if transport == Transport::Udp {
+                    pings.track(user, &binding.contact, from, now);
+                } else {
+                    // A TCP flow says itself when it closes.
+                    pings.forget(user, &binding.contact);
+                }
+            }
             self.changes.push_back(Change::Bound {
                 agent: agent.clone(),
                 binding,
@@ -507,6 +573,9 @@ impl Registrar {
         for b in &list {
             self.expiries
                 .remove(&(b.expires_at, user.to_owned(), b.contact.clone()));
+            if let Some(pings) = self.pings.as_mut() {
+                pings.forget(user, &b.contact);
+            }
         }
         let Some(agent) = self.credentials.get(user).map(|c| c.agent.clone()) else {
             return;
@@ -526,6 +595,7 @@ impl Registrar {
             expiries,
             credentials,
             changes,
+            pings,
             ..
         } = self;
         bindings.retain(|user, list| {
@@ -535,6 +605,9 @@ impl Registrar {
                     return true;
                 }
                 expiries.remove(&(b.expires_at, user.clone(), b.contact.clone()));
+                if let Some(pings) = pings.as_mut() {
+                    pings.forget(user, &b.contact);
+                }
                 if let Some(agent) = &agent {
                     changes.push_back(Change::Unbound {
                         agent: agent.clone(),

@@ -507,3 +507,43 @@ fn malformed_registers_get_the_right_refusal() {
     );
     assert_eq!((bad.status, bad.reason.as_str()), (400, "Bad Expires"));
 }
+
+#[test]
+fn a_device_bound_over_udp_is_pinged_and_unbound_once_it_stops_answering() {
+    let t0 = Instant::now();
+    let every = Duration::from_secs(30);
+    let mut reg = registrar(t0).ping_from(addr("192.0.2.2:5060"), every);
+    bound_alice(&mut reg, t0);
+    while reg.poll_change().is_some() {}
+    assert_eq!(
+        reg.next_timeout(),
+        Some(t0 + every),
+        "the first ping, before any lapse"
+    );
+    // It answers the first ping: it stays.
+    reg.handle_timeout(t0 + every);
+    let (ping, to) = reg.poll_transmit().expect("a ping");
+    assert_eq!(to, addr("192.0.2.10:5060"), "where its REGISTER came from");
+    let Ok(Message::Request(req)) = crate::sip::parse_message(&ping) else {
+        panic!("a ping is a request");
+    };
+    assert_eq!(req.method, crate::sip::Method::Options);
+    let ok = Message::Response(response_to(&req, 200, "OK", Some("p")));
+    assert!(reg.handle_response(&ok));
+    // Then silence, twice: unbound as unreachable.
+    for n in 2..=3 {
+        reg.handle_timeout(t0 + every * n);
+        assert!(reg.poll_transmit().is_some(), "ping {n}");
+        reg.handle_timeout(t0 + every * n + ANSWER_WAIT);
+    }
+    assert!(reg.bindings("alice").is_empty());
+    assert_eq!(
+        reg.poll_change(),
+        Some(Change::Unbound {
+            agent: credential("alice", "").agent,
+            contact: "sip:alice@192.0.2.10".into(),
+            why: Unbound::Unreachable,
+        })
+    );
+    assert_eq!(reg.next_timeout(), None, "no lapse or ping left behind");
+}

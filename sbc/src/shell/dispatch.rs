@@ -356,6 +356,9 @@ impl Task {
                 }
                 if let Some(registrar) = sip.registrar.as_mut() {
                     registrar.handle_timeout(now);
+                    while let Some((bytes, to)) = registrar.poll_transmit() {
+                        net.send(bytes, to).await;
+                    }
                 }
                 sip.forward_changes();
             }
@@ -389,6 +392,13 @@ async fn on_screened(
             .await;
     }
     let Message::Request(req) = msg else {
+        if sip
+            .registrar
+            .as_mut()
+            .is_some_and(|r| r.handle_response(&msg))
+        {
+            return;
+        }
         match sip.keepalive.handle_response(&msg) {
             Some(health) => net.note(&health, Instant::now()),
             None => debug!(%from, %call_id, "response for unknown call dropped"),
