@@ -133,7 +133,11 @@ impl Router {
             .enumerate()
             .filter(|(_, a)| score::eligible(a, needs, now_ms))
             .collect();
-        let idle = |a: &AgentState| format!("idle {} s", a.idle_s(now_ms));
+        // An agent who never had a call has no idle time to tell (it counts as longest).
+        let idle = |a: &AgentState| match a.idle_since_ms {
+            0 => "no call yet".to_owned(),
+            _ => format!("idle {} s", a.idle_s(now_ms)),
+        };
         match strategy {
             Strategy::Destinations => RingPlan::NotRouted,
             Strategy::RingAll => {
@@ -378,6 +382,13 @@ mod tests {
         assert!(matches!(plan, RingPlan::Sequential(_)));
         assert_eq!(ids(&plan, &agents), ["d", "b", "c", "a"]);
         assert_eq!(plan.picks()[0].why, "idle 400 s");
+        let mut fresh = agent("e", 0);
+        fresh.idle_since_ms = 0;
+        let agents = [agent("d", 400), fresh];
+        let plan =
+            Router::new().ring_order(Q, Strategy::LongestIdle, &agents, &Needs::default(), NOW);
+        assert_eq!(ids(&plan, &agents), ["e", "d"], "never called counts as longest idle");
+        assert_eq!(plan.picks()[0].why, "no call yet");
     }
 
     #[test]
