@@ -29,7 +29,7 @@ mod trunk_side;
 mod waiting;
 
 use crate::cdr::{CallRecorder, CallRecords};
-use c2c_media::bridge::{Bridge, BridgeConfig};
+use c2c_media::bridge::{Bridge, BridgeConfig, LatchScope};
 use c2c_media::loops::{MediaCommand, MediaEvent, MediaHandle, MediaLoops};
 use c2c_media::peer::BrowserPeer;
 use c2c_media::MediaSettings;
@@ -38,6 +38,7 @@ use callees::Callees;
 pub use flow::trunk_media;
 use flow::{Action, CallFlow, Input, MAX_CALL};
 use trunk_side::{keep_tracing, next_leg_event, record_traced};
+pub use waiting::HoldMusic;
 use waiting::{QueueSpot, QUEUE_POLL};
 
 /// How long a browser has to send its `call` message after connecting.
@@ -76,6 +77,11 @@ pub struct Gateway {
     pub media_loops: Arc<MediaLoops>,
     /// Picks the agents a call rings (its round-robin memory is the node's).
     pub router: Arc<std::sync::Mutex<c2c_routing::Router>>,
+    /// What waiting callers hear.
+    pub hold_music: Arc<HoldMusic>,
+    /// Where agents' phones may be (`[registrar] networks`): their RTP is latched only
+    /// from there; None with the registrar off.
+    pub agent_networks: Option<c2c_sbc::networks::Networks>,
 }
 
 /// The sending half of the signalling socket.
@@ -341,7 +347,11 @@ impl Call {
         let config = BridgeConfig {
             rtp_timeout: gw.media.rtp_timeout,
         };
-        let bridge = Bridge::new(peer, config, Instant::now());
+        let mut bridge = Bridge::new(peer, config, Instant::now());
+        if let (Some(_), Some(networks)) = (&callees.agents, gw.agent_networks.clone()) {
+            // A phone behind NAT sends from elsewhere than its SDP says: latch it, there.
+            bridge = bridge.latching_within(LatchScope::new(move |ip| networks.allows(ip)));
+        }
         let media = gw
             .media_loops
             .add(media_slot, bridge, trunk_ports, v.session());
@@ -375,10 +385,20 @@ impl Call {
             .agents
             .as_ref()
             .is_some_and(|p| p.targets.is_empty());
-        let (mut trunk, flow) = match max_wait {
-            Some(max) if nobody_free => {
+        let music = match max_wait {
+            Some(_) => {
+                let file = campaign
+                    .as_ref()
+                    .and_then(|c| c.config.routing.hold_music.clone());
+                Some(gw.hold_music.for_file(file.as_deref()).await)
+            }
+            None => None,
+        };
+        let (mut trunk, flow) = match max_wait.zip(music.clone()) {
+            Some((max, music)) if nobody_free => {
                 cdr.event("queue", "no agent free: the call waits");
-                (None, CallFlow::queued(Instant::now(), ring_timeout, max))
+                let flow = CallFlow::queued(Instant::now(), ring_timeout, max, music);
+                (None, flow)
             }
             _ => {
                 let trunk = callees.place_from(gw, v, &mut attempt, cdr).await?;
@@ -395,8 +415,8 @@ impl Call {
                     callees.count(v),
                     ring_timeout,
                 );
-                let flow = match max_wait {
-                    Some(max) => flow.may_wait(Instant::now(), max),
+                let flow = match max_wait.zip(music) {
+                    Some((max, music)) => flow.may_wait(Instant::now(), max, music),
                     None => flow,
                 };
                 (Some(trunk), flow)
@@ -547,6 +567,11 @@ impl Call {
                         }
                     };
                     self.flow.handle(placed, Instant::now());
+                }
+                Action::Media(MediaCommand::TrunkMedia(mut media)) => {
+                    // An agent's phone may be behind NAT (the trunk's media is never learnt).
+                    media.latch = self.callees.agents.is_some();
+                    self.media.send(MediaCommand::TrunkMedia(media));
                 }
                 Action::Media(command) => self.media.send(command),
                 Action::Record { kind, detail } => self.cdr.event(kind, detail),

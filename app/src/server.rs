@@ -203,6 +203,8 @@ pub async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         media_loops,
         media,
         router: Default::default(),
+        hold_music: Default::default(),
+        agent_networks: registrar.as_ref().map(|(networks, _)| networks.clone()),
     };
     let app = c2c_web::router(state).merge(crate::signalling::routes(gateway));
 

@@ -124,6 +124,7 @@ fn media(addr: SocketAddr, te: u8, receives: bool, sends: bool) -> TrunkMedia {
         telephone_event: Some(te),
         receives: receives && !addr.ip().is_unspecified(),
         sends,
+        latch: false,
     }
 }
 

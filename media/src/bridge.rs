@@ -5,12 +5,17 @@
 //! numbering, and sequence numbers and timestamps are rewritten into one stream per direction.
 //! It also watches for RTP silence ([`RtpWatch`]), keeps the trunk's RTCP reports and stops
 //! sending to a trunk that put the call on hold.
+//!
+//! While the gateway holds the call itself ([`Bridge::hold`]: the visitor waits for an agent),
+//! the browser hears music on hold ([`HoldPlayer`]) on the stream it already receives, and
+//! nothing is relayed either way until [`Bridge::unhold`].
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::dtmf::{DtmfSender, InvalidDigit};
+use super::hold::{HoldAudio, HoldPlayer};
 use super::loss::StreamLoss;
 use super::peer::{BrowserPeer, BrowserPts, PeerOutput, RtpFrame};
 use super::rtcp::{self, TrunkReports};
@@ -32,6 +37,28 @@ pub struct TrunkMedia {
     pub receives: bool,
     /// It says it sends RTP to us (sendrecv/sendonly).
     pub sends: bool,
+    /// An agent's device, maybe behind NAT: its RTP may come from elsewhere than its SDP
+    /// names; the first packet from an address the bridge's [`LatchScope`] allows becomes
+    /// the one address we send to and accept from (symmetric RTP).
+    pub latch: bool,
+}
+
+/// Where a device's RTP may be latched from (the operator's networks for phones): nothing
+/// outside it is ever sent to or accepted.
+#[derive(Clone)]
+pub struct LatchScope(std::sync::Arc<dyn Fn(std::net::IpAddr) -> bool + Send + Sync>);
+
+impl LatchScope {
+    /// A scope allowing the addresses `allows` says yes to.
+    pub fn new(allows: impl Fn(std::net::IpAddr) -> bool + Send + Sync + 'static) -> Self {
+        LatchScope(std::sync::Arc::new(allows))
+    }
+}
+
+impl std::fmt::Debug for LatchScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LatchScope(..)")
+    }
 }
 
 /// Settings of a bridge.
@@ -99,6 +126,9 @@ pub struct BridgeStats {
     pub dropped_foreign: u64,
     /// Packets not sent to the trunk because it had put the call on hold.
     pub held: u64,
+    /// Music-on-hold frames sent to the browser (not in `to_browser`, which counts relayed
+    /// packets).
+    pub hold_frames: u64,
     /// What the trunk's RTCP reports said.
     pub trunk_rtcp: TrunkReports,
 }
@@ -107,8 +137,13 @@ pub struct BridgeStats {
 pub struct Bridge {
     peer: BrowserPeer,
     trunk: Option<TrunkMedia>,
-    /// Where trunk RTP is accepted from: the last real address it gave.
+    /// Where trunk RTP is accepted from: the last real address it gave, or where a
+    /// device's RTP was latched from.
     trunk_source: Option<SocketAddr>,
+    /// Where a device's RTP may be latched from; None: never (trunks).
+    latch_scope: Option<LatchScope>,
+    /// The address a device's RTP was latched from, once it was.
+    latched: Option<SocketAddr>,
     ssrc: u32,
     /// Our own sequence numbers toward the trunk: generated DTMF packets share the stream.
     trunk_seq: u16,
@@ -124,6 +159,12 @@ pub struct Bridge {
     browser_loss: StreamLoss,
     trunk_loss: StreamLoss,
     watch: RtpWatch,
+    /// Music on hold while the gateway holds the call: nothing is relayed meanwhile.
+    hold: Option<HoldPlayer>,
+    /// The next packet relayed to the browser starts a talkspurt (after music on hold).
+    mark_relay: bool,
+    /// ICE and DTLS are up: RTP can be sent to the browser.
+    connected: bool,
     /// The time of the latest input, for packets that poll_output drains.
     now: Instant,
     gone: bool,
@@ -136,6 +177,8 @@ impl Bridge {
             peer,
             trunk: None,
             trunk_source: None,
+            latch_scope: None,
+            latched: None,
             ssrc: rand::random(),
             trunk_seq: rand::random::<u16>() & 0x7fff,
             trunk_ts: rand::random(),
@@ -148,15 +191,25 @@ impl Bridge {
             browser_loss: StreamLoss::default(),
             trunk_loss: StreamLoss::default(),
             watch: RtpWatch::new(config.rtp_timeout, now),
+            hold: None,
+            mark_relay: false,
+            connected: false,
             now,
             gone: false,
         }
     }
 
+    /// The same bridge, latching a device's RTP (see [`TrunkMedia::latch`]) only from
+    /// addresses `scope` allows.
+    pub fn latching_within(mut self, scope: LatchScope) -> Self {
+        self.latch_scope = Some(scope);
+        self
+    }
+
     /// Sets (or moves, holds, resumes) the trunk's media, from a 183, 200 or re-INVITE SDP.
     pub fn set_trunk_media(&mut self, media: TrunkMedia, now: Instant) {
         self.now = now;
-        if !media.addr.ip().is_unspecified() {
+        if !media.addr.ip().is_unspecified() && self.latched.is_none() {
             self.trunk_source = Some(media.addr);
         }
         self.watch.trunk_sends(media.sends, now);
@@ -167,6 +220,38 @@ impl Bridge {
     pub fn trunk_answered(&mut self, now: Instant) {
         self.now = now;
         self.watch.answered(now);
+    }
+
+    /// Holds the call: the browser hears `audio` (from its beginning, a frame every 20 ms,
+    /// continuing the RTP stream it already receives), and nothing is relayed either way
+    /// until [`Bridge::unhold`]: not the trunk's audio (ringback, a dead or absent leg) to the
+    /// browser, not the browser's audio or DTMF to the trunk. Before the browser is connected
+    /// the music starts once it is. Holding again switches the audio (same audio: no change).
+    pub fn hold(&mut self, audio: HoldAudio, now: Instant) {
+        self.now = now;
+        match self.hold.as_mut() {
+            Some(player) => player.set_audio(audio),
+            None => {
+                let mut player = HoldPlayer::new(audio);
+                if self.connected {
+                    player.start(now);
+                }
+                self.hold = Some(player);
+            }
+        }
+    }
+
+    /// Ends the gateway's hold: both ways are relayed again (an agent answered).
+    pub fn unhold(&mut self, now: Instant) {
+        self.now = now;
+        if self.hold.take().is_some() {
+            self.mark_relay = true;
+        }
+    }
+
+    /// Whether the gateway holds the call (music on hold, no relaying).
+    pub fn on_hold(&self) -> bool {
+        self.hold.is_some()
     }
 
     /// Our SSRC toward the trunk (what its RTCP report blocks are about).
@@ -206,7 +291,7 @@ impl Bridge {
             self.stats.dropped_foreign += 1;
             return;
         };
-        if from != source {
+        if from != source && !self.latch(trunk, from) {
             self.stats.dropped_foreign += 1;
             return;
         }
@@ -218,6 +303,10 @@ impl Bridge {
         self.stats.from_trunk += 1;
         self.trunk_loss.packet(p.ssrc, p.seq);
         self.watch.heard(Side::Trunk, now);
+        // Held: the visitor hears music on hold, not the agent leg's ringback.
+        if self.hold.is_some() {
+            return;
+        }
         // Comfort noise or a codec we did not offer is dropped.
         let Some(pt) = pt_to_browser(self.peer.pts(), trunk, p.pt) else {
             return;
@@ -227,7 +316,7 @@ impl Bridge {
             pt,
             seq,
             timestamp,
-            marker: p.marker,
+            marker: p.marker || std::mem::take(&mut self.mark_relay),
             payload: p.payload.to_vec(),
         };
         self.stats.to_browser += 1;
@@ -255,6 +344,8 @@ impl Bridge {
     /// Timers are due.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
+        // Hold frames due are queued first: the peer's timeout sends them.
+        self.poll_hold(now);
         self.peer.handle_timeout(now);
         self.poll_dtmf(now);
         if let Some(side) = self.watch.check(now) {
@@ -278,11 +369,49 @@ impl Bridge {
             self.stats.held += 1;
             return None;
         }
-        Some(trunk)
+        Some(match self.latched {
+            Some(addr) => TrunkMedia { addr, ..trunk },
+            None => trunk,
+        })
+    }
+
+    /// Latches a device's RTP to `from`: once, and only inside the scope.
+    fn latch(&mut self, trunk: TrunkMedia, from: SocketAddr) -> bool {
+        let allowed = trunk.latch
+            && self.latched.is_none()
+            && self.latch_scope.as_ref().is_some_and(|s| (s.0)(from.ip()));
+        if allowed {
+            tracing::info!(sdp = %trunk.addr, %from, "device RTP latched (NAT)");
+            self.latched = Some(from);
+            self.trunk_source = Some(from);
+        }
+        allowed
+    }
+
+    /// Queues for the browser the music-on-hold frames that are due (sent by the peer's
+    /// timeout that follows).
+    fn poll_hold(&mut self, now: Instant) {
+        if self.gone || !self.connected {
+            return;
+        }
+        let Some(player) = self.hold.as_mut() else {
+            return;
+        };
+        let pt = self.peer.pts().pcmu;
+        while let Some(frame) = player.poll(now) {
+            let (_, timestamp) = self.to_browser.generated(frame.ts_step);
+            self.stats.hold_frames += 1;
+            self.peer
+                .queue_shared(pt, timestamp, frame.marker, frame.payload, now);
+        }
     }
 
     fn poll_dtmf(&mut self, now: Instant) {
         while let Some(p) = self.dtmf.poll(now) {
+            // Digits pressed while waiting in the queue are for nobody.
+            if self.hold.is_some() {
+                continue;
+            }
             let Some(trunk) = self.sending_trunk() else {
                 continue;
             };
@@ -331,13 +460,21 @@ impl Bridge {
             match self.peer.poll_output() {
                 PeerOutput::Transmit { to, data } => return BridgeOutput::ToBrowser { to, data },
                 PeerOutput::Timeout(at) => {
-                    let at = [self.dtmf.next_timeout(), self.watch.deadline()]
+                    // None until the browser is connected.
+                    let hold = self.hold.as_ref().and_then(HoldPlayer::next_timeout);
+                    let at = [self.dtmf.next_timeout(), self.watch.deadline(), hold]
                         .into_iter()
                         .flatten()
                         .fold(at, Instant::min);
                     return BridgeOutput::Timeout(at);
                 }
-                PeerOutput::Connected => return BridgeOutput::Connected,
+                PeerOutput::Connected => {
+                    self.connected = true;
+                    if let Some(player) = self.hold.as_mut() {
+                        player.start(self.now);
+                    }
+                    return BridgeOutput::Connected;
+                }
                 PeerOutput::Disconnected => {
                     self.gone = true;
                     return BridgeOutput::BrowserGone;
@@ -356,6 +493,10 @@ impl Bridge {
     }
 
     fn browser_to_trunk(&mut self, f: &RtpFrame) -> Option<BridgeOutput> {
+        // Held: there may be no trunk, or an agent's phone still ringing.
+        if self.hold.is_some() {
+            return None;
+        }
         let trunk = self.sending_trunk()?;
         let pt = pt_to_trunk(self.peer.pts(), trunk, f.pt)?;
         // The browser's SSRC is hidden from the trunk: one SSRC of ours per call.

@@ -21,6 +21,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use tokio::sync::mpsc;
 
 use super::bridge::{Bridge, BridgeOutput, BridgeStats, TrunkMedia};
+use super::hold::HoldAudio;
 use super::ports::{PortError, PortPool, RtpPair};
 use super::stun;
 use super::watchdog::Side;
@@ -43,6 +44,12 @@ pub enum MediaCommand {
     Answered,
     /// Send these DTMF digits to the trunk (RFC 4733).
     Dtmf(String),
+    /// The call waits (for an agent, or while one is rung): play the browser this music on
+    /// hold and relay nothing either way until `Unhold`. May come before the browser is
+    /// connected (the music starts when it is); again while held, it switches the audio.
+    Hold(HoldAudio),
+    /// Back to relaying both ways (an agent answered).
+    Unhold,
     /// Stop and report the final counters.
     Stop,
 }
@@ -425,6 +432,11 @@ impl Loop {
                     tracing::info!(session = %call.session, error = %e, "dtmf refused");
                 }
             }
+            MediaCommand::Hold(audio) => {
+                tracing::debug!(session = %call.session, audio = audio.name(), "music on hold");
+                call.bridge.hold(audio, now);
+            }
+            MediaCommand::Unhold => call.bridge.unhold(now),
             MediaCommand::Stop => {
                 call.bridge.close();
                 self.drain(id);
@@ -609,6 +621,7 @@ fn log_stats(session: &str, s: &BridgeStats) {
         lost_from_trunk = s.lost_from_trunk,
         dropped_foreign = s.dropped_foreign,
         held = s.held,
+        hold_frames = s.hold_frames,
         rtcp_reports = r.reports,
         trunk_sent_packets = r.packets_sent,
         trunk_lost = r.lost,

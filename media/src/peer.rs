@@ -5,6 +5,7 @@
 //! depacketising or re-framing.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use str0m::change::SdpOffer;
@@ -191,17 +192,41 @@ impl BrowserPeer {
 
     /// Sends one RTP packet to the browser (payload type already mapped to the browser's).
     pub fn send_rtp(&mut self, frame: RtpFrame, now: Instant) {
+        self.write_rtp(frame.pt, frame.timestamp, frame.marker, frame.payload, now);
+        // str0m packetises written RTP on its next timeout: run it now, so the packet leaves
+        // in this loop turn instead of after another wake-up.
+        self.handle_timeout(now);
+    }
+
+    /// Queues one RTP packet whose payload is shared (music on hold: the same frame for every
+    /// call, so nothing is copied or allocated for it here); it leaves at the next
+    /// `handle_timeout`, which the caller runs right after.
+    pub fn queue_shared(
+        &mut self,
+        pt: u8,
+        timestamp: u32,
+        marker: bool,
+        payload: Arc<[u8]>,
+        now: Instant,
+    ) {
+        self.write_rtp(pt, timestamp, marker, payload, now);
+    }
+
+    fn write_rtp(
+        &mut self,
+        pt: u8,
+        timestamp: u32,
+        marker: bool,
+        payload: impl Into<Arc<[u8]>>,
+        now: Instant,
+    ) {
         let seq: SeqNo = self.tx_seq.into();
         self.tx_seq += 1;
-        let write = RtpWrite::new(Pt::from(frame.pt), seq, frame.timestamp, now, frame.payload)
-            .marker(frame.marker);
+        let write = RtpWrite::new(Pt::from(pt), seq, timestamp, now, payload).marker(marker);
         let mut api = self.rtc.direct_api();
         if let Some(tx) = api.stream_tx_by_mid(self.mid, None) {
             tx.write_rtp(write);
         }
-        // str0m packetises written RTP on its next timeout: run it now, so the packet leaves
-        // in this loop turn instead of after another wake-up.
-        self.handle_timeout(now);
     }
 
     /// Closes the peer.

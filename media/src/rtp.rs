@@ -118,6 +118,21 @@ impl Rewriter {
     }
 }
 
+impl Rewriter {
+    /// The (seq, timestamp) of a packet we make ourselves (music on hold) `ts_step` after the
+    /// last one out; the next incoming packet starts a new epoch right after it, as a source
+    /// change would, so the receiver sees one stream throughout.
+    pub fn generated(&mut self, ts_step: u32) -> (u16, u32) {
+        let out = match self.last_out {
+            Some((s, t)) => (s.wrapping_add(1), t.wrapping_add(ts_step)),
+            None => (rand::random(), rand::random()),
+        };
+        self.last_out = Some(out);
+        self.current = None;
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +173,24 @@ mod tests {
         assert_eq!(
             r.rewrite(2, 5001u16.wrapping_add(u16::MAX), 90160),
             (102, 1480)
+        );
+    }
+
+    #[test]
+    fn generated_packets_continue_the_stream_and_relaying_resumes_after_them() {
+        let mut r = Rewriter::default();
+        assert_eq!(r.rewrite(1, 100, 1000), (100, 1000));
+        assert_eq!(r.generated(160), (101, 1160));
+        assert_eq!(r.generated(160 * 3), (102, 1640));
+        // The same source again: re-anchored after the generated packets, not where it was.
+        assert_eq!(r.rewrite(1, 101, 1160), (103, 1800));
+        assert_eq!(r.rewrite(1, 102, 1320), (104, 1960));
+        // Nothing sent yet: any start will do.
+        let mut fresh = Rewriter::default();
+        let (s, t) = fresh.generated(160);
+        assert_eq!(
+            fresh.generated(160),
+            (s.wrapping_add(1), t.wrapping_add(160))
         );
     }
 }

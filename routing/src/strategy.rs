@@ -387,7 +387,11 @@ mod tests {
         let agents = [agent("d", 400), fresh];
         let plan =
             Router::new().ring_order(Q, Strategy::LongestIdle, &agents, &Needs::default(), NOW);
-        assert_eq!(ids(&plan, &agents), ["e", "d"], "never called counts as longest idle");
+        assert_eq!(
+            ids(&plan, &agents),
+            ["e", "d"],
+            "never called counts as longest idle"
+        );
         assert_eq!(plan.picks()[0].why, "no call yet");
     }
 

@@ -17,6 +17,7 @@ use c2c_sbc::sdp::RemoteMedia;
 use c2c_wire::{CallState, ClientMessage, EndReason, ServerMessage};
 
 use c2c_media::bridge::TrunkMedia;
+use c2c_media::hold::HoldAudio;
 use c2c_media::loops::{MediaCommand, MediaEvent};
 
 /// After we asked the trunk to hang up, how long we wait for it to confirm.
@@ -168,16 +169,20 @@ pub struct CallFlow {
     queue: Option<Waiting>,
     /// The queue place and estimate the browser was told last.
     told: Option<(u32, Option<u32>)>,
+    /// Whether the browser hears music on hold (from the queue until an answer).
+    holding: bool,
     actions: Vec<Action>,
 }
 
 /// A call's time in the queue.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Waiting {
     /// When it first waited (it keeps its place when a ring fails).
     since: Instant,
     /// The longest it may wait in all.
     max: Duration,
+    /// What the browser hears meanwhile.
+    music: HoldAudio,
 }
 
 impl CallFlow {
@@ -192,24 +197,26 @@ impl CallFlow {
             browser_open: true,
             queue: None,
             told: None,
+            holding: false,
             actions: Vec::new(),
         }
     }
 
     /// A call that found no callee free at `now`: it waits in the queue for at most
-    /// `max_wait`, and each callee rung from there rings for `ring`.
-    pub fn queued(now: Instant, ring: Duration, max_wait: Duration) -> Self {
-        let mut flow = Self::new(now, 0, 0, ring).may_wait(now, max_wait);
+    /// `max_wait` hearing `music`, and each callee rung from there rings for `ring`.
+    pub fn queued(now: Instant, ring: Duration, max_wait: Duration, music: HoldAudio) -> Self {
+        let mut flow = Self::new(now, 0, 0, ring).may_wait(now, max_wait, music);
         flow.wait();
         flow
     }
 
-    /// The same call, allowed to wait in the queue (from `now`, for at most `max_wait`)
-    /// when no callee it rings answers.
-    pub fn may_wait(mut self, now: Instant, max_wait: Duration) -> Self {
+    /// The same call, allowed to wait in the queue (from `now`, for at most `max_wait`,
+    /// hearing `music`) when no callee it rings answers.
+    pub fn may_wait(mut self, now: Instant, max_wait: Duration, music: HoldAudio) -> Self {
         self.queue = Some(Waiting {
             since: now,
             max: max_wait,
+            music,
         });
         self
     }
@@ -248,7 +255,7 @@ impl CallFlow {
             Phase::Calling { since } if self.has_next() || self.queue.is_some() => {
                 (since + self.ring_timeout).min(self.started + MAX_CALL)
             }
-            Phase::Queued => match self.queue {
+            Phase::Queued => match &self.queue {
                 Some(q) => (q.since + q.max).min(self.started + MAX_CALL),
                 None => self.started + MAX_CALL,
             },
@@ -327,7 +334,8 @@ impl CallFlow {
         }
     }
 
-    /// Back to (or first into) the queue: the browser is told its place again.
+    /// Back to (or first into) the queue: the browser is told its place again, and hears the
+    /// music (it goes on while agents are rung, until one answers).
     fn wait(&mut self) {
         self.phase = Phase::Queued;
         self.told = None;
@@ -335,6 +343,11 @@ impl CallFlow {
             kind: "queue",
             detail: "waiting for a free agent",
         });
+        if let (false, Some(q)) = (self.holding, &self.queue) {
+            self.holding = true;
+            let music = q.music.clone();
+            self.actions.push(Action::Media(MediaCommand::Hold(music)));
+        }
     }
 
     fn on_leg(&mut self, event: LegEvent, now: Instant) {
@@ -363,6 +376,9 @@ impl CallFlow {
                 }
                 self.phase = Phase::Answered;
                 self.trunk_media(&m);
+                if std::mem::take(&mut self.holding) {
+                    self.actions.push(Action::Media(MediaCommand::Unhold));
+                }
                 self.actions.push(Action::Media(MediaCommand::Answered));
                 self.send_state(CallState::Answered);
             }
@@ -490,6 +506,7 @@ pub fn trunk_media(m: &RemoteMedia) -> TrunkMedia {
         telephone_event: m.telephone_event_pt,
         receives: m.receives(),
         sends: m.sends() && !m.addr.ip().is_unspecified(),
+        latch: false,
     }
 }
 

@@ -2,7 +2,10 @@
 //! line per campaign), and what each poll finds for the flow: the call's place and the wait
 //! to expect, or that it is its turn and agents are free.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use c2c_media::hold::HoldAudio;
 
 use c2c_store::{Store, WebSession};
 use c2c_token::clock::{unix_ms, unix_now};
@@ -126,5 +129,43 @@ impl Drop for QueueSpot {
                 tracing::warn!(error = %e, call = %call_id, "queued call not taken out of line");
             }
         });
+    }
+}
+
+/// Music on hold: the default tones, and each campaign's WAV file decoded once (on a blocking
+/// thread) and shared by every call that plays it.
+#[derive(Default)]
+pub struct HoldMusic {
+    tones: std::sync::OnceLock<HoldAudio>,
+    files: tokio::sync::Mutex<std::collections::HashMap<PathBuf, HoldAudio>>,
+}
+
+impl HoldMusic {
+    /// What a caller of a campaign with `file` hears while waiting; the tones when there is
+    /// no file, or when it cannot be used (logged, naming the file and the problem).
+    pub(super) async fn for_file(&self, file: Option<&Path>) -> HoldAudio {
+        let tones = || self.tones.get_or_init(HoldAudio::tones).clone();
+        let Some(file) = file else {
+            return tones();
+        };
+        let mut files = self.files.lock().await;
+        if let Some(audio) = files.get(file) {
+            return audio.clone();
+        }
+        let path = file.to_owned();
+        let loaded = tokio::task::spawn_blocking(move || HoldAudio::load_wav(&path)).await;
+        let audio = match loaded {
+            Ok(Ok(audio)) => audio,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "music on hold: playing the default tones instead");
+                tones()
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "music on hold file not loaded");
+                tones()
+            }
+        };
+        files.insert(file.to_owned(), audio.clone());
+        audio
     }
 }

@@ -73,6 +73,7 @@ impl Call {
                 telephone_event: None,
                 receives: true,
                 sends: true,
+                latch: false,
             },
             now,
         );

@@ -13,6 +13,7 @@ fn trunk(te: Option<u8>) -> TrunkMedia {
         telephone_event: te,
         receives: true,
         sends: true,
+        latch: false,
     }
 }
 
@@ -61,6 +62,7 @@ fn media(addr: &str, receives: bool, sends: bool) -> TrunkMedia {
         telephone_event: Some(101),
         receives,
         sends,
+        latch: false,
     }
 }
 
@@ -177,6 +179,49 @@ fn trunk_rtp_and_rtcp_are_only_taken_from_the_trunk() {
     let stats = b.stats();
     assert_eq!((stats.from_trunk, stats.dropped_foreign), (1, 3));
     assert_eq!(stats.trunk_rtcp.reports, 0);
+}
+
+#[test]
+fn a_device_behind_nat_is_latched_once_inside_the_scope_and_answered_there() {
+    let t0 = Instant::now();
+    let scope = LatchScope::new(|ip| ip.to_string().starts_with("198.51.100."));
+    let mut b = bridge(None, t0).latching_within(scope);
+    // Its SDP names a private address it cannot be reached at.
+    let sdp = TrunkMedia {
+        latch: true,
+        ..media("10.0.0.5:4000", true, true)
+    };
+    b.set_trunk_media(sdp, t0);
+    let packet = rtp::write(0, false, 1, 160, 77, &[0xff; 160]);
+    b.handle_trunk("203.0.113.9:5000".parse().expect("addr"), &packet, t0);
+    assert_eq!(
+        b.stats().dropped_foreign,
+        1,
+        "outside the scope: never latched"
+    );
+    let nat: SocketAddr = "198.51.100.7:31000".parse().expect("addr");
+    b.handle_trunk(nat, &packet, t0);
+    assert_eq!(b.stats().from_trunk, 1, "latched to the NAT's address");
+    b.handle_trunk("198.51.100.8:31000".parse().expect("addr"), &packet, t0);
+    assert_eq!(
+        b.stats().dropped_foreign,
+        2,
+        "once latched, no other source"
+    );
+    // A re-INVITE's SDP keeps the latched address.
+    b.set_trunk_media(sdp, t0);
+    b.handle_trunk(nat, &packet, t0);
+    assert_eq!(b.stats().from_trunk, 2);
+}
+
+#[test]
+fn a_trunk_is_never_latched() {
+    let t0 = Instant::now();
+    let mut b = bridge(None, t0).latching_within(LatchScope::new(|_| true));
+    b.set_trunk_media(media(TRUNK_ADDR, true, true), t0);
+    let packet = rtp::write(0, false, 1, 160, 77, &[0xff; 160]);
+    b.handle_trunk("198.51.100.7:31000".parse().expect("addr"), &packet, t0);
+    assert_eq!((b.stats().from_trunk, b.stats().dropped_foreign), (0, 1));
 }
 
 #[test]

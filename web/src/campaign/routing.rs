@@ -114,6 +114,22 @@ impl RoutingConfig {
                 format!("use 1 to {MAX_WAIT_S} seconds"),
             ));
         }
+        if let Some(file) = &self.hold_music {
+            if !file.is_file() {
+                return Err((
+                    "routing.hold_music",
+                    format!("{}: no such file; give a 16-bit PCM WAV", file.display()),
+                ));
+            }
+        }
+        if let Some(file) = &self.hold_music {
+            if !file.is_file() {
+                return Err((
+                    "routing.hold_music",
+                    format!("{}: no such file; give a 16-bit PCM WAV", file.display()),
+                ));
+            }
+        }
         if self.wrap_up_s > MAX_WRAP_UP_S {
             return Err((
                 "routing.wrap_up_s",

@@ -37,6 +37,8 @@ enum Did {
     MediaAnswered,
     Dtmf(String),
     Record(&'static str),
+    Hold,
+    Unhold,
     Connected(usize, Duration),
     End(EndReason),
 }
@@ -53,6 +55,8 @@ fn take(f: &mut CallFlow) -> Vec<Did> {
             Action::Media(MediaCommand::Answered) => Did::MediaAnswered,
             Action::Media(MediaCommand::Dtmf(d)) => Did::Dtmf(d),
             Action::Media(MediaCommand::Stop) => Did::Send("stop?".into()),
+            Action::Media(MediaCommand::Hold(_)) => Did::Hold,
+            Action::Media(MediaCommand::Unhold) => Did::Unhold,
             Action::Record { detail, .. } => Did::Record(detail),
             Action::Connected { destination, after } => Did::Connected(destination, after),
             Action::End(r) => Did::End(r),
@@ -355,9 +359,13 @@ fn queue_at(position: u32, wait: Option<u32>) -> Input {
 #[test]
 fn a_queued_call_hears_its_place_rings_the_free_agent_and_waits_on_when_it_rings_out() {
     let t0 = Instant::now();
-    let mut f = CallFlow::queued(t0, RING, WAIT);
+    let mut f = CallFlow::queued(t0, RING, WAIT, HoldAudio::tones());
     assert!(f.is_queued());
-    assert_eq!(take(&mut f), [Did::Record("waiting for a free agent")]);
+    assert_eq!(
+        take(&mut f),
+        [Did::Record("waiting for a free agent"), Did::Hold],
+        "the music plays while it waits"
+    );
     assert_eq!(f.deadline(), t0 + WAIT, "the queue's longest wait");
     f.handle(queue_at(2, Some(90)), t0);
     let queue = |p, w: Option<u32>| {
@@ -391,7 +399,11 @@ fn a_queued_call_hears_its_place_rings_the_free_agent_and_waits_on_when_it_rings
     f.handle(Input::Deadline, t1 + RING);
     assert_eq!(take(&mut f), [Did::HangUp]);
     f.handle(ended(EndReason::HangupLocal), t1 + RING);
-    assert_eq!(take(&mut f), [Did::Record("waiting for a free agent")]);
+    assert_eq!(
+        take(&mut f),
+        [Did::Record("waiting for a free agent")],
+        "the music never stopped while the agent rang"
+    );
     assert!(f.is_queued(), "back in line, with its place");
     assert_eq!(
         f.deadline(),
@@ -413,7 +425,7 @@ fn a_queued_call_hears_its_place_rings_the_free_agent_and_waits_on_when_it_rings
 #[test]
 fn a_visitor_who_hangs_up_in_the_queue_ends_at_once_with_no_leg_to_cancel() {
     let t0 = Instant::now();
-    let mut f = CallFlow::queued(t0, RING, WAIT);
+    let mut f = CallFlow::queued(t0, RING, WAIT, HoldAudio::tones());
     take(&mut f);
     f.handle(
         Input::Browser(ClientMessage::Hangup),
@@ -425,11 +437,14 @@ fn a_visitor_who_hangs_up_in_the_queue_ends_at_once_with_no_leg_to_cancel() {
 #[test]
 fn a_call_that_may_wait_queues_when_every_agent_refuses_and_an_answer_from_there_connects() {
     let (f, t0) = flow(2);
-    let mut f = f.may_wait(t0, WAIT);
+    let mut f = f.may_wait(t0, WAIT, HoldAudio::tones());
     f.handle(ended(EndReason::Busy), t0);
     assert_eq!(take(&mut f), [Did::Place(1)]);
     f.handle(Input::PlaceFailed, t0);
-    assert_eq!(take(&mut f), [Did::Record("waiting for a free agent")]);
+    assert_eq!(
+        take(&mut f),
+        [Did::Record("waiting for a free agent"), Did::Hold]
+    );
     f.handle(
         Input::AgentsFree { callees: 2 },
         t0 + Duration::from_secs(5),
@@ -441,5 +456,10 @@ fn a_call_that_may_wait_queues_when_every_agent_refuses_and_an_answer_from_there
     );
     let did = answer(&mut f, t0 + Duration::from_secs(7));
     assert_eq!(did[0], Did::Connected(1, Duration::from_secs(7)));
+    assert_eq!(
+        did[2],
+        Did::Unhold,
+        "the music stops for the agent's voice: {did:?}"
+    );
     assert_eq!(f.phase(), Phase::Answered);
 }
