@@ -88,7 +88,7 @@ impl AgentCounts {
 /// The agent counts of `campaign` (one routed to agents), at most [`AGENTS_TTL`] old; the
 /// error (a database failure, also cached for [`AGENTS_TTL`]) is for the log.
 pub async fn agent_counts(
-    state: &AppState,
+    store: &c2c_store::Store,
     campaign: &Arc<Campaign>,
 ) -> Result<AgentCounts, String> {
     let cache = cache_of(campaign);
@@ -101,7 +101,7 @@ pub async fn agent_counts(
     cache.loads.fetch_add(1, Ordering::Relaxed);
     // Aged from the load's start: the counts are as old as the first query.
     let started = Instant::now();
-    let counts = load_counts(state, campaign).await;
+    let counts = load_counts(store, campaign).await;
     *slot = Some((started, counts.clone()));
     counts
 }
@@ -153,11 +153,10 @@ pub fn loads(state: &AppState, public_id: &str) -> u64 {
 }
 
 /// Loads and counts the campaign's agents.
-async fn load_counts(state: &AppState, campaign: &Campaign) -> Result<AgentCounts, String> {
+async fn load_counts(store: &c2c_store::Store, campaign: &Campaign) -> Result<AgentCounts, String> {
     let routing = &campaign.config.routing;
     let now_ms = unix_ms();
-    let live = state
-        .store
+    let live = store
         .org_agent_states(&campaign.config.org, now_ms)
         .await
         .map_err(|e| format!("agent states of {}: {e}", campaign.config.org))?;
@@ -166,8 +165,7 @@ async fn load_counts(state: &AppState, campaign: &Campaign) -> Result<AgentCount
         .filter(|a| routing.agents.is_empty() || routing.agents.contains(&a.agent.id))
         .map(crate::agents::agent_state)
         .collect();
-    let queued = state
-        .store
+    let queued = store
         .queue_length(&campaign.config.public_id, now_ms / 1000)
         .await
         .map_err(|e| format!("queue of {}: {e}", campaign.config.public_id))?;

@@ -14,7 +14,6 @@ use c2c_store::{AgentLive, Store, WebSession};
 use c2c_token::clock::unix_ms;
 use c2c_token::VerifiedCall;
 use c2c_web::agent_state;
-use c2c_web::availability_cache::AgentCounts;
 
 use super::{Gateway, MAX_CALL};
 
@@ -40,8 +39,6 @@ pub(super) struct Plan {
     pub targets: Vec<AgentTarget>,
     /// Ring them all at once (ring_all) rather than one after another.
     pub at_once: bool,
-    /// Agents logged in who could serve the call, free or not (the queue's wait estimate).
-    pub staffed: u32,
     /// The call's place in the queue's order, from the campaign's rules (higher first).
     pub priority: i32,
 }
@@ -77,7 +74,6 @@ pub(super) async fn plan(
     };
     let required = routing.required_skills();
     let (needs, priority) = needs_for(&required, &routing.rules, &context);
-    let staffed = AgentCounts::of(&states, &required, now_ms).staffed;
     let plan = match gw.router.lock() {
         Ok(mut router) => {
             router.ring_order(call.campaign(), routing.strategy, &states, &needs, now_ms)
@@ -105,7 +101,6 @@ pub(super) async fn plan(
     Ok(Plan {
         targets,
         at_once,
-        staffed,
         priority,
     })
 }

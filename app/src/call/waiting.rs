@@ -10,7 +10,7 @@ use c2c_media::hold::HoldAudio;
 use c2c_store::{Store, WebSession};
 use c2c_token::clock::{unix_ms, unix_now};
 use c2c_token::VerifiedCall;
-use c2c_web::availability_cache::recent_handle_s;
+use c2c_web::availability_cache::{agent_counts, recent_handle_s};
 
 use super::callees::Callees;
 use super::flow::Input;
@@ -86,24 +86,34 @@ impl QueueSpot {
             .await
             .map_err(|e| format!("queue position: {e}"))?
             .unwrap_or(1);
-        let plan = agent_side::plan(gw, v, session).await?;
-        let free = u32::try_from(plan.targets.len()).unwrap_or(u32::MAX);
-        if free >= position {
-            let staffed = plan.staffed;
-            callees.agents = Some(plan);
-            self.leave().await;
-            tracing::info!(call = %self.call_id, position, free, staffed, "queued call's turn: ringing");
-            return Ok(Input::AgentsFree {
-                callees: callees.count(v),
-            });
+        let campaign = gw
+            .campaigns
+            .get(&self.campaign)
+            .ok_or("the campaign is gone")?;
+        // The campaign's counts are one shared load a second, however many calls wait:
+        // only a call whose turn may have come loads the agents to plan its ring.
+        let counts = agent_counts(&gw.store, &campaign).await?;
+        if counts.available >= position {
+            let plan = agent_side::plan(gw, v, session).await?;
+            let free = u32::try_from(plan.targets.len()).unwrap_or(u32::MAX);
+            if free >= position {
+                callees.agents = Some(plan);
+                self.leave().await;
+                tracing::info!(call = %self.call_id, position, free, "queued call's turn: ringing");
+                return Ok(Input::AgentsFree {
+                    callees: callees.count(v),
+                });
+            }
         }
-        let avg = match gw.campaigns.get(&self.campaign) {
-            Some(c) => recent_handle_s(&gw.store, &c).await,
-            None => None,
-        };
+        let avg = recent_handle_s(&gw.store, &campaign).await;
         Ok(Input::QueuePosition {
             position,
-            estimated_wait_s: c2c_routing::wait_estimate_s(position, free, plan.staffed, avg),
+            estimated_wait_s: c2c_routing::wait_estimate_s(
+                position,
+                counts.available,
+                counts.staffed,
+                avg,
+            ),
         })
     }
 

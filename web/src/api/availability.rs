@@ -25,7 +25,9 @@ pub(crate) async fn availability(
     } else if c.config.routing.to_agents() {
         // The agents who could take a call now (cached ≤ 1 s); the handle times only when
         // nobody is free but someone is logged in.
-        let counts = agent_counts(&state, &c).await.map_err(ApiError::Internal)?;
+        let counts = agent_counts(&state.store, &c)
+            .await
+            .map_err(ApiError::Internal)?;
         let free = counts.free_for_newcomer();
         let handle_s = if free == 0 && counts.staffed > 0 {
             recent_handle_s(&state.store, &c).await

@@ -175,7 +175,7 @@ async fn screen(
     // Nobody to ring and no queue to wait in: refused before a number is lent (the counts
     // are cached ≤ 1 s). A campaign that queues takes the call and lets it wait.
     if c.config.routing.to_agents() && !c.config.routing.queue {
-        let counts = crate::availability_cache::agent_counts(state, c)
+        let counts = crate::availability_cache::agent_counts(&state.store, c)
             .await
             .map_err(ApiError::Internal)?;
         if counts.free_for_newcomer() == 0 {
