@@ -4,6 +4,7 @@
 //! Every process a test starts is killed when its guard drops, every wait is bounded, and every
 //! port is picked free at run time, so tests can run in parallel.
 
+pub mod agents;
 pub mod baresip;
 pub mod browser;
 pub mod gateway;

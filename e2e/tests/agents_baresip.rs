@@ -7,8 +7,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use c2c_e2e::baresip::{analyse_tone, AgentOptions, Baresip, Microphone};
-use c2c_e2e::gateway::{c2c_binary, Gateway};
-use c2c_e2e::{ports, scratch_dir, static_dir, tone};
+use c2c_e2e::gateway::Gateway;
+use c2c_e2e::{agents, ports, scratch_dir, static_dir, tone};
 use tokio::process::Command;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -37,27 +37,6 @@ algorithms = ["MD5"]
     )
 }
 
-/// `c2c agent add` for `username`; returns the generated password it printed.
-async fn add_agent(config: &std::path::Path, username: &str) -> String {
-    let out = Command::new(c2c_binary())
-        .args(["agent", "add", "--config"])
-        .arg(config)
-        .args(["--org", "acme", "--name", &format!("Agent {username}")])
-        .args(["--username", username, "--skill", "lang:de=4"])
-        .env_remove("C2C_DATABASE_URL")
-        .output()
-        .await
-        .expect("c2c agent add runs");
-    assert!(
-        out.status.success(),
-        "agent add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let password = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(password.len() >= 12, "a generated password is printed once");
-    password
-}
-
 /// A gateway with the registrar on and agent `username` added; its SIP address and the
 /// agent's password.
 async fn gateway_with_agent(
@@ -68,7 +47,9 @@ async fn gateway_with_agent(
     let text = config(dir, http, sip);
     let config_path = dir.join("c2c.toml");
     std::fs::write(&config_path, &text).expect("config");
-    let password = add_agent(&config_path, username).await;
+    let password = agents::add(&config_path, "acme", username, &["lang:de=4"])
+        .await
+        .password;
     let gateway = Gateway::start(dir, &text, &[]).await;
     tokio::time::timeout(WAIT, async {
         while !gateway

@@ -25,13 +25,12 @@ use std::time::{Duration, Instant};
 
 use c2c_e2e::baresip::{analyse_tone, AgentOptions, Baresip, Microphone};
 use c2c_e2e::browser::Browser;
-use c2c_e2e::gateway::{c2c_binary, Gateway};
+use c2c_e2e::gateway::Gateway;
 use c2c_e2e::scene::{self, Extra};
 use c2c_e2e::site::Site;
-use c2c_e2e::{ports, scratch_dir, widget};
+use c2c_e2e::{agents, ports, scratch_dir, widget};
 use c2c_store::{AgentLive, CallRecord, Store};
 use c2c_token::clock::{unix_ms, unix_now};
-use tokio::process::Command;
 
 /// Each test's bound, everything included.
 const LIMIT: Duration = Duration::from_secs(90);
@@ -139,32 +138,6 @@ struct Stage {
     scratch: tempfile::TempDir,
 }
 
-/// `c2c agent add` in the campaign's organisation; returns (agent id, password).
-async fn add_agent(config: &std::path::Path, spec: &AgentSpec) -> (String, String) {
-    let mut cmd = Command::new(c2c_binary());
-    cmd.args(["agent", "add", "--config"])
-        .arg(config)
-        .args(["--org", ORG, "--name", &format!("Agent {}", spec.username)])
-        .args(["--username", spec.username]);
-    for skill in spec.skills {
-        cmd.args(["--skill", skill]);
-    }
-    let out = cmd
-        .env_remove("C2C_DATABASE_URL")
-        .output()
-        .await
-        .expect("c2c agent add runs");
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "agent add failed: {said}");
-    let id = said
-        .split_whitespace()
-        .find(|w| w.starts_with("ag_"))
-        .expect("the agent's id is printed")
-        .trim_end_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .to_owned();
-    (id, String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
 /// Polls `check` every 100 ms until it gives a value; panics with `what` after `limit`.
 async fn until<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
 where
@@ -202,7 +175,8 @@ impl Stage {
         .await;
         let mut accounts = Vec::new();
         for spec in specs {
-            accounts.push(add_agent(&dir.join("c2c.toml"), spec).await);
+            let added = agents::add(&dir.join("c2c.toml"), ORG, spec.username, spec.skills).await;
+            accounts.push((added.id, added.password));
         }
         let loaded = format!("accounts={}", specs.len());
         until("the accounts reach the registrar", WAIT, || {

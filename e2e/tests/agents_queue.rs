@@ -5,12 +5,10 @@
 
 use std::time::Duration;
 
-use c2c_e2e::gateway::{c2c_binary, Gateway};
 use c2c_e2e::scene::{self, Extra};
 use c2c_e2e::sipp::Sipp;
 use c2c_e2e::site::Site;
-use c2c_e2e::{ports, scratch_dir, widget};
-use tokio::process::Command;
+use c2c_e2e::{agents, ports, scratch_dir, widget};
 
 const LIMIT: Duration = Duration::from_secs(150);
 
@@ -30,35 +28,6 @@ realm = "c2c.test"
 # SIPp 3.6 answers only the first challenge, and only MD5.
 algorithms = ["MD5", "SHA-256"]
 "#;
-
-/// `c2c agent add` in the campaign's organisation; returns the password.
-async fn add_agent(config: &std::path::Path, username: &str) -> String {
-    let out = Command::new(c2c_binary())
-        .args(["agent", "add", "--config"])
-        .arg(config)
-        .args(["--org", "default", "--name", "Only Agent"])
-        .args(["--username", username])
-        .env_remove("C2C_DATABASE_URL")
-        .output()
-        .await
-        .expect("c2c agent add runs");
-    assert!(
-        out.status.success(),
-        "agent add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-async fn logged(gw: &Gateway, text: &str) {
-    tokio::time::timeout(Duration::from_secs(15), async {
-        while !gw.log_text().contains(text) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{text:?} not logged:\n{}", gw.log_text()));
-}
 
 /// Opens the shop and clicks call.
 async fn call(browser: &c2c_e2e::browser::Browser, origin: &str) {
@@ -88,8 +57,10 @@ async fn a_second_visitor_waits_first_in_line_and_then_is_connected_or_offered_a
             },
         )
         .await;
-        let password = add_agent(&dir.join("c2c.toml"), "solo").await;
-        logged(&gw, "accounts=1").await;
+        let password = agents::add(&dir.join("c2c.toml"), "default", "solo", &[])
+            .await
+            .password;
+        agents::logged(&gw, "accounts=1", Duration::from_secs(15)).await;
         let sip = gw.sip_addr().expect("the SIP address is logged");
         let phone = Sipp::agent_phone(dir, sip, "solo", &password, 90_000, "agent_answer.xml");
         let store = c2c_store::Store::open_sqlite_in(&dir.join("data"))

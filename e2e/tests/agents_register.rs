@@ -5,8 +5,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use c2c_e2e::gateway::{c2c_binary, Gateway};
-use c2c_e2e::{ports, scratch_dir, sipp::scenario, static_dir};
+use c2c_e2e::gateway::Gateway;
+use c2c_e2e::{agents, ports, scratch_dir, sipp::scenario, static_dir};
 use tokio::process::Command;
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -32,27 +32,6 @@ algorithms = ["MD5", "SHA-256"]
         data = dir.join("data").display(),
         stat = static_dir().display(),
     )
-}
-
-/// `c2c agent add` for `username`; returns the generated password it printed.
-async fn add_agent(config: &std::path::Path, username: &str) -> String {
-    let out = Command::new(c2c_binary())
-        .args(["agent", "add", "--config"])
-        .arg(config)
-        .args(["--org", "acme", "--name", &format!("Agent {username}")])
-        .args(["--username", username, "--skill", "lang:de=4"])
-        .env_remove("C2C_DATABASE_URL")
-        .output()
-        .await
-        .expect("c2c agent add runs");
-    assert!(
-        out.status.success(),
-        "agent add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let password = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(password.len() >= 12, "a generated password is printed once");
-    password
 }
 
 /// SIPp's registering scenario for these accounts against `sip`; true when all registered.
@@ -94,7 +73,9 @@ async fn agents_added_by_cli_register_their_phones_and_every_node_sees_them() {
         let mut accounts = Vec::new();
         for n in 0..AGENTS {
             let user = format!("agent{n}");
-            let password = add_agent(&config_path, &user).await;
+            let password = agents::add(&config_path, "acme", &user, &["lang:de=4"])
+                .await
+                .password;
             accounts.push((user, password));
         }
         let gateway = Gateway::start(dir.path(), &text, &[]).await;

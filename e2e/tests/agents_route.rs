@@ -7,12 +7,10 @@
 
 use std::time::Duration;
 
-use c2c_e2e::gateway::{c2c_binary, Gateway};
 use c2c_e2e::scene::{self, Extra};
 use c2c_e2e::sipp::{header, Sipp};
 use c2c_e2e::site::Site;
-use c2c_e2e::{ports, scratch_dir, widget};
-use tokio::process::Command;
+use c2c_e2e::{agents, ports, scratch_dir, widget};
 
 const LIMIT: Duration = Duration::from_secs(150);
 
@@ -38,38 +36,6 @@ realm = "c2c.test"
 algorithms = ["MD5", "SHA-256"]
 "#;
 
-/// `c2c agent add` in the campaign's organisation; returns (agent id, password).
-async fn add_agent(config: &std::path::Path, username: &str) -> (String, String) {
-    let out = Command::new(c2c_binary())
-        .args(["agent", "add", "--config"])
-        .arg(config)
-        .args(["--org", "default", "--name", &format!("Agent {username}")])
-        .args(["--username", username])
-        .env_remove("C2C_DATABASE_URL")
-        .output()
-        .await
-        .expect("c2c agent add runs");
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "agent add failed: {said}");
-    let id = said
-        .split_whitespace()
-        .find(|w| w.starts_with("ag_"))
-        .expect("the agent's id is printed")
-        .to_owned();
-    (id, String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-/// Waits until `text` is in the gateway's log.
-async fn logged(gw: &Gateway, text: &str, limit: Duration) {
-    tokio::time::timeout(limit, async {
-        while !gw.log_text().contains(text) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{text:?} not logged within {limit:?}:\n{}", gw.log_text()));
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_reaches_the_registered_agent_who_is_then_in_wrap_up() {
     tokio::time::timeout(LIMIT, async {
@@ -86,8 +52,9 @@ async fn a_visitor_reaches_the_registered_agent_who_is_then_in_wrap_up() {
             },
         )
         .await;
-        let (agent, password) = add_agent(&dir.join("c2c.toml"), "alice").await;
-        logged(&gw, "accounts=1", Duration::from_secs(15)).await;
+        let alice = agents::add(&dir.join("c2c.toml"), "default", "alice", &[]).await;
+        let (agent, password) = (alice.id, alice.password);
+        agents::logged(&gw, "accounts=1", Duration::from_secs(15)).await;
         let sip = gw.sip_addr().expect("the SIP address is logged");
         let phone = Sipp::agent_phone(dir, sip, "alice", &password, 40_000, "agent_answer.xml");
         let store = c2c_store::Store::open_sqlite_in(&dir.join("data"))
@@ -252,19 +219,19 @@ async fn ring_all_rings_three_agents_one_answers_the_others_log_it_as_answered_e
         .await;
         let mut agents = Vec::new();
         for user in ["alice", "bob", "carol"] {
-            agents.push(add_agent(&dir.join("c2c.toml"), user).await);
+            agents.push(agents::add(&dir.join("c2c.toml"), "default", user, &[]).await);
         }
-        logged(&gw, "accounts=3", Duration::from_secs(15)).await;
+        agents::logged(&gw, "accounts=3", Duration::from_secs(15)).await;
         let sip = gw.sip_addr().expect("the SIP address is logged");
         let phones: Vec<Sipp> = ["alice", "bob", "carol"]
             .iter()
             .zip(&agents)
-            .map(|(user, (_, password))| {
+            .map(|(user, agent)| {
                 let calls = match *user {
                     "bob" => "agent_answer.xml",
                     _ => "agent_ring.xml",
                 };
-                Sipp::agent_phone(dir, sip, user, password, 40_000, calls)
+                Sipp::agent_phone(dir, sip, user, &agent.password, 40_000, calls)
             })
             .collect();
         let store = c2c_store::Store::open_sqlite_in(&dir.join("data"))
@@ -325,7 +292,7 @@ async fn ring_all_rings_three_agents_one_answers_the_others_log_it_as_answered_e
         .expect("the call is recorded");
         assert_eq!(
             calls[0].destination,
-            format!("agent:{}", agents[1].0),
+            format!("agent:{}", agents[1].id),
             "the record names bob, who answered"
         );
         let live = store
@@ -339,7 +306,7 @@ async fn ring_all_rings_three_agents_one_answers_the_others_log_it_as_answered_e
                 "{} released",
                 a.agent.display_name
             );
-            let answered = a.agent.id == agents[1].0;
+            let answered = a.agent.id == agents[1].id;
             assert_eq!(
                 a.answered_today,
                 u32::from(answered),

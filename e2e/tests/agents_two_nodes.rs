@@ -12,14 +12,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use c2c_e2e::browser::Browser;
-use c2c_e2e::gateway::{c2c_binary, Gateway, E2E_DESTINATION, E2E_POOL};
+use c2c_e2e::gateway::{Gateway, E2E_DESTINATION, E2E_POOL};
 use c2c_e2e::postgres::OwnPostgres;
 use c2c_e2e::sipp::{header, Sipp};
 use c2c_e2e::site::Site;
-use c2c_e2e::{ports, scene, scratch_dir, static_dir, widget};
+use c2c_e2e::{agents, ports, scene, scratch_dir, static_dir, widget};
 use c2c_store::{CallFilter, CallRecord, Store};
 use c2c_token::clock::{unix_ms, unix_now};
-use tokio::process::Command;
 
 const LIMIT: Duration = Duration::from_secs(120);
 /// The agent availability a node answers from may be this old (its cache is 1 s); a little
@@ -88,40 +87,6 @@ fn logs(a: &Gateway, b: &Gateway) -> String {
         a.log_text(),
         b.log_text()
     )
-}
-
-/// `c2c agent add` in the campaign's organisation; returns (agent id, password).
-async fn add_agent(config: &Path, username: &str) -> (String, String) {
-    let out = Command::new(c2c_binary())
-        .args(["agent", "add", "--config"])
-        .arg(config)
-        .args(["--org", "default", "--name", "Shared Agent"])
-        .args(["--username", username])
-        .env_remove("C2C_DATABASE_URL")
-        .output()
-        .await
-        .expect("c2c agent add runs");
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "agent add failed: {said}");
-    let id = said
-        .split_whitespace()
-        .find(|w| w.starts_with("ag_"))
-        .expect("the agent's id is printed")
-        .to_owned();
-    (id, String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-/// Waits until `text` is in `gw`'s log.
-async fn logged(gw: &Gateway, name: &str, text: &str) {
-    let start = Instant::now();
-    while !gw.log_text().contains(text) {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "node {name} did not log {text:?}:\n{}",
-            gw.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// `GET /v1/campaigns/e2e/availability` on `gw` as a page on `origin` asks it, until
@@ -276,9 +241,10 @@ async fn two_nodes_on_one_database_share_presence_queue_and_availability() {
         let sip_b = b.sip_addr().expect("B's SIP address is logged");
 
         // 1. One agent, added once through A's config, in the shared database.
-        let (agent, password) = add_agent(&dir_a.join("c2c.toml"), "shared").await;
-        logged(&a, "A", "accounts=1").await;
-        logged(&b, "B", "accounts=1").await;
+        let shared = agents::add(&dir_a.join("c2c.toml"), "default", "shared", &[]).await;
+        let (agent, password) = (shared.id, shared.password);
+        agents::logged(&a, "accounts=1", Duration::from_secs(15)).await;
+        agents::logged(&b, "accounts=1", Duration::from_secs(15)).await;
         let store = Store::open(&url).await.expect("the shared database");
 
         // 2. The phone registers at B; A counts it available.

@@ -110,7 +110,6 @@ impl Sip {
                 warn!("registration change dropped: the application is not keeping up");
             }
         }
-        // Counting walks every agent: only worth it when a binding came or went.
         if changed {
             metrics::gauge!("c2c_registrar_bindings").set(registrar.binding_count() as f64);
         }
