@@ -172,8 +172,11 @@ impl Baresip {
         let log = dir.path().join("baresip.log");
         let out = std::fs::File::create(&log).map_err(|e| fail(format!("log: {e}")))?;
         let err = out.try_clone().map_err(|e| fail(format!("log: {e}")))?;
-        // `-s`: the SIP trace goes to the log too, for whoever debugs a failed test.
-        let child = Command::new("baresip")
+        // `-s`: the SIP trace goes to the log too, for whoever debugs a failed test. Line
+        // buffered (`stdbuf`): into a file, stdio holds the last lines back until 4 KiB
+        // follow, and a test waiting for "terminated" after the last call never sees it.
+        let child = Command::new("stdbuf")
+            .args(["-oL", "-eL", "baresip"])
             .arg("-f")
             .arg(dir.path())
             .arg("-s")
