@@ -114,8 +114,23 @@ impl Default for RegistrarInfo {
 
 /// Whether the router can ring this device: registered over UDP or TCP from an `ip:port`.
 pub fn ringable(r: &AgentRegistration) -> bool {
-    matches!(r.transport.as_str(), "udp" | "tcp")
-        && r.source.parse::<std::net::SocketAddr>().is_ok()
+    device(r).is_some()
+}
+
+/// The device a registration rings: its Contact, at its source, over UDP or TCP; None for
+/// a row no call can use.
+pub fn device(r: &AgentRegistration) -> Option<c2c_sbc::shell::AgentDevice> {
+    let transport = match r.transport.as_str() {
+        "udp" => c2c_sbc::trunk::Transport::Udp,
+        "tcp" => c2c_sbc::trunk::Transport::Tcp,
+        _ => return None,
+    };
+    Some(c2c_sbc::shell::AgentDevice {
+        username: r.username.clone(),
+        contact: r.contact.clone(),
+        source: r.source.parse().ok()?,
+        transport,
+    })
 }
 
 /// The router's view of an agent's live state; reachable when at least one registered

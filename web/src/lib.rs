@@ -22,8 +22,8 @@ mod trunk_catalog;
 
 pub use admin::AdminState;
 pub use agents::{
-    agent_state, check_sip_username, new_sip_password, parse_skill_lines, ringable, sip_account,
-    RegistrarInfo, MAX_SIP_USERNAME, MAX_SKILLS,
+    agent_state, check_sip_username, device, new_sip_password, parse_skill_lines, ringable,
+    sip_account, RegistrarInfo, MAX_SIP_USERNAME, MAX_SKILLS,
 };
 /// The callback form's phone check, for the fuzz targets only (`fuzz/`).
 #[doc(hidden)]

@@ -9,11 +9,10 @@
 use c2c_routing::{needs_for, AgentState, RingPlan, WebContext};
 use c2c_sbc::context::CallContext;
 use c2c_sbc::shell::AgentDevice;
-use c2c_sbc::trunk::Transport;
 use c2c_store::{AgentLive, Store, WebSession};
 use c2c_token::clock::unix_ms;
 use c2c_token::VerifiedCall;
-use c2c_web::agent_state;
+use c2c_web::{agent_state, device};
 
 use super::{Gateway, MAX_CALL};
 
@@ -112,20 +111,6 @@ fn device_of(a: &AgentLive) -> Option<AgentDevice> {
         .filter_map(|r| Some((r.expires_at, device(r)?)))
         .max_by_key(|(expires_at, _)| *expires_at)
         .map(|(_, d)| d)
-}
-
-fn device(r: &c2c_store::AgentRegistration) -> Option<AgentDevice> {
-    let transport = match r.transport.as_str() {
-        "udp" => Transport::Udp,
-        "tcp" => Transport::Tcp,
-        _ => return None,
-    };
-    Some(AgentDevice {
-        username: r.username.clone(),
-        contact: r.contact.clone(),
-        source: r.source.parse().ok()?,
-        transport,
-    })
 }
 
 /// The path of the visitor's page (`/pricing` of `https://shop.example/pricing?x=1`).
